@@ -1,0 +1,120 @@
+"""Rate functions phi and their nominal derivatives phi', one table.
+
+Every function is evaluated with slope 1 and offset 0, and the derivative is the
+*nominal* one the reference model uses everywhere (phi' transfer, output error,
+backprop comparison), MODEL.md 1.5.
+"""
+
+import numpy as np
+
+
+def _linear(x):
+    return np.array(x, dtype=float, copy=True)
+
+
+def _d_linear(x):
+    return np.ones_like(x, dtype=float)
+
+
+def _relu(x):
+    return np.maximum(x, 0.0)
+
+
+def _d_relu(x):
+    # H(0) = 0, as in the reference
+    return (np.asarray(x) > 0).astype(float)
+
+
+def _soft_relu(x):
+    # ln(1 + e^{10x}) / 10, evaluated without the reference's overflow for x >~ 70
+    return np.logaddexp(0.0, 10.0 * np.asarray(x, dtype=float)) / 10.0
+
+
+def _d_soft_relu(x):
+    return _logistic(10.0 * np.asarray(x, dtype=float))
+
+
+def _logistic(x):
+    # 1 / (1 + e^{-x}) as the reference computes it; e^{-x} may overflow to inf,
+    # which gives the correct limit 0
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
+
+
+def _d_logistic(x):
+    y = _logistic(x)
+    return y * (1.0 - y)
+
+
+def _tanh(x):
+    return np.tanh(x)
+
+
+def _d_tanh(x):
+    return 1.0 - np.tanh(x) ** 2
+
+
+def _hard_sigmoid(x):
+    return np.clip(np.asarray(x, dtype=float) / 6.0 + 0.5, 0.0, 1.0)
+
+
+def _d_hard_sigmoid(x):
+    # The reference's derivative: the indicator of the linear range, without the
+    # 1/6 factor (MODEL.md 1.5, [QUIRK]); kept so that results match the model.
+    y = np.asarray(x, dtype=float) / 6.0 + 0.5
+    return ((y > 0) & (y < 1)).astype(float)
+
+
+#: name -> (phi, phi')
+ACTIVATIONS = {
+    "linear": (_linear, _d_linear),
+    "relu": (_relu, _d_relu),
+    "soft_relu": (_soft_relu, _d_soft_relu),
+    "logistic": (_logistic, _d_logistic),
+    "tanh": (_tanh, _d_tanh),
+    "hard_sigmoid": (_hard_sigmoid, _d_hard_sigmoid),
+}
+
+#: accepted spellings (the CLI uses dashes)
+ALIASES = {"soft-relu": "soft_relu", "hard-sigmoid": "hard_sigmoid", "sigmoid": "logistic"}
+
+
+def canonical_name(name, field="activation"):
+    """Return the table name of an activation, or raise a ValueError naming it."""
+    key = ALIASES.get(str(name).strip().lower(), str(name).strip().lower())
+    if key not in ACTIVATIONS:
+        raise ValueError(
+            f"{field}: unknown activation {name!r}; choose from "
+            f"{', '.join(sorted(ACTIVATIONS))}"
+        )
+    return key
+
+
+def phi(name):
+    """The rate function ``phi`` of activation ``name``."""
+    return ACTIVATIONS[canonical_name(name)][0]
+
+
+def dphi(name):
+    """The nominal derivative ``phi'`` of activation ``name``."""
+    return ACTIVATIONS[canonical_name(name)][1]
+
+
+def per_area(activation, n_areas, field="activation"):
+    """Expand an activation spec to one name per area.
+
+    ``activation`` is one name for all areas, a comma-separated string or a list
+    with one entry per area (area 1 first).
+    """
+    if isinstance(activation, str):
+        names = [a for a in activation.split(",") if a.strip()]
+    else:
+        names = list(activation)
+    if len(names) == 1:
+        names = names * n_areas
+    if len(names) != n_areas:
+        raise ValueError(
+            f"{field}: {activation!r} gives {len(names)} activations for "
+            f"{n_areas} areas; give one name or one per area"
+        )
+    return [canonical_name(n, field) for n in names]

@@ -1,0 +1,111 @@
+"""Local learning rules of the error microcircuit, as Nengo learning rule types.
+
+Each rule takes a one-dimensional *plasticity* input (connect a signal into
+``conn.learning_rule``): the update of a step is multiplied by it, so 1 means
+plastic and 0 frozen. Nothing connected means frozen, as for `nengo.PES` without an
+error. Updates computed in step k are added to the weights at the start of step k+1,
+before they are read, exactly as MODEL.md 1.7 applies them at the end of step k.
+
+The rules modify ``"decoders"``, which in Nengo is the weight matrix of a
+connection from neurons to a non-neural object (here a dendrite node).
+"""
+
+import numpy as np
+from nengo.learning_rules import LearningRuleType
+from nengo.params import Default, NdarrayParam, NumberParam, Parameter
+
+
+class DendriticPrediction(LearningRuleType):
+    r"""Forward plasticity driven by the dendritic prediction error (MODEL.md 1.8).
+
+    For a connection from presynaptic rates :math:`r_{pre}` into the basal dendrite
+    :math:`b` of a population with prospective voltage :math:`\breve u`,
+
+    .. math::
+
+        \Delta W^k = dt\,\eta\,m^k\,
+            (\breve u^k - c\, b^{k-1})\,(r_{pre}^{k-1})^T
+
+    where :math:`c = g_{bas}/(g_l + g_{bas} + g_{api})` attenuates the basal input
+    to the soma and :math:`m^k` is the plasticity input. Since
+    :math:`\breve u^k = c\, b^{k-1} + g_{api}\tau\, a^{k-1}`, the update is the
+    apical (error) potential times the presynaptic rate: local in space and time.
+
+    Parameters
+    ----------
+    learning_rate : float
+        :math:`\eta`, per ms.
+    attenuation : float
+        :math:`c`, the somatic attenuation of the basal potential.
+    soma : nengo.Ensemble
+        Population whose prospective voltage is the postsynaptic term; its basal
+        dendrite is the connection's ``post``.
+    """
+
+    modifies = "decoders"
+    probeable = ("delta", "plasticity")
+
+    learning_rate = NumberParam("learning_rate", low=0, readonly=True, default=1.0)
+    attenuation = NumberParam("attenuation", low=0, readonly=True, default=0.5263)
+    soma = Parameter("soma", readonly=True)
+
+    def __init__(self, learning_rate=Default, attenuation=Default, soma=None):
+        super().__init__(learning_rate, size_in=1)
+        self.attenuation = attenuation
+        self.soma = soma
+
+
+class TransposeTracking(LearningRuleType):
+    r"""Backward weights that follow the transpose of a forward connection (``bp``).
+
+    .. math::
+
+        B^{k+1} = (I_{m_{post} \times n_{post}} W^k I_{n_{pre} \times m_{pre}})^T + N
+        \quad\text{at plastic steps}
+
+    with :math:`W^k` the forward weights *before* their update of step k, so B lags W
+    by one update, and :math:`N` fixed noise (MODEL.md 1.9). Not local: a synapse
+    cannot read the weight of another synapse. It is the idealised ``bp`` mode.
+
+    Parameters
+    ----------
+    forward : nengo.Connection
+        The forward connection whose (transposed) weights are tracked.
+    noise : ndarray
+        Fixed additive noise :math:`N`, shaped like the backward weights.
+    """
+
+    modifies = "decoders"
+    probeable = ("delta", "plasticity")
+
+    forward = Parameter("forward", readonly=True)
+    noise = NdarrayParam("noise", shape=("...",), readonly=True)
+
+    def __init__(self, forward, noise):
+        super().__init__(learning_rate=1.0, size_in=1)
+        self.forward = forward
+        self.noise = np.asarray(noise, dtype=float)
+
+
+class IdentityDecay(LearningRuleType):
+    r"""Lateral weights decaying towards a scaled rectangular identity (MODEL.md 1.10).
+
+    .. math:: \Delta P^k = -dt\,\eta\,m^k\,(P^k - s\,I)
+
+    Parameters
+    ----------
+    learning_rate : float
+        :math:`\eta`, per ms.
+    scale : float
+        :math:`s`, the value the diagonal decays to.
+    """
+
+    modifies = "decoders"
+    probeable = ("delta", "plasticity")
+
+    learning_rate = NumberParam("learning_rate", low=0, readonly=True, default=0.0)
+    scale = NumberParam("scale", readonly=True, default=1.0)
+
+    def __init__(self, learning_rate=Default, scale=Default):
+        super().__init__(learning_rate, size_in=1)
+        self.scale = scale
