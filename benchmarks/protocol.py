@@ -11,6 +11,8 @@ import nengo
 
 from errormc.hardware.backends import Simulator
 
+from .metrics import phase_mse, squared_errors
+
 
 class Schedule:
     """Per-step rows ``[input, target, nudging, plasticity]`` for a network's nodes.
@@ -174,3 +176,132 @@ def replay(inputs, targets=None, learn=None, dt=0.01, backend="nengo", **network
         result.update(data)
         result.update(session.weights())
     return result
+
+
+def sample_ends(sequence, steps_per_sample):
+    """One entry per sample: the last step of each presentation chunk."""
+    return np.asarray(sequence)[steps_per_sample - 1 :: steps_per_sample]
+
+
+def delay_targets(targets, steps):
+    """Delay targets by ``steps`` steps: t'[k] = t[k - steps], t'[:steps] = t[:steps]
+    (the pipeline delay of an L-area network, MODEL.md 3.1 step 5)."""
+    if steps <= 0:
+        return np.array(targets, copy=True)
+    return np.concatenate([targets[:steps], targets[:-steps]])
+
+
+def shuffled(inputs, targets, rng, steps_per_sample, delay):
+    """Shuffle samples (one permutation from ``rng``), re-expand, delay targets.
+
+    The pairs are read at the last step of each chunk, where a target delayed by
+    fewer steps than a chunk still belongs to its own sample.
+    """
+    x = sample_ends(inputs, steps_per_sample)
+    t = sample_ends(targets, steps_per_sample)
+    order = rng.permutation(len(x))
+    x = np.repeat(x[order], steps_per_sample, axis=0)
+    t = np.repeat(t[order], steps_per_sample, axis=0)
+    return x, delay_targets(t, delay), order
+
+
+PROTOCOLS = ("reference", "clean")
+
+
+class TeacherStudentProtocol:
+    """Settling, epochs of training and validation, and a test (MODEL.md 3.1).
+
+    ``protocol="reference"`` keeps the authors' quirks: plasticity stays on during
+    validation (without nudging), validation runs on the arrays of the previous
+    shuffle (raw and unshuffled the first time), and the error of a step is the
+    squared norm over output units. ``"clean"`` validates without plasticity, on
+    each pass's own shuffle, with the mean over output units.
+
+    Parameters
+    ----------
+    task : TeacherStudentTask
+    epochs : int
+    protocol : "reference" or "clean"
+    rng : numpy.random.RandomState
+        Private generator of the shuffles (in the reference protocol, the model's
+        generator after its construction draws, MODEL.md 3.8).
+    target_kind : "rate" or "voltage"
+    test_skip : int
+        Steps dropped at the start of a validation or test pass before averaging.
+    """
+
+    def __init__(self, task, epochs, protocol="clean", rng=None, target_kind="rate",
+                 test_skip=10):
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"protocol: unknown {protocol!r}; choose from {', '.join(PROTOCOLS)}")
+        if int(epochs) != epochs or epochs < 1:
+            raise ValueError(f"epochs: must be a positive integer, got {epochs!r}")
+        self.task = task
+        self.epochs = int(epochs)
+        self.protocol = protocol
+        self.rng = np.random.RandomState(task.seed) if rng is None else rng
+        self.target_kind = target_kind
+        self.test_skip = test_skip
+        self.reduce = "sum" if protocol == "reference" else "mean"
+        self.delay = len(task.layers) - 1
+
+    def validates(self, epoch):
+        """Validation epochs: every E/10 epochs from epoch 0, or every epoch if E < 10."""
+        E = self.epochs
+        return E == 1 or (10 * epoch) % E == 0
+
+    def _shuffle(self, split):
+        """Shuffle the split's *current* arrays (the previous shuffle, or the raw
+        sequence the first time), as the reference does: shuffles compose."""
+        x, t = self._current[split]
+        x, t, _ = shuffled(x, t, self.rng, self.task.steps_per_sample, self.delay)
+        self._current[split] = (x, t)
+        return x, t
+
+    def _score(self, data, targets):
+        per_step = squared_errors(data["output"], targets, self.reduce)
+        return per_step, phase_mse(per_step, self.test_skip)
+
+    def run(self, session, progress=None, plastic=True):
+        """Run the whole protocol on ``session``; return metrics.
+
+        ``plastic=False`` runs it with plasticity off throughout (the untrained
+        control). ``progress`` is called as ``progress(epoch, val_mse)``.
+        """
+        task = self.task
+        targets = task.targets(self.target_kind)
+        self._current = {k: (task.inputs[k], targets[k]) for k in ("train", "val", "test")}
+        learn = 1.0 if plastic else 0.0
+        T_settle = task.settle_steps
+        if T_settle > 0:
+            session.run(task.inputs["train"][:T_settle], None, np.zeros(T_settle))
+        val_mse, val_epochs = [], []
+        for epoch in range(self.epochs):
+            x, t = self._shuffle("train")
+            session.run(x, t, np.full(len(x), learn))
+            if self.validates(epoch):
+                if self.protocol == "reference":
+                    # the arrays from before this validation's own shuffle, and
+                    # plasticity on without a target
+                    x, t = self._current["val"]
+                    self._shuffle("val")
+                    v_learn = learn
+                else:
+                    x, t = self._shuffle("val")
+                    v_learn = 0.0
+                data = session.run(x, None, np.full(len(x), v_learn))
+                _, mse = self._score(data, t)
+                val_mse.append(mse)
+                val_epochs.append(epoch)
+            if progress is not None:
+                progress(epoch, val_mse[-1] if val_mse else None)
+        x, t = self._shuffle("test")
+        data = session.run(x, None, np.zeros(len(x)))
+        per_step, mse = self._score(data, t)
+        return {
+            "test_mse": mse,
+            "test_mse_all_steps": float(np.mean(per_step)),
+            "test_sqerr": per_step,
+            "val_mse": val_mse,
+            "val_epochs": val_epochs,
+        }
