@@ -33,6 +33,30 @@ def skip_backward_from_forward(W, layers, errors, noise):
     return np.triu(B)
 
 
+def backward_noise(rng, layers, errors, connectivity, wt_noise):
+    """The fixed noise of ``bp`` mode, U(-wt_noise, wt_noise), drawn from ``rng``:
+    one matrix over all error units (skip) or one per backward layer (layered).
+
+    The reference draws it from the model's private generator, which then
+    shuffles the data (MODEL.md 3.8 step 4); `model_rng` replays these draws.
+    """
+    if connectivity == "skip":
+        shapes = [(sum(errors), sum(errors))]
+    else:
+        shapes = [(errors[l - 1], errors[l]) for l in range(1, len(layers) - 1)]
+    return [rng.uniform(-wt_noise, wt_noise, shape) for shape in shapes]
+
+
+def model_rng(seed, layers, errors=None, connectivity="skip", backward="bp", wt_noise=0.5):
+    """The error microcircuit's private generator after its construction draws."""
+    layers = [int(n) for n in layers]
+    errors = list(layers[1:]) if errors is None else list(errors)
+    rng = np.random.RandomState(seed)
+    if backward == "bp":
+        backward_noise(rng, layers, errors, connectivity, wt_noise)
+    return rng
+
+
 def initial_state(
     layers,
     errors=None,
@@ -121,7 +145,9 @@ def initial_state(
         _, B = masked_pass()
         out["W"] = W
         if backward == "bp":
-            noise = np.random.RandomState(seed).uniform(-wt_noise, wt_noise, B.shape)
+            (noise,) = backward_noise(
+                np.random.RandomState(seed), layers, errors, connectivity, wt_noise
+            )
             out["Bnoise"] = noise
             B = skip_backward_from_forward(W, layers, errors, noise)
         out["B"] = B
@@ -133,9 +159,10 @@ def initial_state(
             drawn = rng.uniform(-backward_range, backward_range, (layers[l], layers[l + 1]))
             out[f"B{l}"] = rectangular_transpose(drawn.T, (errors[l - 1], errors[l]))
         if backward == "bp":
-            noise_rng = np.random.RandomState(seed)
-            for l in range(1, L):
-                shape = (errors[l - 1], errors[l])
-                out[f"Bnoise{l}"] = noise_rng.uniform(-wt_noise, wt_noise, shape)
-                out[f"B{l}"] = rectangular_transpose(out[f"W{l + 1}"], shape) + out[f"Bnoise{l}"]
+            noises = backward_noise(
+                np.random.RandomState(seed), layers, errors, connectivity, wt_noise
+            )
+            for l, noise in enumerate(noises, start=1):
+                out[f"Bnoise{l}"] = noise
+                out[f"B{l}"] = rectangular_transpose(out[f"W{l + 1}"], noise.shape) + noise
     return out

@@ -1,0 +1,222 @@
+"""Typed run configurations: one field per CLI flag, validated with field names.
+
+A `RunConfig` describes one run completely; the CLI builds one from its flags
+(``--g-api`` is the field ``g_api``), and every results directory holds the
+resolved config as ``config.toml``.
+"""
+
+import dataclasses
+import math
+import os
+from typing import Optional
+
+from errormc.networks import activations
+from errormc.networks.connectivity import BACKWARD_MODES, CONNECTIVITY_MODES
+from errormc.networks.microcircuit import Conductances, parse_layers
+
+TASKS = ("teacher-student", "digits")
+MODELS = ("errormc",)
+NETWORKS = ("rate", "spiking")
+BACKENDS = ("nengo", "loihi")
+PROTOCOLS = ("clean", "reference")
+
+
+@dataclasses.dataclass
+class RunConfig:
+    """Everything that defines one run (MODEL.md 3.9 gives the paper's defaults)."""
+
+    task: str = "teacher-student"
+    model: str = "errormc"
+    network: str = "rate"
+    backend: str = "nengo"
+    layers: str = "4-2-1"
+    errors: Optional[str] = None
+    epochs: int = 100
+    seed: int = 56789
+    protocol: str = "clean"
+    connectivity: str = "skip"
+    backward: str = "bp"
+    activation: str = "tanh"
+    error_activation: str = "linear"
+    eta: Optional[str] = None
+    eta_lateral: float = 0.0
+    phi_transfer: bool = True
+    wt_noise: float = 0.5
+    lateral_noise: float = 0.3
+    g_l: float = 0.03
+    g_bas: float = 0.1
+    g_api: float = 0.06
+    g_den: float = 0.1
+    g_ntgt: float = 0.06
+    dt: float = 0.01
+    n_samples: int = 100
+    steps_per_sample: int = 20
+    settle_steps: Optional[int] = None
+    init_weights: Optional[str] = None
+
+    def __post_init__(self):
+        self.validate()
+
+    # --- validation -----------------------------------------------------------------
+
+    def validate(self):
+        """Raise ValueError naming the field, the bad value and what is allowed."""
+        for name, allowed in (
+            ("task", TASKS),
+            ("model", MODELS),
+            ("network", NETWORKS),
+            ("backend", BACKENDS),
+            ("protocol", PROTOCOLS),
+            ("connectivity", CONNECTIVITY_MODES),
+            ("backward", BACKWARD_MODES),
+        ):
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ValueError(f"{name}: {value!r} is not one of {', '.join(allowed)}")
+        layers = parse_layers(self.layers)
+        self.layers = "-".join(str(n) for n in layers)
+        if self.errors is not None:
+            errors = parse_layers([1] + parse_layers(self.errors, "errors"), "errors")[1:]
+            if len(errors) != len(layers) - 1:
+                raise ValueError(
+                    f"errors: {self.errors!r} gives {len(errors)} sizes for "
+                    f"{len(layers) - 1} areas"
+                )
+        activations.per_area(self.activation, len(layers) - 1)
+        activations.per_area(self.error_activation, len(layers) - 1, "error_activation")
+        Conductances(self.g_l, self.g_bas, self.g_api, self.g_den, self.g_ntgt)
+        for name in ("epochs", "n_samples", "steps_per_sample"):
+            _positive_int(name, getattr(self, name))
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
+            raise ValueError(f"seed: must be an integer >= 0, got {self.seed!r}")
+        if self.settle_steps is not None:
+            _positive_int("settle_steps", self.settle_steps, zero=True)
+        for name in ("dt",):
+            value = getattr(self, name)
+            if not _finite(value) or value <= 0:
+                raise ValueError(f"{name}: must be > 0, got {value!r}")
+        for name in ("eta_lateral", "wt_noise", "lateral_noise"):
+            value = getattr(self, name)
+            if not _finite(value) or value < 0:
+                raise ValueError(f"{name}: must be >= 0, got {value!r}")
+        if self.eta is not None:
+            self.eta_values()
+        if self.init_weights is not None and not os.path.isfile(self.init_weights):
+            raise ValueError(f"init_weights: file {self.init_weights!r} does not exist")
+
+    # --- derived values -------------------------------------------------------------
+
+    def layer_sizes(self):
+        return parse_layers(self.layers)
+
+    def error_sizes(self):
+        if self.errors is None:
+            return None
+        return parse_layers([1] + parse_layers(self.errors, "errors"))[1:]
+
+    def eta_values(self):
+        """Learning rates per area as floats (``"1,0.2,0.05"``), or None."""
+        if self.eta is None:
+            return None
+        parts = str(self.eta).replace(" ", "").split(",")
+        try:
+            values = [float(p) for p in parts if p]
+        except ValueError:
+            raise ValueError(f"eta: {self.eta!r} is not a comma-separated list of numbers") from None
+        L = len(self.layer_sizes()) - 1
+        if len(values) not in (1, L) or any(not _finite(v) or v < 0 for v in values):
+            raise ValueError(
+                f"eta: {self.eta!r}; give one rate >= 0 or one per area ({L} areas)"
+            )
+        return values
+
+    def network_kwargs(self):
+        """Arguments of `.ErrorMicrocircuit` for this config."""
+        kwargs = dict(
+            layers=self.layer_sizes(),
+            errors=self.error_sizes(),
+            activation=self.activation,
+            error_activation=self.error_activation,
+            connectivity=self.connectivity,
+            backward=self.backward,
+            eta=self.eta_values(),
+            eta_lateral=self.eta_lateral,
+            phi_transfer=self.phi_transfer,
+            wt_noise=self.wt_noise,
+            lateral_noise=self.lateral_noise,
+            seed=self.seed,
+            weights=self.init_weights,
+        )
+        kwargs.update({g: getattr(self, g) for g in Conductances.names})
+        return kwargs
+
+    # --- serialisation --------------------------------------------------------------
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    def to_toml(self):
+        """The resolved config as TOML (``None`` fields are omitted)."""
+        lines = []
+        for key, value in self.to_dict().items():
+            if value is None:
+                continue
+            if isinstance(value, bool):
+                text = "true" if value else "false"
+            elif isinstance(value, (int, float)):
+                text = repr(value)
+            else:
+                text = '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+            lines.append(f"{key} = {text}")
+        return "\n".join(lines) + "\n"
+
+    @classmethod
+    def from_dict(cls, values, where="config"):
+        """Build from a mapping; unknown keys and wrong types name the key."""
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        for key in values:
+            if key not in fields:
+                raise ValueError(
+                    f"{where}: unknown key {key!r}; known keys: {', '.join(fields)}"
+                )
+        kwargs = {}
+        for key, value in values.items():
+            kwargs[key] = _coerce(key, value, fields[key].type)
+        return cls(**kwargs)
+
+
+def _finite(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _positive_int(name, value, zero=False):
+    if not isinstance(value, int) or isinstance(value, bool) or value < (0 if zero else 1):
+        raise ValueError(
+            f"{name}: must be an integer >= {0 if zero else 1}, got {value!r}"
+        )
+
+
+def _coerce(key, value, annotation):
+    """Check a config value against the field's type; ints pass as floats."""
+    text = str(annotation)
+    if value is None:
+        if "Optional" in text:
+            return None
+        raise ValueError(f"{key}: must not be empty")
+    if "bool" in text:
+        if not isinstance(value, bool):
+            raise ValueError(f"{key}: expected true or false, got {value!r}")
+    elif "int" in text:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError(f"{key}: expected an integer, got {value!r}")
+    elif "float" in text:
+        if not _finite(value):
+            raise ValueError(f"{key}: expected a number, got {value!r}")
+        value = float(value)
+    elif "str" in text:
+        if isinstance(value, (list, tuple)) and key in ("layers", "errors", "eta", "activation", "error_activation"):
+            value = ("-" if key in ("layers", "errors") else ",").join(str(v) for v in value)
+        elif not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            raise ValueError(f"{key}: expected a string, got {value!r}")
+        value = str(value)
+    return value
