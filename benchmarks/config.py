@@ -15,7 +15,6 @@ from errormc.networks.connectivity import BACKWARD_MODES, CONNECTIVITY_MODES
 from errormc.networks.microcircuit import Conductances, parse_layers
 
 TASKS = ("teacher-student", "digits")
-MODELS = ("errormc",)
 NETWORKS = ("rate", "spiking")
 BACKENDS = ("nengo", "loihi")
 PROTOCOLS = ("clean", "reference")
@@ -61,9 +60,11 @@ class RunConfig:
 
     def validate(self):
         """Raise ValueError naming the field, the bad value and what is allowed."""
+        from . import models
+
+        models.get(self.model)
         for name, allowed in (
             ("task", TASKS),
-            ("model", MODELS),
             ("network", NETWORKS),
             ("backend", BACKENDS),
             ("protocol", PROTOCOLS),

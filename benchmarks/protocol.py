@@ -226,12 +226,15 @@ class TeacherStudentProtocol:
         Private generator of the shuffles (in the reference protocol, the model's
         generator after its construction draws, MODEL.md 3.8).
     target_kind : "rate" or "voltage"
+        The teacher record the student is nudged towards.
+    score_target : callable, optional
+        Maps targets to what output rates are scored against (default: as is).
     test_skip : int
         Steps dropped at the start of a validation or test pass before averaging.
     """
 
     def __init__(self, task, epochs, protocol="clean", rng=None, target_kind="rate",
-                 test_skip=10):
+                 test_skip=10, score_target=None):
         if protocol not in PROTOCOLS:
             raise ValueError(f"protocol: unknown {protocol!r}; choose from {', '.join(PROTOCOLS)}")
         if int(epochs) != epochs or epochs < 1:
@@ -241,6 +244,7 @@ class TeacherStudentProtocol:
         self.protocol = protocol
         self.rng = np.random.RandomState(task.seed) if rng is None else rng
         self.target_kind = target_kind
+        self.score_target = score_target
         self.test_skip = test_skip
         self.reduce = "sum" if protocol == "reference" else "mean"
         self.delay = len(task.layers) - 1
@@ -259,6 +263,8 @@ class TeacherStudentProtocol:
         return x, t
 
     def _score(self, data, targets):
+        if self.score_target is not None:
+            targets = self.score_target(targets)
         per_step = squared_errors(data["output"], targets, self.reduce)
         return per_step, phase_mse(per_step, self.test_skip)
 

@@ -5,9 +5,7 @@ from functools import partial
 
 import numpy as np
 
-from errormc.networks import ErrorMicrocircuit
-from errormc.networks.initialization import model_rng
-
+from . import models
 from .config import RunConfig
 from .protocol import Session, TeacherStudentProtocol
 from .results import RunDirectory
@@ -40,23 +38,25 @@ def teacher_student_task(config):
 
 
 def _session(config):
-    if config.network != "rate":
-        raise ValueError(f"network: {config.network!r} is not available for teacher-student with model errormc rate runs")
     if config.backend != "nengo":
         raise ValueError(
             f"backend: {config.backend!r} cannot run the rate network (its neuron "
             "types and learning rules have no Loihi mapping); use --network spiking"
         )
     layers = config.layer_sizes()
-    build = partial(ErrorMicrocircuit, **config.network_kwargs())
+    build = models.get(config.model).network(config)
     return Session(build, layers[0], layers[-1], dt=config.dt)
 
 
-def _shuffle_rng(config):
-    kw = config.network_kwargs()
-    return model_rng(
-        config.seed, kw["layers"], kw["errors"], config.connectivity, config.backward,
-        config.wt_noise,
+def _protocol(config, task, epochs):
+    spec = models.get(config.model)
+    return TeacherStudentProtocol(
+        task,
+        epochs,
+        config.protocol,
+        rng=spec.shuffle_rng(config),
+        target_kind=spec.target_kind,
+        score_target=None if spec.score_target is None else partial(spec.score_target, config),
     )
 
 
@@ -76,16 +76,12 @@ def run_teacher_student(config, progress=False):
             if val_mse is not None:
                 bar.set_postfix(val_mse=f"{val_mse:.3g}")
 
-        trained = TeacherStudentProtocol(
-            task, config.epochs, config.protocol, rng=_shuffle_rng(config)
-        ).run(session, progress=report)
+        trained = _protocol(config, task, config.epochs).run(session, progress=report)
         bar.close()
         steps = session.steps
         weights = session.weights()
     with _session(config) as session:
-        untrained = TeacherStudentProtocol(
-            task, 1, config.protocol, rng=_shuffle_rng(config)
-        ).run(session, plastic=False)
+        untrained = _protocol(config, task, 1).run(session, plastic=False)
         steps += session.steps
     wall = time.perf_counter() - t0
     metrics = {

@@ -138,6 +138,22 @@ def cmd_bench(args):
             print(f"table in {os.path.join(args.out, 'speed.md')}")
 
 
+def cmd_paper(args):
+    import importlib
+
+    module = importlib.import_module(f"errormc.benchmarks.paper.{args.figure}")
+    table = module.run(
+        out=args.out,
+        quick=args.quick,
+        seeds=args.seeds,
+        protocol=args.protocol,
+        workers=args.workers,
+        progress=not args.quiet,
+    )
+    print(table)
+    print(f"results in {args.out}")
+
+
 def build_parser():
     parser = Parser(prog="errormc", description="Cortical error-neuron microcircuits on Nengo.")
     sub = parser.add_subparsers(dest="verb", parser_class=Parser)
@@ -167,6 +183,16 @@ def build_parser():
     p.add_argument("--json", action="store_true")
     _model_flags(p, connectivity="layered")
     p.set_defaults(func=cmd_check_bp, wt_noise=0.0, lateral_noise=0.0, seed=0)
+
+    p = sub.add_parser("paper", help="reproduce a figure of the paper")
+    p.add_argument("figure", choices=["fig3"])
+    p.add_argument("--quick", action="store_true", help="fewer epochs and seeds")
+    p.add_argument("--seeds", type=int, default=None, help="number of seeds")
+    p.add_argument("--protocol", default="reference", help="reference | clean")
+    p.add_argument("--workers", type=int, default=None, help="parallel workers")
+    p.add_argument("--out", required=True)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_paper)
 
     p = sub.add_parser("bench", help="speed benchmarks")
     p.add_argument("what", choices=["speed"])
