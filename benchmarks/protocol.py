@@ -208,6 +208,79 @@ def shuffled(inputs, targets, rng, steps_per_sample, delay):
 PROTOCOLS = ("reference", "clean")
 
 
+class ProtocolState:
+    """Where a protocol run stands: enough to continue it after a crash.
+
+    Attributes
+    ----------
+    stage : str
+        ``settle``, ``train``, ``val``, ``test`` or ``done``.
+    epoch : int
+    offset : int
+        Steps of the current stage already run.
+    stage_arrays : tuple
+        ``(inputs, targets, learn, score_targets)`` of the current stage.
+    outputs : list of arrays
+        Output rates recorded so far in a scored stage.
+    current : dict
+        The current (last shuffled) arrays of each split.
+    rng_state : tuple
+        State of the shuffling generator.
+    val_mse, val_epochs : list
+    result : dict
+        The test's result, once done.
+    """
+
+    FIELDS = ("stage", "epoch", "offset", "val_mse", "val_epochs", "steps")
+
+    def __init__(self, current, rng_state):
+        self.stage = "settle"
+        self.epoch = 0
+        self.offset = 0
+        self.steps = 0
+        self.stage_arrays = None
+        self.outputs = []
+        self.current = current
+        self.rng_state = rng_state
+        self.val_mse, self.val_epochs = [], []
+        self.result = None
+
+    def to_arrays(self):
+        """Flat dict of arrays and a JSON-able dict, for a checkpoint."""
+        arrays = {}
+        for split, (x, t) in self.current.items():
+            arrays[f"current_{split}_inputs"], arrays[f"current_{split}_targets"] = x, t
+        if self.stage_arrays is not None:
+            for name, value in zip(("inputs", "targets", "learn", "score"), self.stage_arrays):
+                if value is not None:
+                    arrays[f"stage_{name}"] = value
+        if self.outputs:
+            arrays["outputs"] = np.concatenate(self.outputs)
+        kind, keys, pos, has_gauss, cached = self.rng_state
+        arrays["rng_keys"] = keys
+        info = {f: getattr(self, f) for f in self.FIELDS}
+        info["rng"] = [kind, int(pos), int(has_gauss), float(cached)]
+        return arrays, info
+
+    @classmethod
+    def from_arrays(cls, arrays, info):
+        current = {
+            split: (arrays[f"current_{split}_inputs"], arrays[f"current_{split}_targets"])
+            for split in ("train", "val", "test")
+        }
+        kind, pos, has_gauss, cached = info["rng"]
+        state = cls(current, (kind, arrays["rng_keys"], pos, has_gauss, cached))
+        for f in cls.FIELDS:
+            setattr(state, f, info[f])
+        if "stage_inputs" in arrays:
+            state.stage_arrays = tuple(
+                arrays.get(f"stage_{name}") for name in ("inputs", "targets", "learn", "score")
+            )
+        if "outputs" in arrays:
+            state.outputs = [arrays["outputs"]]
+        return state
+
+
 class TeacherStudentProtocol:
     """Settling, epochs of training and validation, and a test (MODEL.md 3.1).
 
@@ -216,6 +289,10 @@ class TeacherStudentProtocol:
     shuffle (raw and unshuffled the first time), and the error of a step is the
     squared norm over output units. ``"clean"`` validates without plasticity, on
     each pass's own shuffle, with the mean over output units.
+
+    A run is a sequence of stages (settle, train and validation per epoch, test);
+    each stage runs in chunks, after each of which a callback may checkpoint the
+    `ProtocolState`, from which `run` continues exactly.
 
     Parameters
     ----------
@@ -254,60 +331,122 @@ class TeacherStudentProtocol:
         E = self.epochs
         return E == 1 or (10 * epoch) % E == 0
 
-    def _shuffle(self, split):
+    def start(self):
+        """The state before the first step."""
+        targets = self.task.targets(self.target_kind)
+        current = {k: (self.task.inputs[k], targets[k]) for k in ("train", "val", "test")}
+        return ProtocolState(current, self.rng.get_state())
+
+    def _shuffle(self, state, split):
         """Shuffle the split's *current* arrays (the previous shuffle, or the raw
         sequence the first time), as the reference does: shuffles compose."""
-        x, t = self._current[split]
+        x, t = state.current[split]
         x, t, _ = shuffled(x, t, self.rng, self.task.steps_per_sample, self.delay)
-        self._current[split] = (x, t)
+        state.current[split] = (x, t)
         return x, t
 
-    def _score(self, data, targets):
+    def _enter(self, state, plastic):
+        """The arrays (inputs, targets, learn, score targets) of the current stage."""
+        learn = 1.0 if plastic else 0.0
+        if state.stage == "settle":
+            x = self.task.inputs["train"][: self.task.settle_steps]
+            return x, None, np.zeros(len(x)), None
+        if state.stage == "train":
+            x, t = self._shuffle(state, "train")
+            return x, t, np.full(len(x), learn), None
+        if state.stage == "val":
+            if self.protocol == "reference":
+                # the arrays from before this validation's own shuffle, and
+                # plasticity on without a target
+                x, t = state.current["val"]
+                self._shuffle(state, "val")
+                return x, None, np.full(len(x), learn), t
+            x, t = self._shuffle(state, "val")
+            return x, None, np.zeros(len(x)), t
+        x, t = self._shuffle(state, "test")
+        return x, None, np.zeros(len(x)), t
+
+    def _next_stage(self, state):
+        if state.stage == "settle":
+            return "train"
+        if state.stage == "train" and self.validates(state.epoch):
+            return "val"
+        if state.stage in ("train", "val"):
+            state.epoch += 1
+            return "train" if state.epoch < self.epochs else "test"
+        return "done"
+
+    def _score(self, outputs, targets):
         if self.score_target is not None:
             targets = self.score_target(targets)
-        per_step = squared_errors(data["output"], targets, self.reduce)
+        per_step = squared_errors(outputs, targets, self.reduce)
         return per_step, phase_mse(per_step, self.test_skip)
 
-    def run(self, session, progress=None, plastic=True):
-        """Run the whole protocol on ``session``; return metrics.
+    def run(self, session, progress=None, plastic=True, state=None, chunk_steps=None,
+            on_chunk=None):
+        """Run the protocol on ``session`` from ``state`` (default: the start).
 
-        ``plastic=False`` runs it with plasticity off throughout (the untrained
-        control). ``progress`` is called as ``progress(epoch, val_mse)``.
+        Parameters
+        ----------
+        session : Session
+        progress : callable, optional
+            ``progress(epoch, val_mse)`` after each epoch.
+        plastic : bool
+            False runs the whole protocol with plasticity off (untrained control).
+        state : ProtocolState, optional
+            Continue from this state (the session must hold the matching
+            simulator state).
+        chunk_steps : int, optional
+            Run stages in chunks of this many steps.
+        on_chunk : callable, optional
+            ``on_chunk(state)`` after each chunk (checkpoints, guards).
+
+        Returns
+        -------
+        dict
+            ``test_mse``, ``test_mse_all_steps``, ``test_sqerr``, ``val_mse``,
+            ``val_epochs``.
         """
-        task = self.task
-        targets = task.targets(self.target_kind)
-        self._current = {k: (task.inputs[k], targets[k]) for k in ("train", "val", "test")}
-        learn = 1.0 if plastic else 0.0
-        T_settle = task.settle_steps
-        if T_settle > 0:
-            session.run(task.inputs["train"][:T_settle], None, np.zeros(T_settle))
-        val_mse, val_epochs = [], []
-        for epoch in range(self.epochs):
-            x, t = self._shuffle("train")
-            session.run(x, t, np.full(len(x), learn))
-            if self.validates(epoch):
-                if self.protocol == "reference":
-                    # the arrays from before this validation's own shuffle, and
-                    # plasticity on without a target
-                    x, t = self._current["val"]
-                    self._shuffle("val")
-                    v_learn = learn
+        if state is None:
+            state = self.start()
+        else:
+            self.rng.set_state(state.rng_state)
+        while state.stage != "done":
+            if state.stage == "settle" and self.task.settle_steps == 0:
+                state.stage = self._next_stage(state)
+                continue
+            if state.stage_arrays is None:
+                state.stage_arrays = self._enter(state, plastic)
+                state.rng_state = self.rng.get_state()
+            x, t, learn, score = state.stage_arrays
+            T = len(x)
+            step = chunk_steps or T
+            while state.offset < T:
+                a, b = state.offset, min(state.offset + step, T)
+                data = session.run(x[a:b], None if t is None else t[a:b], learn[a:b])
+                if score is not None:
+                    state.outputs.append(data["output"])
+                state.offset = b
+                state.steps += b - a
+                if on_chunk is not None and b < T:
+                    on_chunk(state)
+            if score is not None:
+                per_step, mse = self._score(np.concatenate(state.outputs), score)
+                if state.stage == "val":
+                    state.val_mse.append(mse)
+                    state.val_epochs.append(state.epoch)
                 else:
-                    x, t = self._shuffle("val")
-                    v_learn = 0.0
-                data = session.run(x, None, np.full(len(x), v_learn))
-                _, mse = self._score(data, t)
-                val_mse.append(mse)
-                val_epochs.append(epoch)
-            if progress is not None:
-                progress(epoch, val_mse[-1] if val_mse else None)
-        x, t = self._shuffle("test")
-        data = session.run(x, None, np.zeros(len(x)))
-        per_step, mse = self._score(data, t)
-        return {
-            "test_mse": mse,
-            "test_mse_all_steps": float(np.mean(per_step)),
-            "test_sqerr": per_step,
-            "val_mse": val_mse,
-            "val_epochs": val_epochs,
-        }
+                    state.result = {"test_mse": mse,
+                                    "test_mse_all_steps": float(np.mean(per_step)),
+                                    "test_sqerr": per_step}
+            finished_epoch = state.stage == "val" or (
+                state.stage == "train" and not self.validates(state.epoch)
+            )
+            epoch = state.epoch
+            state.stage = self._next_stage(state)
+            state.offset, state.stage_arrays, state.outputs = 0, None, []
+            if finished_epoch and progress is not None:
+                progress(epoch, state.val_mse[-1] if state.val_mse else None)
+            if on_chunk is not None and state.stage != "done":
+                on_chunk(state)
+        return dict(state.result, val_mse=list(state.val_mse), val_epochs=list(state.val_epochs))
