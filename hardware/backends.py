@@ -1,25 +1,111 @@
-"""One entry point for both backends; the only module that imports nengo_loihi.
+"""One entry point for both backends; with placement.py, the only place nengo_loihi is imported.
 
 nengo-loihi 1.1 was released for nengo <= 3.2 and warns on import under nengo 4;
 the models used here were checked against nengo 4.1, so that one warning is
 silenced here, and nowhere else.
+
+``Simulator(net, backend)`` builds the *same* network object on
+
+* ``"nengo"``: the Nengo reference simulator (``nengo.Simulator``), or
+* ``"loihi"``: the nengo-loihi emulator (``nengo_loihi.Simulator(target="sim")``),
+  which applies the chip's discretisation (8-bit weights with exponents, integer
+  errors scaled by ``pes_error_scale``, Loihi LIF dynamics) and splits the model
+  into on-chip blocks and host nodes.
+
+The returned simulator carries ``sim.placement`` (`errormc.hardware.placement`),
+a dict saying what runs where and which quantisation was applied, and
+``sim.backend``. Networks with non-local weight reads (``bind_weight_reader``,
+the ``bp`` backward projections of the spiking microcircuit) get a reader for
+the chosen backend bound here.
 """
 
+import time
 import warnings
 
+import numpy as np
 import nengo
+from nengo.builder.ensemble import get_activities
 
 BACKENDS = ("nengo", "loihi")
+
+_VERSION_WARNING = ".*has not been tested with your `nengo` version.*"
 
 
 def import_nengo_loihi():
     """Import nengo_loihi without its nengo-version warning."""
     with warnings.catch_warnings():
-        warnings.filterwarnings(
-            "ignore", message=".*has not been tested with your `nengo` version.*"
-        )
+        warnings.filterwarnings("ignore", message=_VERSION_WARNING)
         import nengo_loihi  # pylint: disable=import-outside-toplevel
     return nengo_loihi
+
+
+def check_backend(backend, field="backend"):
+    """Return ``backend`` if known, else raise a ValueError naming it."""
+    if backend not in BACKENDS:
+        raise ValueError(f"{field}: unknown {backend!r}; choose from {', '.join(BACKENDS)}")
+    return backend
+
+
+def chip_neuron_type(name="lif"):
+    """nengo-loihi's Loihi variant of an on-chip neuron type.
+
+    With these, decoders are solved for the chip's own tuning curves on both
+    backends, so the two backends share identical decoders.
+    """
+    nengo_loihi = import_nengo_loihi()
+    types = {
+        "lif": nengo_loihi.neurons.LoihiLIF,
+        "spikingrectifiedlinear": nengo_loihi.neurons.LoihiSpikingRectifiedLinear,
+        "relu": nengo_loihi.neurons.LoihiSpikingRectifiedLinear,
+    }
+    key = str(name).strip().lower()
+    if key not in types:
+        raise ValueError(f"neuron_type: unknown {name!r}; choose from {', '.join(types)}")
+    return types[key]()
+
+
+class NengoWeightReader:
+    """Current decoders and tuning curves of a built `nengo.Simulator`."""
+
+    def __init__(self, sim):
+        self.sim = sim
+
+    def decoders(self, conn):
+        return np.array(self.sim.signals[self.sim.model.sig[conn]["weights"]])
+
+    def activities(self, ens, x):
+        return get_activities(self.sim.data[ens], ens, x)
+
+
+class LoihiWeightReader:
+    """Current (integer) learned decoders inside the nengo-loihi emulator.
+
+    A learned ``Ensemble -> Node`` connection becomes, on chip, a synapse group from
+    the pre neurons into ``2 d`` non-spiking decode compartments holding
+    ``[+D^T, -D^T]`` (one column pair per output dimension), discretised to
+    integers with one weight exponent; the emulator updates these integers in
+    place. ``(W[:, :d] - W[:, d:]) / 2`` is therefore proportional to ``D^T``; the
+    factor is calibrated by the caller (one per connection).
+    """
+
+    def __init__(self, sim):
+        self.sim = sim
+
+    def synapse(self, conn):
+        model = self.sim.model
+        if conn.learning_rule is None:
+            raise ValueError(f"conn: {conn} is not learned; its decoders are not read back")
+        probe = model.needs_sender[conn.learning_rule].error_target
+        return model.objs[model.nengo_probe_conns[probe]]["decoders"]
+
+    def decoders(self, conn):
+        syn = self.synapse(conn)
+        W = np.vstack([np.asarray(w, dtype=float).reshape(1, -1) for w in syn.weights])
+        d = W.shape[1] // 2
+        return ((W[:, :d] - W[:, d:]) / 2.0).T
+
+    def activities(self, ens, x):
+        return get_activities(self.sim.data[ens], ens, x)
 
 
 def Simulator(network, backend="nengo", dt=0.001, progress_bar=False, **kwargs):
@@ -32,13 +118,52 @@ def Simulator(network, backend="nengo", dt=0.001, progress_bar=False, **kwargs):
         ``nengo``: the Nengo reference simulator. ``loihi``: the nengo-loihi
         emulator (``target="sim"``), with its chip constraints.
     dt : float
-        Simulator time step (the microcircuit uses ms, dt = 0.01).
+        Simulator time step (the rate microcircuit uses ms, dt = 0.01; the spiking
+        microcircuit seconds, dt = 0.001).
+    **kwargs
+        Passed to the simulator (e.g. ``seed``; for ``loihi`` also ``precompute``,
+        ``remove_passthrough``).
+
+    Returns
+    -------
+    sim : nengo.Simulator or nengo_loihi.Simulator
+        With ``sim.backend``, ``sim.build_time`` (s) and ``sim.placement`` (see
+        `errormc.hardware.placement.placement_report`).
     """
-    if backend not in BACKENDS:
-        raise ValueError(f"backend: unknown {backend!r}; choose from {', '.join(BACKENDS)}")
-    if backend == "nengo":
-        return nengo.Simulator(network, dt=dt, progress_bar=progress_bar, **kwargs)
-    nengo_loihi = import_nengo_loihi()
-    return nengo_loihi.Simulator(
-        network, dt=dt, target="sim", progress_bar=progress_bar, **kwargs
-    )
+    from .placement import placement_report  # pylint: disable=import-outside-toplevel
+
+    check_backend(backend)
+    if not np.isfinite(dt) or dt <= 0:
+        raise ValueError(f"dt: must be > 0, got {dt!r}")
+    bind = getattr(network, "bind_weight_reader", None)
+    if bind is not None:
+        bind(None)  # a previous simulator's reader must not be called while building
+    t0 = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", message=_VERSION_WARNING)
+        if backend == "nengo":
+            sim = nengo.Simulator(network, dt=dt, progress_bar=progress_bar, **kwargs)
+            reader = NengoWeightReader(sim)
+        else:
+            nengo_loihi = import_nengo_loihi()
+            sim = nengo_loihi.Simulator(
+                network, dt=dt, target="sim", progress_bar=progress_bar, **kwargs
+            )
+            reader = LoihiWeightReader(sim)
+    build_warnings = [str(w.message) for w in caught]
+    # re-emit what is not a quantisation notice (those become structured fields)
+    for w in caught:
+        if not _is_quantisation_warning(str(w.message)):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    sim.backend = backend
+    sim.build_time = time.perf_counter() - t0
+    if bind is not None:
+        bind(reader)
+    sim.placement = placement_report(sim, network, backend, build_warnings)
+    return sim
+
+
+def _is_quantisation_warning(message):
+    keys = ("Lost", "bits", "Clipping", "precomputable", "progress bar", "weight")
+    return any(k in message for k in keys)

@@ -1,0 +1,106 @@
+"""Digit classification: scikit-learn's bundled 8x8 digits, and MNIST from a local file.
+
+Inputs are rates in [0, 1] (pixel / max pixel), targets one-hot over 10 classes.
+"""
+
+import os
+
+import numpy as np
+
+N_CLASSES = 10
+
+MNIST_HELP = (
+    "MNIST is not bundled. Download keras' mnist.npz (arrays x_train, y_train, x_test, "
+    "y_test), e.g. from https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz, "
+    "and pass its path (errormc run digits --data PATH)."
+)
+
+
+def one_hot(labels, n_classes=N_CLASSES):
+    labels = np.asarray(labels, dtype=int)
+    out = np.zeros((len(labels), n_classes))
+    out[np.arange(len(labels)), labels] = 1.0
+    return out
+
+
+def _check_count(value, field, available):
+    if value is None:
+        return available
+    if int(value) != value or value <= 0:
+        raise ValueError(f"{field}: must be a positive integer, got {value!r}")
+    if value > available:
+        raise ValueError(f"{field}: {value} requested, only {available} available")
+    return int(value)
+
+
+def load_digits_task(seed=0, n_train=None, n_test=None, test_fraction=0.3):
+    """The 1797 8x8 digits, split into train/test by ``seed``.
+
+    The split is a fixed permutation from ``np.random.RandomState(seed)``: the
+    first ``round(test_fraction * 1797)`` images are the test split, the rest
+    the training split; ``n_train``/``n_test`` take the first ones of each
+    (subsets stay nested as they grow).
+
+    Returns
+    -------
+    dict
+        ``x_train`` (n, 64) in [0, 1], ``y_train`` (n, 10) one-hot,
+        ``labels_train`` (n,), and the same for ``test``.
+    """
+    from sklearn.datasets import load_digits  # pylint: disable=import-outside-toplevel
+
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction: must be in (0, 1), got {test_fraction!r}")
+    data = load_digits()
+    x = data.data / 16.0
+    labels = data.target.astype(int)
+    order = np.random.RandomState(seed).permutation(len(x))
+    n_te = int(round(test_fraction * len(x)))
+    test, train = order[:n_te], order[n_te:]
+    n_train = _check_count(n_train, "n_train", len(train))
+    n_test = _check_count(n_test, "n_test", len(test))
+    train, test = train[:n_train], test[:n_test]
+    return _task(x[train], labels[train], x[test], labels[test])
+
+
+def _task(x_train, l_train, x_test, l_test):
+    return {
+        "x_train": np.asarray(x_train, dtype=float),
+        "y_train": one_hot(l_train),
+        "labels_train": np.asarray(l_train, dtype=int),
+        "x_test": np.asarray(x_test, dtype=float),
+        "y_test": one_hot(l_test),
+        "labels_test": np.asarray(l_test, dtype=int),
+    }
+
+
+def load_mnist(path, n_train=None, n_test=None):
+    """MNIST from a local ``.npz`` in keras' layout (x_train, y_train, x_test, y_test).
+
+    Images are flattened to 784 rates in [0, 1]. Raises FileNotFoundError naming
+    the path (and saying how to get the file) when it is absent, ValueError when
+    the file lacks the arrays.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"data: MNIST file {path!r} not found. {MNIST_HELP}")
+    with np.load(path) as f:
+        missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in f]
+        if missing:
+            raise ValueError(
+                f"data: {path!r} lacks array(s) {', '.join(missing)}; {MNIST_HELP}"
+            )
+        arrays = {k: np.asarray(f[k]) for k in ("x_train", "y_train", "x_test", "y_test")}
+    n_train = _check_count(n_train, "n_train", len(arrays["x_train"]))
+    n_test = _check_count(n_test, "n_test", len(arrays["x_test"]))
+
+    def flat(x, n):
+        x = x[:n].reshape(n, -1).astype(float)
+        return x / max(float(x.max()), 1.0)
+
+    return _task(
+        flat(arrays["x_train"], n_train),
+        arrays["y_train"][:n_train],
+        flat(arrays["x_test"], n_test),
+        arrays["y_test"][:n_test],
+    )
