@@ -71,3 +71,76 @@ def get(name):
 
 
 register(ModelSpec("errormc", _errormc_network, _errormc_rng, "rate"))
+
+
+# --- the comparison models of Fig. 3 (MODEL.md section 2) --------------------------
+
+
+def _baseline_kwargs(config, lateral=True, noise=True):
+    """Arguments of a layered comparison model from a run config. ``eta`` and the
+    lateral rates default to the paper's table for the depth (MODEL.md 3.2);
+    ``eta_lateral > 0`` sets one lateral rate for every hidden area."""
+    kwargs = dict(
+        layers=config.layer_sizes(),
+        activation=config.activation,
+        backward=config.backward,
+        eta=config.eta_values(),
+        seed=config.seed,
+        weights=config.init_weights,
+    )
+    kwargs.update({g: getattr(config, g) for g in ("g_l", "g_bas", "g_api", "g_den", "g_ntgt")})
+    if lateral:
+        kwargs["eta_lateral"] = config.eta_lateral if config.eta_lateral > 0 else None
+    if noise:
+        kwargs["wt_noise"] = config.wt_noise
+    return kwargs
+
+
+def _sacramento_network(config):
+    from errormc.networks.baselines import DendriticMicrocircuit
+
+    return partial(DendriticMicrocircuit, **_baseline_kwargs(config))
+
+
+def _dpc_network(config):
+    from errormc.networks.baselines import DendriticPredictiveCoding
+
+    kwargs = _baseline_kwargs(config)
+    kwargs["activation"] = "linear"  # dPC students are linear (MODEL.md 2.2)
+    return partial(DendriticPredictiveCoding, **kwargs)
+
+
+def _ann_network(config):
+    from errormc.networks.baselines import ANN
+
+    return partial(ANN, **_baseline_kwargs(config, lateral=False, noise=False))
+
+
+def _dendritic_rng(config):
+    from errormc.networks.baselines.sacramento2018 import model_rng as rng
+
+    return rng(config.seed, config.layer_sizes(), config.backward, config.wt_noise)
+
+
+def _ann_rng(config):
+    import numpy as np
+
+    return np.random.RandomState(config.seed)
+
+
+def _through_output_activation(config, targets):
+    """Voltage targets scored against output rates: through phi_L (MODEL.md 3.1)."""
+    from errormc.networks import activations
+
+    name = activations.per_area(config.activation, len(config.layer_sizes()) - 1)[-1]
+    return activations.phi(name)(targets)
+
+
+register(
+    ModelSpec(
+        "sacramento2018", _sacramento_network, _dendritic_rng, "voltage",
+        _through_output_activation,
+    )
+)
+register(ModelSpec("dpc", _dpc_network, _dendritic_rng, "voltage"))
+register(ModelSpec("ann", _ann_network, _ann_rng, "rate"))

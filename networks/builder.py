@@ -159,10 +159,11 @@ class SimDendriticPrediction(Operator):
     """
 
     def __init__(self, plasticity, prospective, basal, pre, delta, basal_prev,
-                 pre_prev, learning_rate, attenuation, tag=None):
+                 pre_prev, learning_rate, attenuation, activation=None, tag=None):
         super().__init__(tag=tag)
         self.learning_rate = learning_rate
         self.attenuation = attenuation
+        self.activation = activation
         self.sets = []
         self.incs = []
         self.reads = [plasticity, prospective, basal, pre]
@@ -173,11 +174,15 @@ class SimDendriticPrediction(Operator):
         delta, basal_prev, pre_prev = (signals[s] for s in self.updates)
         rate = dt * self.learning_rate
         c = self.attenuation
+        phi = None if self.activation is None else activations.phi(self.activation)
 
         def step_dendritic_prediction():
             m = plasticity[0]
             if m != 0:
-                post = breve - c * basal_prev
+                if phi is None:
+                    post = breve - c * basal_prev
+                else:
+                    post = phi(breve) - phi(c * basal_prev)
                 np.outer((rate * m) * post, pre_prev, out=delta)
             else:
                 delta[...] = 0
@@ -217,6 +222,7 @@ def build_dendritic_prediction(model, rule_type, rule):
             pre_prev,
             rule_type.learning_rate,
             rule_type.attenuation,
+            activation=rule_type.activation,
             tag=f"{rule}.dendritic_prediction",
         )
     )
@@ -240,9 +246,10 @@ class SimTransposeTracking(Operator):
     4. updates ``[delta]``
     """
 
-    def __init__(self, plasticity, forward, backward, delta, noise, tag=None):
+    def __init__(self, plasticity, forward, backward, delta, noise, scale=1.0, tag=None):
         super().__init__(tag=tag)
         self.noise = noise
+        self.scale = scale
         self.sets = []
         self.incs = []
         self.reads = [plasticity, forward, backward]
@@ -252,6 +259,7 @@ class SimTransposeTracking(Operator):
         plasticity, forward, backward = (signals[s] for s in self.reads)
         delta = signals[self.updates[0]]
         noise = self.noise
+        scale = self.scale
         rows = min(backward.shape[0], forward.shape[1])
         cols = min(backward.shape[1], forward.shape[0])
 
@@ -259,6 +267,8 @@ class SimTransposeTracking(Operator):
             if plasticity[0] != 0:
                 target = noise.copy()
                 target[:rows, :cols] += forward.T[:rows, :cols]
+                if scale != 1.0:
+                    target *= scale
                 delta[...] = plasticity[0] * (target - backward)
             else:
                 delta[...] = 0
@@ -287,6 +297,7 @@ def build_transpose_tracking(model, rule_type, rule):
             weights,
             model.sig[rule]["delta"],
             rule_type.noise,
+            scale=rule_type.scale,
             tag=f"{rule}.transpose_tracking",
         )
     )

@@ -40,6 +40,10 @@ class DendriticPrediction(LearningRuleType):
     soma : nengo.Ensemble
         Population whose prospective voltage is the postsynaptic term; its basal
         dendrite is the connection's ``post``.
+    activation : str, optional
+        If given, the postsynaptic term compares rates instead of voltages,
+        :math:`\varphi(\breve u^k) - \varphi(c\, b^{k-1})` (the "activation"
+        variant of Urbanczik & Senn used by Sacramento et al. 2018, MODEL.md 2.1).
     """
 
     modifies = "decoders"
@@ -48,11 +52,13 @@ class DendriticPrediction(LearningRuleType):
     learning_rate = NumberParam("learning_rate", low=0, readonly=True, default=1.0)
     attenuation = NumberParam("attenuation", low=0, readonly=True, default=0.5263)
     soma = Parameter("soma", readonly=True)
+    activation = Parameter("activation", readonly=True, optional=True)
 
-    def __init__(self, learning_rate=Default, attenuation=Default, soma=None):
+    def __init__(self, learning_rate=Default, attenuation=Default, soma=None, activation=None):
         super().__init__(learning_rate, size_in=1)
         self.attenuation = attenuation
         self.soma = soma
+        self.activation = activation
 
 
 class TransposeTracking(LearningRuleType):
@@ -73,6 +79,9 @@ class TransposeTracking(LearningRuleType):
         The forward connection whose (transposed) weights are tracked.
     noise : ndarray
         Fixed additive noise :math:`N`, shaped like the backward weights.
+    scale : float
+        The weights follow ``scale`` times the noisy transpose (default 1; -1
+        locks Sacramento et al.'s interneuron-to-apical weights to -B, MODEL.md 2.1).
     """
 
     modifies = "decoders"
@@ -80,11 +89,13 @@ class TransposeTracking(LearningRuleType):
 
     forward = Parameter("forward", readonly=True)
     noise = NdarrayParam("noise", shape=("...",), readonly=True)
+    scale = NumberParam("scale", readonly=True, default=1.0)
 
-    def __init__(self, forward, noise):
+    def __init__(self, forward, noise, scale=1.0):
         super().__init__(learning_rate=1.0, size_in=1)
         self.forward = forward
         self.noise = np.asarray(noise, dtype=float)
+        self.scale = scale
 
 
 class IdentityDecay(LearningRuleType):

@@ -1,0 +1,188 @@
+"""The layered rate network trained with exact backprop (MODEL.md 2.3): the
+teacher's architecture and the backprop baseline."""
+
+import numpy as np
+import nengo
+
+from errormc.networks.compartments import Nudging, Product
+from errormc.networks.connectivity import BACKWARD_MODES, check_mode
+from errormc.networks.learning_rules import DendriticPrediction, TransposeTracking
+
+from .common import DelayedRate, LayeredBaseline, StateReadout, load_weights, per_layer, unit_kwargs
+from .learning_rates import paper_eta
+
+
+def initial_state(layers, seed=0, backward="bp", weight_range=1.0, backward_range=1.0):
+    """Initial weights and voltages of the ANN in the reference order (MODEL.md 3.8).
+
+    Global-order draws: u_1..u_L, then the error units d_1..d_L; re-seeded:
+    W_1..W_L, an auxiliary n_l x n_l matrix per area (range [0, 0]), [B_l
+    (n_l x n_{l+1}) if ``fa``], a second auxiliary matrix per area. ``bp``:
+    B_l = W_{l+1}^T. The model's own generator draws nothing.
+    """
+    layers = [int(n) for n in layers]
+    L = len(layers) - 1
+    out = {}
+    rng = np.random.RandomState(seed)
+    for l in range(1, L + 1):
+        out[f"u{l}"] = rng.normal(0.0, 1.0, size=layers[l])
+    for l in range(1, L + 1):
+        out[f"d{l}"] = rng.normal(0.0, 1.0, size=layers[l])
+    rng = np.random.RandomState(seed)
+    for l in range(1, L + 1):
+        out[f"W{l}"] = rng.uniform(-weight_range, weight_range, (layers[l], layers[l - 1]))
+    for l in range(1, L + 1):
+        rng.uniform(0.0, 0.0, (layers[l], layers[l]))
+    for l in range(1, L):
+        if backward == "fa":
+            out[f"B{l}"] = rng.uniform(-backward_range, backward_range, (layers[l], layers[l + 1]))
+        else:
+            out[f"B{l}"] = out[f"W{l + 1}"].T.copy()
+    for l in range(1, L + 1):
+        rng.uniform(0.0, 0.0, (layers[l], layers[l]))
+    return out
+
+
+def model_rng(seed, layers=None, backward="bp", wt_noise=0.0):
+    """The ANN's private generator: a fresh RandomState(seed), no draws."""
+    return np.random.RandomState(seed)
+
+
+class ANN(LayeredBaseline):
+    r"""Layered rate network trained with backprop (MODEL.md 2.3).
+
+    Units without compartments or look-ahead (`.DelayedRate`): each layer replaces
+    its voltage every step,
+
+    .. math::
+
+        u_l^{k+1} = \gamma W_l r_{l-1}^k,\quad r_l^k = \varphi_l(u_l^k),\quad
+        \gamma = g_{bas}/(g_{bas} + g_l)
+
+    Errors travel down through their own units, one step per layer:
+
+    .. math::
+
+        \delta_L^{k+1} = \varphi'_L(u_L^k) \odot (t^k - r_L^k),\quad
+        \delta_l^{k+1} = \varphi'_l(u_l^k) \odot (B_l \delta_{l+1}^k)
+
+    and W_l learns dW = dt eta delta_l^k (r_{l-1}^{k-1})^T (`.DendriticPrediction`
+    with no basal term, postsynaptic factor = the error units). With a rate
+    target, in ``bp`` mode B_l = W_{l+1}^T exactly (`.TransposeTracking` with no
+    noise: the weight transport of backprop, non-local by design); ``fa``: fixed
+    random B. Without a target no error pathway is built (inference).
+
+    Parameters
+    ----------
+    layers, activation, backward, eta, seed, weights, input, target, nudging,
+    plasticity, g_l, g_bas :
+        As for `.ErrorMicrocircuit` (weights: ``W1..``, ``B1..``, optional
+        ``u1..``, ``d1..``).
+    """
+
+    name = "ann"
+
+    def __init__(
+        self,
+        layers,
+        activation="tanh",
+        backward="bp",
+        eta=None,
+        g_l=0.03,
+        g_bas=0.1,
+        g_api=0.06,
+        g_den=0.1,
+        g_ntgt=0.06,
+        weights=None,
+        seed=0,
+        input=None,
+        target=None,
+        nudging=1.0,
+        plasticity=1.0,
+        label=None,
+        **kwargs,
+    ):
+        super().__init__(label=label or "ANN", seed=seed, **kwargs)
+        g = dict(g_l=g_l, g_bas=g_bas, g_api=g_api, g_den=g_den, g_ntgt=g_ntgt)
+        self._setup(layers, activation, seed, g, input, target, nudging, plasticity)
+        L = self.n_areas
+        self.backward_mode = check_mode(backward, BACKWARD_MODES, "backward")
+        self.eta = per_layer(paper_eta(self.name, L)["eta"] if eta is None else eta, L, "eta")
+        self.gain = g_bas / (g_bas + g_l)
+        if weights is None:
+            weights = initial_state(self.layers, seed, self.backward_mode)
+        shapes = {f"W{l}": (self.layers[l], self.layers[l - 1]) for l in range(1, L + 1)}
+        shapes.update({f"B{l}": (self.layers[l], self.layers[l + 1]) for l in range(1, L)})
+        shapes.update({f"u{l}": (self.layers[l],) for l in range(1, L + 1)})
+        shapes.update({f"d{l}": (self.layers[l],) for l in range(1, L + 1)})
+        optional = [k for k in shapes if k[0] in "ud"]
+        w = self.initial_weights = load_weights(weights, shapes, optional)
+
+        self.units, self.errors, self.derivatives, self.inputs = [], [], [], []
+        learn = self.target is not None
+        with self:
+            for l in range(1, L + 1):
+                n = self.layers[l]
+                unit = nengo.Ensemble(
+                    n, 1, neuron_type=DelayedRate(self.activation[l - 1], w.get(f"u{l}")),
+                    label=f"layer{l}", **unit_kwargs(n),
+                )
+                self.voltage_neurons[f"u{l}"] = unit.neurons
+                basal = nengo.Node(size_in=n, label=f"input{l}")
+                nengo.Connection(basal, unit.neurons, transform=self.gain, synapse=None)
+                self.inputs.append(basal)
+                self.units.append(unit)
+                if learn:
+                    self.derivatives.append(StateReadout(unit, "derivative", label=f"rho{l}"))
+                    err = nengo.Ensemble(
+                        n, 1, neuron_type=DelayedRate("linear", w.get(f"d{l}")),
+                        label=f"delta{l}", **unit_kwargs(n),
+                    )
+                    self.voltage_neurons[f"d{l}"] = err.neurons
+                    self.errors.append(err)
+            self.output = self.units[-1]
+
+            # the error pathway: delta_L from the target, delta_l from above
+            self.error_input = []
+            if learn:
+                n = self.layers[-1]
+                mismatch = nengo.Node(Nudging(n), label="mismatch")
+                nengo.Connection(self.derivatives[-1].neurons, mismatch[:n], synapse=None)
+                nengo.Connection(self.target, mismatch[n : 2 * n], synapse=None)
+                nengo.Connection(self.output.neurons, mismatch[2 * n : 3 * n], synapse=None)
+                nengo.Connection(self.nudging, mismatch[-1:], synapse=None)
+                nengo.Connection(mismatch, self.errors[-1].neurons, synapse=None)
+                for l in range(1, L):
+                    n = self.layers[l]
+                    product = nengo.Node(Product(n), label=f"backprop{l}")
+                    nengo.Connection(self.derivatives[l - 1].neurons, product[:n], synapse=None)
+                    nengo.Connection(product, self.errors[l - 1].neurons, synapse=None)
+                    self.error_input.append(product)
+
+            for l in range(1, L + 1):
+                pre = self.input_area if l == 1 else self.units[l - 2]
+                rule = None
+                if learn and self.eta[l - 1] > 0:
+                    rule = DendriticPrediction(self.eta[l - 1], 0.0, soma=self.errors[l - 1])
+                conn = nengo.Connection(
+                    pre.neurons, self.inputs[l - 1], transform=w[f"W{l}"], synapse=None,
+                    learning_rule_type=rule, label=f"W{l}",
+                )
+                self.forward[(l, l - 1)] = conn
+                self.weight_connections[f"W{l}"] = conn
+            self.backward = {}
+            if learn:
+                for l in range(1, L):
+                    n = self.layers[l]
+                    rule = None
+                    if self.backward_mode == "bp":
+                        rule = TransposeTracking(
+                            self.forward[(l + 1, l)], np.zeros((n, self.layers[l + 1]))
+                        )
+                    conn = nengo.Connection(
+                        self.errors[l].neurons, self.error_input[l - 1][n:], transform=w[f"B{l}"],
+                        synapse=None, learning_rule_type=rule, label=f"B{l}",
+                    )
+                    self.backward[l] = conn
+                    self.weight_connections[f"B{l}"] = conn
+        self._connect_plasticity()

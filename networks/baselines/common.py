@@ -1,0 +1,419 @@
+"""Pieces the comparison models share: neuron types, compartments, a learning
+rule with its builder, and the layered-network scaffolding (nodes, weights I/O).
+
+* `StateReadout`: a population whose output *is* a state signal of another
+  population (e.g. the prospective voltage of pyramidal cells that nudges
+  Sacramento's interneurons); nothing is simulated twice.
+* `DelayedRate`: the ANN unit, ``r^k = phi(u^k)``, ``u^{k+1} = g J^k`` (full
+  replacement each step, no look-ahead, MODEL.md 2.3).
+* `OutputDrive`: the somatic drive of Sacramento/dPC output pyramidal cells,
+  target-nudged (voltage target) or free (MODEL.md 2.1).
+* `ApicalSilencing`: ``Delta Q = -dt eta a^{k-1} (pre^{k-1})^T``, the
+  interneuron-to-apical rule of Sacramento et al. (rule 3) and of dPC.
+"""
+
+import os
+
+import numpy as np
+import nengo
+from nengo.builder import Builder, Operator, Signal
+from nengo.builder.ensemble import BuiltEnsemble
+from nengo.learning_rules import LearningRuleType
+from nengo.neurons import NeuronType
+from nengo.params import Default, IntParam, NdarrayParam, NumberParam, StringParam
+
+from errormc.networks import activations
+from errormc.networks.builder import _plasticity_input, _pre_rates
+from errormc.networks.microcircuit import Conductances, _node, parse_layers
+from errormc.networks.neurons import Identity
+
+# --- neuron type: the ANN's delayed rate unit -------------------------------------
+
+
+class DelayedRate(NeuronType):
+    r"""Rate unit without look-ahead whose voltage is replaced every step.
+
+    .. math:: r^k = \varphi(u^k),\quad \rho^k = \varphi'(u^k),\quad u^{k+1} = J^k
+
+    so a layer responds to its input with exactly one step of delay (the ANN of
+    MODEL.md 2.3; the gain gamma lives on the input connection). Its
+    ``prospective`` signal is the voltage itself.
+    """
+
+    state = {"voltage": 0.0, "derivative": 0.0}
+    spiking = False
+    negative = True
+
+    activation = StringParam("activation", readonly=True)
+    initial_voltage = NdarrayParam("initial_voltage", shape=("*",), optional=True)
+
+    def __init__(self, activation="tanh", initial_voltage=None):
+        super().__init__()
+        self.activation = activations.canonical_name(activation)
+        self.initial_voltage = initial_voltage
+
+    def step(self, dt, J, output, **state):
+        output[...] = activations.phi(self.activation)(J)
+
+    def initial_voltages(self, n_neurons):
+        if self.initial_voltage is None:
+            return np.zeros(n_neurons)
+        u0 = np.asarray(self.initial_voltage, dtype=float)
+        if u0.shape != (n_neurons,):
+            raise ValueError(
+                f"initial_voltage: shape {u0.shape} does not match {n_neurons} neurons"
+            )
+        return u0
+
+
+class SimDelayedRate(Operator):
+    """``r = phi(u)``, ``rho = phi'(u)``.
+
+    1. sets ``[rates, derivative]``
+    2. incs ``[]``
+    3. reads ``[voltage]``
+    4. updates ``[]``
+    """
+
+    def __init__(self, neurons, voltage, rates, derivative, tag=None):
+        super().__init__(tag=tag)
+        self.neurons = neurons
+        self.sets = [rates, derivative]
+        self.incs = []
+        self.reads = [voltage]
+        self.updates = []
+
+    def make_step(self, signals, dt, rng):
+        u = signals[self.reads[0]]
+        rates, rho = (signals[s] for s in self.sets)
+        phi = activations.phi(self.neurons.activation)
+        dphi = activations.dphi(self.neurons.activation)
+
+        def step_delayed_rate():
+            rates[...] = phi(u)
+            rho[...] = dphi(u)
+
+        return step_delayed_rate
+
+
+class SimReplace(Operator):
+    """``u = J`` (the full-replacement step of the ANN).
+
+    1. sets ``[]``
+    2. incs ``[]``
+    3. reads ``[J]``
+    4. updates ``[voltage]``
+    """
+
+    def __init__(self, J, voltage, tag=None):
+        super().__init__(tag=tag)
+        self.sets = []
+        self.incs = []
+        self.reads = [J]
+        self.updates = [voltage]
+
+    def make_step(self, signals, dt, rng):
+        J = signals[self.reads[0]]
+        u = signals[self.updates[0]]
+
+        def step_replace():
+            u[...] = J
+
+        return step_replace
+
+
+@Builder.register(DelayedRate)
+def build_delayed_rate(model, neuron_type, neurons):
+    n = neurons.size_in
+    u0 = neuron_type.initial_voltages(n)
+    sig = model.sig[neurons]
+    sig["voltage"] = Signal(u0.copy(), name=f"{neurons}.voltage")
+    sig["prospective"] = sig["voltage"]
+    sig["derivative"] = Signal(
+        activations.dphi(neuron_type.activation)(u0), name=f"{neurons}.derivative"
+    )
+    model.add_op(
+        SimDelayedRate(
+            neuron_type, sig["voltage"], sig["out"], sig["derivative"], tag=f"{neurons}.rates"
+        )
+    )
+    model.add_op(SimReplace(sig["in"], sig["voltage"], tag=f"{neurons}.replace"))
+
+
+# --- compartments -----------------------------------------------------------------
+
+
+class StateReadout(nengo.Ensemble):
+    """A state signal (``"prospective"``, ``"derivative"``, ...) of ``source``'s
+    neurons as the output of a population, one neuron per unit; nothing may
+    connect into it."""
+
+    def __init__(self, source, state="prospective", label=None):
+        self.source = source
+        self.state = state
+        super().__init__(
+            source.n_neurons,
+            1,
+            label=label or f"{source.label}.{state}",
+            gain=np.ones(source.n_neurons),
+            bias=np.zeros(source.n_neurons),
+        )
+
+
+@Builder.register(StateReadout)
+def build_state_readout(model, ens):
+    source = model.sig[ens.source.neurons]
+    if ens.state not in source:
+        raise ValueError(
+            f"{ens}: source {ens.source} has no {ens.state!r} signal; it must be "
+            "built first"
+        )
+    n = ens.n_neurons
+    model.sig[ens]["in"] = Signal(shape=ens.dimensions, name=f"{ens}.in")
+    model.sig[ens]["out"] = source[ens.state]
+    model.sig[ens.neurons]["in"] = Signal(shape=n, name=f"{ens}.neuron_in")
+    model.sig[ens.neurons]["out"] = source[ens.state]
+    model.params[ens] = BuiltEnsemble(
+        eval_points=None,
+        encoders=None,
+        intercepts=None,
+        max_rates=None,
+        scaled_encoders=None,
+        gain=np.ones(n),
+        bias=np.zeros(n),
+    )
+
+
+class OutputDrive(nengo.Process):
+    r"""Somatic drive of an output pyramidal population with a voltage target.
+
+    Input ``[b; t; m]``; output
+
+    .. math:: J = m\,(g_{bas} b + g_{ntgt} t) + (1 - m)\, g_O \frac{g_{bas}}{g_l + g_{bas}} b
+
+    with :math:`g_O = g_l + g_{bas} + g_{ntgt}`, so that a soma of total
+    conductance :math:`g_O` is nudged towards the target when ``m = 1`` and
+    relaxes to the attenuated basal potential otherwise (MODEL.md 2.1).
+    """
+
+    size = IntParam("size", low=1, readonly=True)
+    g_bas = NumberParam("g_bas", readonly=True)
+    g_ntgt = NumberParam("g_ntgt", readonly=True)
+    free_gain = NumberParam("free_gain", readonly=True)
+
+    def __init__(self, size, g_bas, g_ntgt, free_gain, **kwargs):
+        self.size = size
+        self.g_bas = g_bas
+        self.g_ntgt = g_ntgt
+        self.free_gain = free_gain
+        super().__init__(default_size_in=2 * size + 1, default_size_out=size, **kwargs)
+
+    def make_step(self, shape_in, shape_out, dt, rng, state):
+        n, g_bas, g_ntgt, free = self.size, self.g_bas, self.g_ntgt, self.free_gain
+
+        def step_output_drive(t, x):
+            m = x[-1]
+            b = x[:n]
+            if m == 1:
+                return g_bas * b + g_ntgt * x[n : 2 * n]
+            if m == 0:
+                return free * b
+            return m * (g_bas * b + g_ntgt * x[n : 2 * n]) + (1 - m) * free * b
+
+        return step_output_drive
+
+
+# --- learning rule ------------------------------------------------------------------
+
+
+class ApicalSilencing(LearningRuleType):
+    r"""Lateral weights that cancel the apical potential (anti-Hebbian).
+
+    For a connection from presynaptic signals :math:`x` into an apical dendrite
+    :math:`a` (its ``post``, a Node summing all apical inputs),
+
+    .. math:: \Delta Q^k = -dt\,\eta\,m^k\, a^{k-1} (x^{k-1})^T
+
+    Sacramento et al.'s interneuron-to-pyramidal rule (MODEL.md 2.1 rule 3;
+    x = interneuron rates) and dPC's lateral rule (2.2; x = the area's rates of
+    the previous step, so the factor is :math:`r^{k-2}`). Local: the synapse
+    sees its dendrite and its presynaptic input.
+    """
+
+    modifies = "decoders"
+    probeable = ("delta", "plasticity")
+
+    learning_rate = NumberParam("learning_rate", low=0, readonly=True, default=1.0)
+
+    def __init__(self, learning_rate=Default):
+        super().__init__(learning_rate, size_in=1)
+
+
+class SimApicalSilencing(Operator):
+    """``delta = -dt eta m a_prev pre_prev^T``; then store a, pre.
+
+    1. sets ``[]``
+    2. incs ``[]``
+    3. reads ``[plasticity, apical, pre]``
+    4. updates ``[delta, apical_prev, pre_prev]``
+    """
+
+    def __init__(self, plasticity, apical, pre, delta, apical_prev, pre_prev,
+                 learning_rate, tag=None):
+        super().__init__(tag=tag)
+        self.learning_rate = learning_rate
+        self.sets = []
+        self.incs = []
+        self.reads = [plasticity, apical, pre]
+        self.updates = [delta, apical_prev, pre_prev]
+
+    def make_step(self, signals, dt, rng):
+        plasticity, apical, pre = (signals[s] for s in self.reads)
+        delta, apical_prev, pre_prev = (signals[s] for s in self.updates)
+        rate = dt * self.learning_rate
+
+        def step_apical_silencing():
+            m = plasticity[0]
+            if m != 0:
+                np.outer((-rate * m) * apical_prev, pre_prev, out=delta)
+            else:
+                delta[...] = 0
+            apical_prev[...] = apical
+            pre_prev[...] = pre
+
+        return step_apical_silencing
+
+
+@Builder.register(ApicalSilencing)
+def build_apical_silencing(model, rule_type, rule):
+    conn = rule.connection
+    apical = model.sig[conn.post_obj]["in"]
+    pre = _pre_rates(model, conn)
+    apical_prev = Signal(shape=apical.shape, name=f"{rule}.apical_prev")
+    pre_prev = Signal(shape=pre.shape, name=f"{rule}.pre_prev")
+    model.add_op(
+        SimApicalSilencing(
+            _plasticity_input(model, rule),
+            apical,
+            pre,
+            model.sig[rule]["delta"],
+            apical_prev,
+            pre_prev,
+            rule_type.learning_rate,
+            tag=f"{rule}.apical_silencing",
+        )
+    )
+
+
+# --- scaffolding --------------------------------------------------------------------
+
+
+def unit_kwargs(n):
+    """Ensemble arguments for units driven through ``.neurons`` (gain 1, bias 0)."""
+    return dict(gain=np.ones(n), bias=np.zeros(n), encoders=np.ones((n, 1)))
+
+
+def per_layer(values, n, field):
+    """One value per layer from a scalar or a sequence of length ``n``."""
+    if values is None:
+        return None
+    arr = np.atleast_1d(np.asarray(values, dtype=float))
+    if arr.size == 1:
+        arr = np.repeat(arr, n)
+    if arr.shape != (n,):
+        raise ValueError(f"{field}: {arr.size} values for {n} layers; give one or one per layer")
+    if np.any(arr < 0) or not np.all(np.isfinite(arr)):
+        raise ValueError(f"{field}: learning rates must be finite and >= 0, got {arr.tolist()}")
+    return [float(v) for v in arr]
+
+
+def load_weights(source, shapes, optional=(), field="init_weights"):
+    """Read and validate a weights dict or ``.npz``: ``shapes`` maps the required
+    names to shapes; names in ``optional`` may be missing."""
+    if isinstance(source, (str, os.PathLike)):
+        path = os.fspath(source)
+        if not os.path.isfile(path):
+            raise ValueError(f"{field}: file {path!r} does not exist")
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: np.array(data[k]) for k in data.files}
+        where = f"{field} {path!r}"
+    else:
+        arrays = {k: np.asarray(v) for k, v in dict(source).items()}
+        where = field
+    out = {}
+    for name, shape in shapes.items():
+        if name not in arrays:
+            if name in optional:
+                continue
+            raise ValueError(
+                f"{where}: missing array {name!r} (expected shape {shape}; has "
+                f"{sorted(arrays) or 'no arrays'})"
+            )
+        value = np.asarray(arrays[name], dtype=float)
+        if value.shape != tuple(shape):
+            raise ValueError(f"{where}: array {name!r} has shape {value.shape}, expected {shape}")
+        if not np.all(np.isfinite(value)):
+            raise ValueError(f"{where}: array {name!r} contains NaN or inf")
+        out[name] = value
+    return out
+
+
+class LayeredBaseline(nengo.Network):
+    """Scaffolding of the layered comparison models: input area, plasticity,
+    target and nudging nodes; weights in and out.
+
+    Subclasses fill ``self.weight_connections`` (name -> connection),
+    ``self.voltage_neurons`` (name -> neurons) and ``self.forward``
+    ({(l, l-1): connection}), and set ``self.output``.
+    """
+
+    def _setup(self, layers, activation, seed, g, input, target, nudging, plasticity):
+        self.layers = parse_layers(layers)
+        self.n_areas = len(self.layers) - 1
+        self.activation = activations.per_area(activation, self.n_areas)
+        self.conductances = Conductances(*(g[k] for k in Conductances.names))
+        self.g_nI = float(g.get("g_nI", 0.06))
+        self.seed = seed
+        self.weight_connections = {}
+        self.voltage_neurons = {}
+        self.forward = {}
+        n0 = self.layers[0]
+        with self:
+            if input is None:
+                self.input = nengo.Node(size_in=n0, label="input")
+            else:
+                self.input = _node(input, n0, "input")
+            self.input_area = nengo.Ensemble(
+                n0, 1, neuron_type=Identity(), label="input_area", **unit_kwargs(n0)
+            )
+            nengo.Connection(self.input, self.input_area.neurons, synapse=None)
+            self.plasticity = _node(plasticity, 1, "plasticity")
+            self.target = None if target is None else _node(target, self.layers[-1], "target")
+            self.nudging = None
+            if self.target is not None:
+                self.nudging = _node(nudging, 1, "nudging")
+
+    def _connect_plasticity(self):
+        self.learned = [
+            c for c in self.model_connections() if c.learning_rule_type is not None
+        ]
+        with self:
+            for conn in self.learned:
+                nengo.Connection(self.plasticity, conn.learning_rule, synapse=None)
+
+    def model_connections(self):
+        return list(self.weight_connections.values())
+
+    def get_weights(self, sim):
+        """Current weights and somatic voltages from ``sim`` (dict of arrays)."""
+        w = {k: np.array(v, copy=True) for k, v in self.initial_weights.items()}
+        for name, conn in self.weight_connections.items():
+            w[name] = np.array(sim.signals[sim.model.sig[conn]["weights"]], copy=True)
+        for name, neurons in self.voltage_neurons.items():
+            w[name] = np.array(sim.signals[sim.model.sig[neurons]["voltage"]], copy=True)
+        return w
+
+    def save_weights(self, path, sim):
+        from errormc.networks.weights import save
+
+        return save(path, self.get_weights(sim))
