@@ -52,6 +52,8 @@ class RunConfig:
     steps_per_sample: int = 20
     settle_steps: Optional[int] = None
     init_weights: Optional[str] = None
+    checkpoint_every: int = 1000
+    weight_bound: float = 1000.0
 
     def __post_init__(self):
         self.validate()
@@ -92,6 +94,9 @@ class RunConfig:
             raise ValueError(f"seed: must be an integer >= 0, got {self.seed!r}")
         if self.settle_steps is not None:
             _positive_int("settle_steps", self.settle_steps, zero=True)
+        _positive_int("checkpoint_every", self.checkpoint_every, zero=True)
+        if not _finite(self.weight_bound) or self.weight_bound <= 0:
+            raise ValueError(f"weight_bound: must be > 0, got {self.weight_bound!r}")
         for name in ("dt",):
             value = getattr(self, name)
             if not _finite(value) or value <= 0:
@@ -172,6 +177,28 @@ class RunConfig:
         return "\n".join(lines) + "\n"
 
     @classmethod
+    def from_toml(cls, path, overrides=None):
+        """Read a config file; ``overrides`` (e.g. from flags) win over its fields."""
+        import tomllib
+
+        path = os.fspath(path)
+        if not os.path.isfile(path):
+            raise ValueError(f"config: file {path!r} does not exist")
+        try:
+            with open(path, "rb") as f:
+                values = tomllib.load(f)
+        except tomllib.TOMLDecodeError as e:
+            raise ValueError(f"config {path!r}: not valid TOML ({e})") from None
+        for key, value in values.items():
+            if isinstance(value, dict):
+                raise ValueError(
+                    f"config {path!r}: key {key!r} is a table; a run config is flat "
+                    "(key = value)"
+                )
+        values.update(overrides or {})
+        return cls.from_dict(values, where=f"config {path!r}")
+
+    @classmethod
     def from_dict(cls, values, where="config"):
         """Build from a mapping; unknown keys and wrong types name the key."""
         fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -180,10 +207,11 @@ class RunConfig:
                 raise ValueError(
                     f"{where}: unknown key {key!r}; known keys: {', '.join(fields)}"
                 )
-        kwargs = {}
-        for key, value in values.items():
-            kwargs[key] = _coerce(key, value, fields[key].type)
-        return cls(**kwargs)
+        try:
+            kwargs = {k: _coerce(k, v, fields[k].type) for k, v in values.items()}
+            return cls(**kwargs)
+        except ValueError as e:
+            raise ValueError(f"{where}: {e}") from None
 
 
 def _finite(value):

@@ -405,7 +405,7 @@ class TeacherStudentProtocol:
         -------
         dict
             ``test_mse``, ``test_mse_all_steps``, ``test_sqerr``, ``val_mse``,
-            ``val_epochs``.
+            ``val_epochs``, ``steps`` (all steps of the run, resumed ones included).
         """
         if state is None:
             state = self.start()
@@ -449,4 +449,5 @@ class TeacherStudentProtocol:
                 progress(epoch, state.val_mse[-1] if state.val_mse else None)
             if on_chunk is not None and state.stage != "done":
                 on_chunk(state)
-        return dict(state.result, val_mse=list(state.val_mse), val_epochs=list(state.val_epochs))
+        return dict(state.result, val_mse=list(state.val_mse),
+                    val_epochs=list(state.val_epochs), steps=state.steps)

@@ -53,8 +53,11 @@ class RunDirectory:
         return atomic_write_text(self.file("config.toml"), config.to_toml())
 
     def write_metrics(self, metrics):
-        text = json.dumps(_jsonable(metrics), indent=2, sort_keys=True)
-        return atomic_write_text(self.file("metrics.json"), text + "\n")
+        return self.write_json("metrics.json", metrics)
+
+    def write_json(self, name, value):
+        text = json.dumps(_jsonable(value), indent=2, sort_keys=True)
+        return atomic_write_text(self.file(name), text + "\n")
 
     def read_metrics(self):
         with open(self.file("metrics.json"), encoding="utf-8") as f:

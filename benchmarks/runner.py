@@ -1,21 +1,45 @@
-"""One run: config -> network -> backend -> protocol -> metrics -> results directory."""
+"""One run: config -> network -> backend -> protocol -> metrics -> results directory.
 
+Long runs checkpoint into their results directory every ``checkpoint_every``
+samples (and on SIGINT/SIGTERM) and continue from there with `resume`; a
+divergence guard stops a run whose weights become non-finite or exceed
+``weight_bound``, keeping the last good checkpoint.
+"""
+
+import contextlib
+import os
+import signal
 import time
 from functools import partial
 
 import numpy as np
 
 from . import models
+from .checkpoint import read_checkpoint, restore_simulator_state, write_checkpoint
 from .config import RunConfig
-from .protocol import Session, TeacherStudentProtocol
+from .protocol import ProtocolState, Session, TeacherStudentProtocol
 from .results import RunDirectory
 from .tasks.teacher_student import TeacherStudentTask
 
+CHECKPOINT = "checkpoint.npz"
+FAILED = "failed.json"
+#: steps between guard checks (and the granularity of checkpoints and interrupts)
+GUARD_SAMPLES = 10
 
-def _progress_bar(total, desc, enabled):
+
+class Interrupted(Exception):
+    """A run stopped by SIGINT/SIGTERM after writing a checkpoint."""
+
+
+class Diverged(FloatingPointError):
+    """A run whose weights or voltages left the allowed range."""
+
+
+def _progress_bar(total, desc, enabled, initial=0):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit="epoch", disable=not enabled, leave=False)
+    return tqdm(total=total, initial=initial, desc=desc, unit="epoch",
+                disable=not enabled, leave=False)
 
 
 def teacher_student_task(config):
@@ -60,30 +84,129 @@ def _protocol(config, task, epochs):
     )
 
 
-def run_teacher_student(config, progress=False):
+def divergence(weights, layers, bound):
+    """``None``, or a message naming the first array that is non-finite or beyond
+    ``bound``, and the area it belongs to."""
+    offsets = np.cumsum([0] + list(layers))
+    for name, value in weights.items():
+        bad = ~np.isfinite(value) | (np.abs(np.nan_to_num(value)) > bound)
+        if not np.any(bad):
+            continue
+        index = np.unravel_index(np.argmax(bad), value.shape)
+        if name == "W":  # skip mode: the row's block is the post area
+            area = int(np.searchsorted(offsets, index[0], side="right") - 1)
+        else:
+            digits = "".join(c for c in name if c.isdigit())
+            area = int(digits) if digits else None
+        what = "NaN or inf" if not np.isfinite(value[index]) else f"|value| > {bound:g}"
+        where = f"area {area}" if area is not None else "the network"
+        return f"{name} of {where} has {what} (element {tuple(int(i) for i in index)})"
+    return None
+
+
+@contextlib.contextmanager
+def _interrupt_flag():
+    """Turn SIGINT/SIGTERM into a flag checked between chunks (main thread only)."""
+    flag = {"signal": None}
+
+    def handler(signum, frame):  # noqa: ARG001
+        flag["signal"] = signum
+
+    previous = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            previous[signum] = signal.signal(signum, handler)
+        except ValueError:  # not the main thread (e.g. a sweep worker)
+            break
+    try:
+        yield flag
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+class Guard:
+    """Called after every chunk: divergence check, periodic checkpoints, interrupts."""
+
+    def __init__(self, config, session, directory, flag, wall_before, t0):
+        self.config = config
+        self.session = session
+        self.directory = directory
+        self.flag = flag
+        self.every = config.checkpoint_every * config.steps_per_sample
+        self.last = None
+        self.count = 0
+        self.wall_before = wall_before
+        self.t0 = t0
+
+    def checkpoint(self, state):
+        if self.directory is None:
+            return None
+        wall = self.wall_before + time.perf_counter() - self.t0
+        self.count += 1
+        return write_checkpoint(
+            self.directory.file(CHECKPOINT), self.session.sim, self.session.model, state,
+            extra={"wall_s": wall, "checkpoints": self.count},
+        )
+
+    def __call__(self, state):
+        weights = self.session.weights()
+        problem = divergence(weights, self.config.layer_sizes(), self.config.weight_bound)
+        if problem is not None:
+            raise Diverged(f"the run diverged at step {state.steps}: {problem}")
+        if self.last is None:
+            self.last = state.steps
+        if self.flag["signal"] is not None:
+            path = self.checkpoint(state)
+            raise Interrupted(
+                f"interrupted at step {state.steps}"
+                + (f"; checkpoint in {path}" if path else "")
+            )
+        if self.every > 0 and state.steps - self.last >= self.every:
+            self.checkpoint(state)
+            self.last = state.steps
+
+
+def run_teacher_student(config, progress=False, directory=None, checkpoint=None):
     """Train on the teacher-student task; return metrics and final weights.
 
     ``test_mse_initial`` is the untrained control (the same protocol with
     plasticity off for one epoch, as the paper's "untrained" runs).
+    ``checkpoint`` (from `read_checkpoint`) continues an interrupted run.
     """
     t0 = time.perf_counter()
     task = teacher_student_task(config)
-    with _session(config) as session:
-        bar = _progress_bar(config.epochs, "teacher-student", progress)
+    protocol = _protocol(config, task, config.epochs)
+    state, wall_before = None, 0.0
+    with _session(config) as session, _interrupt_flag() as flag:
+        if checkpoint is not None:
+            sim_arrays, proto_arrays, info = checkpoint
+            restore_simulator_state(session.sim, session.model, sim_arrays)
+            state = ProtocolState.from_arrays(proto_arrays, info)
+            wall_before = info.get("wall_s", 0.0)
+        bar = _progress_bar(config.epochs, "teacher-student", progress,
+                            initial=state.epoch if state else 0)
 
         def report(epoch, val_mse):
             bar.update(1)
             if val_mse is not None:
                 bar.set_postfix(val_mse=f"{val_mse:.3g}")
 
-        trained = _protocol(config, task, config.epochs).run(session, progress=report)
+        guard = Guard(config, session, directory, flag, wall_before, t0)
+        trained = protocol.run(
+            session, progress=report, state=state,
+            chunk_steps=GUARD_SAMPLES * config.steps_per_sample, on_chunk=guard,
+        )
         bar.close()
-        steps = session.steps
+        steps = trained["steps"]
         weights = session.weights()
+        problem = divergence(weights, config.layer_sizes(), config.weight_bound)
+        if problem is not None:
+            raise Diverged(f"the run diverged by its last step: {problem}")
     with _session(config) as session:
         untrained = _protocol(config, task, 1).run(session, plastic=False)
         steps += session.steps
-    wall = time.perf_counter() - t0
+    wall = wall_before + time.perf_counter() - t0
     metrics = {
         "task": config.task,
         "test_mse_initial": untrained["test_mse"],
@@ -95,42 +218,64 @@ def run_teacher_student(config, progress=False):
         "steps": steps,
         "wall_s": wall,
         "steps_per_s": steps / wall,
+        "resumed": checkpoint is not None,
     }
     return metrics, weights
 
 
-def check_finite(metrics, weights):
-    """A diverged run is an error that names what diverged."""
-    for name, value in weights.items():
-        if not np.all(np.isfinite(value)):
-            raise FloatingPointError(f"the run diverged: weights {name!r} contain NaN or inf")
-    for name in ("test_mse_final", "test_mse_initial"):
-        value = metrics.get(name)
-        if value is not None and not np.isfinite(value):
-            raise FloatingPointError(f"the run diverged: {name} is {value}")
+def _finish(config, directory, metrics, weights):
+    from .plots import learning_curve
+
+    directory.write_arrays("weights_final.npz", weights)
+    directory.write_figure(
+        "learning_curve.png",
+        learning_curve(metrics, title=f"{config.model} {config.layers} seed {config.seed}"),
+    )
+    directory.write_metrics(metrics)
+    for name in (CHECKPOINT, FAILED):
+        if os.path.exists(directory.file(name)):
+            os.remove(directory.file(name))
+
+
+def _execute(config, directory, progress, checkpoint=None):
+    if config.task != "teacher-student":
+        raise ValueError(f"task: {config.task!r} is not available for the rate runner")
+    try:
+        metrics, weights = run_teacher_student(config, progress, directory, checkpoint)
+    except Diverged as e:
+        if directory is not None:
+            directory.write_json(FAILED, {"error": str(e), "kind": "diverged"})
+        raise
+    if directory is not None:
+        _finish(config, directory, metrics, weights)
+    return metrics
 
 
 def run(config, out=None, progress=False):
     """Run ``config`` (a `.RunConfig` or a dict of its fields) and write ``out``.
 
-    Returns the metrics dict. ``out`` receives ``config.toml`` (resolved),
-    ``metrics.json``, ``weights_final.npz`` and ``learning_curve.png``.
+    Returns the metrics dict. ``out`` receives ``config.toml`` (resolved, first),
+    ``metrics.json``, ``weights_final.npz``, ``learning_curve.png``, and while the
+    run is under way ``checkpoint.npz``.
     """
     if not isinstance(config, RunConfig):
         config = RunConfig.from_dict(config)
-    if config.task != "teacher-student":
-        raise ValueError(f"task: {config.task!r} is not available for the rate errormc runner")
-    metrics, weights = run_teacher_student(config, progress=progress)
-    check_finite(metrics, weights)
+    directory = None
     if out is not None:
-        from .plots import learning_curve
-
         directory = RunDirectory(out)
         directory.write_config(config)
-        directory.write_arrays("weights_final.npz", weights)
-        directory.write_figure(
-            "learning_curve.png",
-            learning_curve(metrics, title=f"{config.model} {config.layers} seed {config.seed}"),
-        )
-        directory.write_metrics(metrics)
-    return metrics
+    return _execute(config, directory, progress)
+
+
+def resume(out, progress=False):
+    """Continue the run in directory ``out`` from its last checkpoint."""
+    directory = RunDirectory(out)
+    config_path = directory.file("config.toml")
+    if not os.path.isfile(config_path):
+        raise ValueError(f"resume: {out!r} has no config.toml; is it a run directory?")
+    config = RunConfig.from_toml(config_path)
+    if os.path.isfile(directory.file("metrics.json")) and not os.path.exists(
+        directory.file(CHECKPOINT)
+    ):
+        raise ValueError(f"resume: the run in {out!r} has already finished")
+    return _execute(config, directory, progress, read_checkpoint(directory.file(CHECKPOINT)))

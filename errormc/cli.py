@@ -1,6 +1,6 @@
 """The ``errormc`` command line: parse, call one library function, print.
 
-Verbs: ``run``, ``replay``, ``check-bp``, ``bench``.
+Verbs: ``run``, ``replay``, ``check-bp``, ``paper``, ``sweep``, ``report``, ``bench``.
 Bad input prints one line on stderr and exits with status 2.
 """
 
@@ -24,28 +24,36 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _model_flags(p, connectivity="skip"):
+def _model_flags(p):
+    """Model flags; their defaults are `RunConfig`'s (a flag not given is absent)."""
     g = p.add_argument_group("model")
-    g.add_argument("--layers", default="4-2-1", help="sizes n_0-n_1-...-n_L (default 4-2-1)")
-    g.add_argument("--errors", default=None, help="error units per area m_1-...-m_L")
-    g.add_argument("--activation", default="tanh", help="one name or one per area: tanh,linear")
-    g.add_argument("--error-activation", default="linear")
-    g.add_argument("--connectivity", default=connectivity, help="layered | skip")
-    g.add_argument("--backward", default="bp", help="bp (transpose + noise) | fa")
-    g.add_argument("--eta", default=None, help="forward learning rates per area: 1,0.2,0.05")
-    g.add_argument("--eta-lateral", type=float, default=0.0)
+    g.add_argument("--layers", help="sizes n_0-n_1-...-n_L (default 4-2-1)")
+    g.add_argument("--errors", help="error units per area m_1-...-m_L")
+    g.add_argument("--activation", help="one name or one per area: tanh,linear")
+    g.add_argument("--error-activation")
+    g.add_argument("--connectivity", help="layered | skip")
+    g.add_argument("--backward", help="bp (transpose + noise) | fa")
+    g.add_argument("--eta", help="forward learning rates per area: 1,0.2,0.05")
+    g.add_argument("--eta-lateral", type=float)
     g.add_argument("--no-phi-transfer", dest="phi_transfer", action="store_false")
-    g.add_argument("--wt-noise", type=float, default=0.5, help="bp noise sigma")
-    g.add_argument("--lateral-noise", type=float, default=0.3)
-    g.add_argument("--seed", type=int, default=56789)
-    g.add_argument("--init-weights", default=None, help="initial weights (.npz)")
-    g.add_argument("--dt", type=float, default=0.01, help="time step (ms)")
+    g.add_argument("--wt-noise", type=float, help="bp noise sigma")
+    g.add_argument("--lateral-noise", type=float)
+    g.add_argument("--seed", type=int)
+    g.add_argument("--init-weights", help="initial weights (.npz)")
+    g.add_argument("--dt", type=float, help="time step (ms)")
     c = p.add_argument_group("conductances (1/ms)")
-    for name, value in (("l", 0.03), ("bas", 0.1), ("api", 0.06), ("den", 0.1), ("ntgt", 0.06)):
-        c.add_argument(f"--g-{name}", type=float, default=value)
+    for name in ("l", "bas", "api", "den", "ntgt"):
+        c.add_argument(f"--g-{name}", type=float)
 
 
-def _config_fields(args, names):
+RUN_FIELDS = (
+    "task", "model", "network", "backend", "epochs", "protocol", "n_samples",
+    "steps_per_sample", "settle_steps", "checkpoint_every", "weight_bound",
+)
+
+
+def _given(args, names):
+    """The fields among ``names`` that were given on the command line."""
     return {n: getattr(args, n) for n in names if hasattr(args, n)}
 
 
@@ -58,18 +66,24 @@ MODEL_FIELDS = (
 
 def cmd_run(args):
     from errormc.benchmarks.config import RunConfig
-    from errormc.benchmarks.runner import run
+    from errormc.benchmarks.runner import resume, run
 
-    fields = _config_fields(
-        args,
-        MODEL_FIELDS + ("task", "model", "network", "backend", "epochs", "protocol",
-                        "n_samples", "steps_per_sample", "settle_steps"),
-    )
-    config = RunConfig(**fields)
-    out = args.out or os.path.join(
-        "results", f"{config.task}-{config.layers}-seed{config.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
-    )
-    metrics = run(config, out=out, progress=not args.quiet)
+    quiet = getattr(args, "quiet", False)
+    if hasattr(args, "resume"):
+        out = args.resume
+        metrics = resume(out, progress=not quiet)
+        config = RunConfig.from_toml(os.path.join(out, "config.toml"))
+    else:
+        fields = _given(args, MODEL_FIELDS + RUN_FIELDS)
+        if hasattr(args, "config"):
+            config = RunConfig.from_toml(args.config, overrides=fields)
+        else:
+            config = RunConfig(**fields)
+        out = getattr(args, "out", None) or os.path.join(
+            "results",
+            f"{config.task}-{config.layers}-seed{config.seed}-{time.strftime('%Y%m%d-%H%M%S')}",
+        )
+        metrics = run(config, out=out, progress=not quiet)
     print(f"{config.task} {config.model} {config.layers} seed {config.seed}: "
           f"test MSE {metrics['test_mse_initial']:.4g} (untrained) -> "
           f"{metrics['test_mse_final']:.4g} (trained), "
@@ -82,9 +96,9 @@ def cmd_replay(args):
     from errormc.benchmarks.protocol import replay
     from errormc.networks.weights import save
 
-    if args.init_weights is None:
+    if getattr(args, "init_weights", None) is None:
         raise ValueError("init_weights: replay needs --init-weights W.npz")
-    config = RunConfig(**_config_fields(args, MODEL_FIELDS))
+    config = RunConfig(**_given(args, MODEL_FIELDS))
     path = args.stimulus
     if not os.path.isfile(path):
         raise ValueError(f"stimulus: file {path!r} does not exist")
@@ -102,17 +116,22 @@ def cmd_replay(args):
 
 def cmd_check_bp(args):
     from errormc.benchmarks.alignment import check_bp
+    from errormc.benchmarks.config import RunConfig
 
-    conductances = {f"g_{n}": getattr(args, f"g_{n}") for n in ("l", "bas", "api", "den", "ntgt")}
+    # check-bp's own defaults: layered, bp without noise, identity lateral weights
+    fields = dict(connectivity="layered", wt_noise=0.0, lateral_noise=0.0, seed=0)
+    fields.update(_given(args, MODEL_FIELDS))
+    config = RunConfig(**fields)
+    conductances = {g: getattr(config, g) for g in ("g_l", "g_bas", "g_api", "g_den", "g_ntgt")}
     result = check_bp(
-        args.layers,
-        seed=args.seed,
-        activation=args.activation,
-        connectivity=args.connectivity,
-        backward=args.backward,
-        wt_noise=args.wt_noise,
-        lateral_noise=args.lateral_noise,
-        dt=args.dt,
+        config.layer_sizes(),
+        seed=config.seed,
+        activation=config.activation,
+        connectivity=config.connectivity,
+        backward=config.backward,
+        wt_noise=config.wt_noise,
+        lateral_noise=config.lateral_noise,
+        dt=config.dt,
         **conductances,
     )
     if args.json:
@@ -121,7 +140,7 @@ def cmd_check_bp(args):
         print(json.dumps({k: result[k] for k in keys}, indent=2))
         return
     print(f"check-bp {result['layers']} ({result['connectivity']}, {result['backward']}, "
-          f"g_api={result['g_api']:g}, seed {args.seed})")
+          f"g_api={result['g_api']:g}, seed {config.seed})")
     print("area  angle to backprop (deg)  max rel. error-unit deviation")
     for l, (a, r) in enumerate(zip(result["angles_deg"], result["rel_delta_error"]), start=1):
         print(f"{l:>4}  {a:>23.4f}  {r:>30.2e}")
@@ -136,6 +155,27 @@ def cmd_bench(args):
         print(format_table(rows))
         if args.out:
             print(f"table in {os.path.join(args.out, 'speed.md')}")
+
+
+def cmd_sweep(args):
+    from errormc.benchmarks.sweep import expand, load_grid, run_sweep
+
+    grid, options = load_grid(args.grid)
+    configs = expand(grid, where=f"grid {args.grid!r}")
+    summary = run_sweep(configs, args.out, workers=args.workers, scheduler=args.scheduler,
+                        retry_failed=args.retry_failed, progress=not args.quiet,
+                        options=options)
+    print(f"sweep {args.out}: {len(summary['done'])} finished, {len(summary['failed'])} failed, "
+          f"{len(summary['skipped'])} skipped of {summary['total']} in {summary['wall_s']:.1f} s")
+    if summary["failed"]:
+        print(f"failures recorded in {os.path.join(args.out, 'failed')}; rerun with --retry-failed")
+
+
+def cmd_report(args):
+    from errormc.benchmarks.sweep import report
+
+    rows = report(args.dir)
+    print(f"{len(rows)} runs summarised in {os.path.join(args.dir, 'summary.csv')}")
 
 
 def cmd_paper(args):
@@ -158,31 +198,38 @@ def build_parser():
     parser = Parser(prog="errormc", description="Cortical error-neuron microcircuits on Nengo.")
     sub = parser.add_subparsers(dest="verb", parser_class=Parser)
 
-    p = sub.add_parser("run", help="train on a task and write a results directory")
-    p.add_argument("task", nargs="?", default="teacher-student", help="teacher-student")
-    p.add_argument("--model", default="errormc")
-    p.add_argument("--network", default="rate", help="rate | spiking")
-    p.add_argument("--backend", default="nengo", help="nengo | loihi")
-    p.add_argument("--epochs", type=int, default=100)
-    p.add_argument("--protocol", default="clean", help="clean | reference")
-    p.add_argument("--n-samples", type=int, default=100)
-    p.add_argument("--steps-per-sample", type=int, default=20)
-    p.add_argument("--settle-steps", type=int, default=None)
-    p.add_argument("--out", default=None, help="results directory")
+    p = sub.add_parser("run", help="train on a task and write a results directory",
+                       argument_default=argparse.SUPPRESS)
+    p.add_argument("task", nargs="?", help="teacher-student (default)")
+    p.add_argument("--config", help="run config (TOML); flags override its fields")
+    p.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its checkpoint")
+    p.add_argument("--model", help="errormc")
+    p.add_argument("--network", help="rate | spiking")
+    p.add_argument("--backend", help="nengo | loihi")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--protocol", help="clean (default) | reference")
+    p.add_argument("--n-samples", type=int)
+    p.add_argument("--steps-per-sample", type=int)
+    p.add_argument("--settle-steps", type=int)
+    p.add_argument("--checkpoint-every", type=int, help="samples between checkpoints (0: none)")
+    p.add_argument("--weight-bound", type=float, help="divergence guard on |weights|")
+    p.add_argument("--out", help="results directory")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _model_flags(p)
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("replay", help="drive a network with given per-step inputs and targets")
+    p = sub.add_parser("replay", help="drive a network with given per-step inputs and targets",
+                       argument_default=argparse.SUPPRESS)
     p.add_argument("--stimulus", required=True, help=".npz with inputs[T,n_in], targets, learn")
     p.add_argument("--out", required=True)
     _model_flags(p)
     p.set_defaults(func=cmd_replay)
 
-    p = sub.add_parser("check-bp", help="compare a settled microcircuit with backprop")
-    p.add_argument("--json", action="store_true")
-    _model_flags(p, connectivity="layered")
-    p.set_defaults(func=cmd_check_bp, wt_noise=0.0, lateral_noise=0.0, seed=0)
+    p = sub.add_parser("check-bp", help="compare a settled microcircuit with backprop",
+                       argument_default=argparse.SUPPRESS)
+    p.add_argument("--json", action="store_true", default=False)
+    _model_flags(p)
+    p.set_defaults(func=cmd_check_bp)
 
     p = sub.add_parser("paper", help="reproduce a figure of the paper")
     p.add_argument("figure", choices=["fig3"])
@@ -193,6 +240,19 @@ def build_parser():
     p.add_argument("--out", required=True)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_paper)
+
+    p = sub.add_parser("sweep", help="run a grid of configs on Dask, resumably")
+    p.add_argument("grid", help="grid file (TOML; lists are axes)")
+    p.add_argument("--out", required=True, help="sweep directory")
+    p.add_argument("--workers", type=int, default=None, help="LocalCluster workers (default: cores)")
+    p.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler")
+    p.add_argument("--retry-failed", action="store_true")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("report", help="summarise a sweep directory")
+    p.add_argument("dir")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("bench", help="speed benchmarks")
     p.add_argument("what", choices=["speed"])
@@ -217,6 +277,13 @@ def main(argv=None):
         return 1
     except KeyboardInterrupt:
         print("errormc: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001
+        from errormc.benchmarks.runner import Interrupted
+
+        if not isinstance(e, Interrupted):
+            raise
+        print(f"errormc: {e}; continue with: errormc run --resume DIR", file=sys.stderr)
         return 130
     return 0
 

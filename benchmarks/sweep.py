@@ -1,0 +1,255 @@
+"""Sweeps: a grid of run configs executed on Dask, resumable, with nothing lost.
+
+A grid file is a run config (TOML) in which any field may be a list: lists are
+axes, and the runs are their product. An optional ``[sweep]`` table names the
+benchmark whose report applies (``benchmark = "fig3"``).
+
+Each run gets the directory ``OUT/runs/<hash>``, named by a stable hash of its
+resolved config. It is built under ``OUT/runs/.<hash>.partial`` (where the run
+checkpoints) and renamed into place when complete, so a run directory exists
+complete or not at all. A run that raises is recorded in ``OUT/failed/<hash>/``
+(config, error and traceback) and the sweep goes on; running the same sweep
+again skips finished runs (and recorded failures unless ``retry_failed``), and a
+partial run continues from its checkpoint. A worker that dies mid-run has its
+run rescheduled on another worker by Dask, up to ``allowed_failures`` times.
+"""
+
+import hashlib
+import itertools
+import json
+import os
+import shutil
+import time
+import traceback
+
+from .config import RunConfig
+
+SWEEP_FILE = "sweep.toml"
+
+
+def load_grid(path):
+    """Read a grid file: ``(fields, options)``; errors name the file and key."""
+    import tomllib
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise ValueError(f"grid: file {path!r} does not exist")
+    try:
+        with open(path, "rb") as f:
+            grid = tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        raise ValueError(f"grid {path!r}: not valid TOML ({e})") from None
+    options = grid.pop("sweep", {})
+    unknown = set(options) - {"benchmark", "name"}
+    if unknown:
+        raise ValueError(f"grid {path!r}: unknown key 'sweep.{sorted(unknown)[0]}'; known: benchmark, name")
+    return grid, options
+
+
+def expand(grid, where="grid"):
+    """All configs of a grid (lists are axes), validated before anything runs."""
+    axes = {k: v for k, v in grid.items() if isinstance(v, list)}
+    for key, values in axes.items():
+        if not values:
+            raise ValueError(f"{where}: axis {key!r} is an empty list")
+    fixed = {k: v for k, v in grid.items() if not isinstance(v, list)}
+    configs = []
+    for combo in itertools.product(*axes.values()):
+        values = dict(fixed, **dict(zip(axes, combo)))
+        label = ", ".join(f"{k}={v!r}" for k, v in zip(axes, combo))
+        configs.append(RunConfig.from_dict(values, where=f"{where} ({label})" if label else where))
+    return configs
+
+
+def config_hash(config):
+    """A stable 12-hex-digit name of a resolved config."""
+    return hashlib.sha1(config.to_toml().encode()).hexdigest()[:12]
+
+
+def execute(config_dict, root):
+    """Run one config into ``root/runs/<hash>``; never raises (failures are recorded).
+
+    Runs on a Dask worker; resumes from a checkpoint left by an earlier attempt.
+    """
+    from . import runner
+
+    config = RunConfig.from_dict(config_dict)
+    name = config_hash(config)
+    final = os.path.join(root, "runs", name)
+    partial = os.path.join(root, "runs", f".{name}.partial")
+    t0 = time.perf_counter()
+    try:
+        if os.path.exists(os.path.join(partial, runner.CHECKPOINT)):
+            metrics = runner.resume(partial)
+        else:
+            metrics = runner.run(config, out=partial)
+        os.replace(partial, final)
+        return {"name": name, "status": "done", "test_mse_final": metrics["test_mse_final"],
+                "wall_s": time.perf_counter() - t0}
+    except Exception as e:  # noqa: BLE001 - every failure is recorded, the sweep goes on
+        failed = os.path.join(root, "failed", name)
+        os.makedirs(failed, exist_ok=True)
+        with open(os.path.join(failed, "config.toml"), "w") as f:
+            f.write(config.to_toml())
+        record = {"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()}
+        tmp = os.path.join(failed, "error.json.tmp")
+        with open(tmp, "w") as f:
+            json.dump(record, f, indent=2)
+        os.replace(tmp, os.path.join(failed, "error.json"))
+        shutil.rmtree(partial, ignore_errors=True)
+        return {"name": name, "status": "failed", "error": record["error"],
+                "wall_s": time.perf_counter() - t0}
+
+
+def _client(workers, scheduler):
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        return Client(scheduler), None
+    cluster = LocalCluster(
+        n_workers=workers or os.cpu_count() or 1,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=40,
+    )
+    return Client(cluster), cluster
+
+
+def run_sweep(configs, out, workers=None, scheduler=None, retry_failed=False,
+              progress=True, allowed_failures=3, options=None):
+    """Execute ``configs`` on Dask, skipping finished runs.
+
+    Parameters
+    ----------
+    configs : list of RunConfig
+    out : str
+        Sweep directory.
+    workers : int, optional
+        Size of the embedded LocalCluster (default: one per core).
+    scheduler : str, optional
+        Address of an existing Dask scheduler (then ``workers`` is ignored).
+    retry_failed : bool
+        Rerun runs recorded as failed.
+    allowed_failures : int
+        How often a run may lose its worker before the sweep gives up on it.
+
+    Returns
+    -------
+    dict
+        ``done``, ``failed``, ``skipped`` (lists of run names), ``total``,
+        ``wall_s``.
+    """
+    import dask
+    from dask.distributed import as_completed
+    from tqdm.auto import tqdm
+
+    out = os.fspath(out)
+    os.makedirs(os.path.join(out, "runs"), exist_ok=True)
+    if options:
+        with open(os.path.join(out, SWEEP_FILE), "w") as f:
+            f.write("[sweep]\n" + "".join(f'{k} = "{v}"\n' for k, v in options.items()))
+    todo, summary = [], {"done": [], "failed": [], "skipped": [], "total": len(configs)}
+    seen = set()
+    for config in configs:
+        name = config_hash(config)
+        if name in seen:
+            continue
+        seen.add(name)
+        if os.path.isfile(os.path.join(out, "runs", name, "metrics.json")):
+            summary["skipped"].append(name)
+            continue
+        failed = os.path.join(out, "failed", name)
+        if os.path.isdir(failed):
+            if not retry_failed:
+                summary["skipped"].append(name)
+                continue
+            shutil.rmtree(failed)
+        todo.append(config)
+    t0 = time.perf_counter()
+    if todo:
+        with dask.config.set({"distributed.scheduler.allowed-failures": allowed_failures}):
+            client, cluster = _client(workers, scheduler)
+            try:
+                futures = [
+                    client.submit(execute, c.to_dict(), os.path.abspath(out),
+                                  key=f"errormc-run-{config_hash(c)}", pure=False)
+                    for c in todo
+                ]
+                bar = tqdm(total=len(futures), desc="sweep", unit="run", disable=not progress)
+                for future in as_completed(futures):
+                    try:
+                        result = future.result()
+                    except Exception as e:  # noqa: BLE001 - e.g. KilledWorker
+                        result = {"name": future.key.rsplit("-", 1)[-1], "status": "failed",
+                                  "error": f"{type(e).__name__}: {e}"}
+                    summary["done" if result["status"] == "done" else "failed"].append(result["name"])
+                    bar.update(1)
+                    bar.set_postfix(done=len(summary["done"]), failed=len(summary["failed"]),
+                                    running=len(futures) - bar.n)
+                bar.close()
+            finally:
+                client.close()
+                if cluster is not None:
+                    cluster.close()
+    summary["wall_s"] = time.perf_counter() - t0
+    return summary
+
+
+def collect(out):
+    """``(config dict, metrics dict)`` of every finished run of a sweep."""
+    import tomllib
+
+    rows = []
+    runs = os.path.join(os.fspath(out), "runs")
+    if not os.path.isdir(runs):
+        raise ValueError(f"report: {out!r} has no runs/ directory; is it a sweep directory?")
+    for name in sorted(os.listdir(runs)):
+        path = os.path.join(runs, name)
+        if name.startswith(".") or not os.path.isfile(os.path.join(path, "metrics.json")):
+            continue
+        with open(os.path.join(path, "config.toml"), "rb") as f:
+            config = tomllib.load(f)
+        with open(os.path.join(path, "metrics.json")) as f:
+            metrics = json.load(f)
+        rows.append((dict(config, run=name), metrics))
+    return rows
+
+
+REPORT_METRICS = ("test_mse_initial", "test_mse_final", "steps", "wall_s")
+
+
+def report(out):
+    """Write ``OUT/summary.csv`` (config fields that vary plus final metrics) and
+    the report of the sweep's benchmark, if it names one. Returns the rows."""
+    import csv
+
+    out = os.fspath(out)
+    runs = collect(out)
+    if not runs:
+        raise ValueError(f"report: no finished runs in {out!r}")
+    keys = sorted({k for c, _ in runs for k in c} - {"run"})
+    varying = [k for k in keys if len({str(c.get(k)) for c, _ in runs}) > 1]
+    rows = []
+    for config, metrics in runs:
+        row = {"run": config["run"]}
+        row.update({k: config.get(k) for k in varying})
+        row.update({k: metrics.get(k) for k in REPORT_METRICS})
+        rows.append(row)
+    tmp = os.path.join(out, "summary.csv.tmp")
+    with open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, os.path.join(out, "summary.csv"))
+    sweep_file = os.path.join(out, SWEEP_FILE)
+    if os.path.isfile(sweep_file):
+        import importlib
+        import tomllib
+
+        with open(sweep_file, "rb") as f:
+            benchmark = tomllib.load(f).get("sweep", {}).get("benchmark")
+        if benchmark:
+            module = importlib.import_module(f"errormc.benchmarks.paper.{benchmark}")
+            module.report(runs, out)
+    return rows
