@@ -21,7 +21,8 @@ from .metrics import angle_deg
 from .protocol import Session
 
 
-def feedforward_backprop(weights, x, target, activation, attenuation):
+def feedforward_backprop(weights, x, target, activation, attenuation, gains=None,
+                         target_kind="rate"):
     r"""Backprop weight updates of a feed-forward rate network (MODEL.md 2.4a).
 
     .. math::
@@ -40,13 +41,23 @@ def feedforward_backprop(weights, x, target, activation, attenuation):
         One activation per area.
     attenuation : float
         c.
+    gains : list of float, optional
+        One gain per layer instead of ``attenuation`` everywhere (Sacramento and
+        dPC rescale the output to g_bas/(g_bas+g_l), MODEL.md 2.4a).
+    target_kind : "rate" or "voltage"
+        Voltage targets: delta_L = t - v_L.
     """
     rates, voltages = [np.asarray(x, dtype=float)], []
-    for W, name in zip(weights, activation):
-        v = attenuation * (W @ rates[-1])
+    if gains is None:
+        gains = [attenuation] * len(weights)
+    for W, name, c in zip(weights, activation, gains):
+        v = c * (W @ rates[-1])
         voltages.append(v)
         rates.append(activations.phi(name)(v))
-    delta = activations.dphi(activation[-1])(voltages[-1]) * (target - rates[-1])
+    if target_kind == "voltage":
+        delta = target - voltages[-1]
+    else:
+        delta = activations.dphi(activation[-1])(voltages[-1]) * (target - rates[-1])
     updates = [None] * len(weights)
     for l in range(len(weights) - 1, -1, -1):
         updates[l] = np.outer(delta, rates[l])
@@ -173,3 +184,69 @@ def check_bp(
         "updates": updates,
         "backprop_updates": bp,
     }
+
+
+def update_alignment(config, weights, task=None, plasticity=1e-9):
+    """Mean angle per area between a trained model's forward-weight updates and
+    the feed-forward backprop gradient (MODEL.md 2.4a), for the final weights.
+
+    A cheaper variant of the paper's scan: one snapshot (``weights``, e.g. the
+    final weights of `.run_teacher_student`, with the somatic voltages they
+    hold) instead of every N_rec-step snapshot, over one shuffled-and-shifted
+    training sequence (shuffled by ``RandomState(config.seed)``, not the run's
+    last shuffle). As in the paper: all forward learning rates set to 1, target
+    nudging on, no weight changes (the plasticity input is ``plasticity``, tiny,
+    so updates are computed but do not move the weights; angles do not depend
+    on their scale), and at the last step of each sample the update of each
+    hierarchical block is compared with backprop in a feed-forward network with
+    the same weights on the same input and target.
+
+    Returns
+    -------
+    list of float
+        Mean angle (degrees) per area, bottom to top; NaN entries count as 0.
+    """
+    from . import models
+    from .protocol import shuffled
+
+    spec = models.get(config.model)
+    layers = config.layer_sizes()
+    L = len(layers) - 1
+    if task is None:
+        from .runner import teacher_student_task
+
+        task = teacher_student_task(config)
+    g = Conductances(config.g_l, config.g_bas, config.g_api, config.g_den, config.g_ntgt)
+    if config.model == "errormc":
+        connectivity, kind = config.connectivity, "rate"
+        gains = [g.attenuation] * L
+    elif config.model == "ann":
+        connectivity, kind = "layered", "rate"
+        gains = [g.g_bas / (g.g_bas + g.g_l)] * L
+    else:
+        connectivity, kind = "layered", "voltage"
+        gains = [g.attenuation] * (L - 1) + [g.g_bas / (g.g_bas + g.g_l)]
+    acts = activations.per_area("linear" if config.model == "dpc" else config.activation, L)
+
+    factory = spec.network(config)
+    weights = {k: np.asarray(v) for k, v in weights.items()}
+
+    def build(**nodes):
+        return factory(**dict(nodes, weights=weights, eta=[1.0] * L))
+
+    def record(net):
+        return {f"dW{l}": (net.forward[(l, l - 1)].learning_rule, "delta") for l in range(1, L + 1)}
+
+    P = task.steps_per_sample
+    targets = task.targets(spec.target_kind)["train"]
+    x, t, _ = shuffled(task.inputs["train"], targets, np.random.RandomState(config.seed), P, L)
+    with Session(build, layers[0], layers[-1], dt=config.dt, record=record) as session:
+        data = session.run(x, t, np.full(len(x), plasticity))
+    hierarchical = _hierarchical(weights, layers, connectivity)
+    angles = np.zeros((len(x) // P, L))
+    for i, k in enumerate(range(P - 1, len(x), P)):
+        bp = feedforward_backprop(hierarchical, x[k], t[k], acts, None, gains, kind)
+        for l in range(L):
+            a = angle_deg(data[f"dW{l + 1}"][k], bp[l])
+            angles[i, l] = 0.0 if np.isnan(a) else a
+    return [float(a) for a in angles.mean(axis=0)]
