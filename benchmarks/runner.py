@@ -193,10 +193,19 @@ def run_teacher_student(config, progress=False, directory=None, checkpoint=None)
                 bar.set_postfix(val_mse=f"{val_mse:.3g}")
 
         guard = Guard(config, session, directory, flag, wall_before, t0)
-        trained = protocol.run(
-            session, progress=report, state=state,
-            chunk_steps=GUARD_SAMPLES * config.steps_per_sample, on_chunk=guard,
-        )
+        try:
+            trained = protocol.run(
+                session, progress=report, state=state,
+                chunk_steps=GUARD_SAMPLES * config.steps_per_sample, on_chunk=guard,
+            )
+        except FloatingPointError as e:
+            if isinstance(e, Diverged):
+                raise
+            # numpy raised inside a simulator step (nengo runs with invalid="raise")
+            problem = divergence(session.weights(), config.layer_sizes(), config.weight_bound)
+            raise Diverged(
+                f"the run diverged at step {session.sim.n_steps}: {problem or e}"
+            ) from None
         bar.close()
         steps = trained["steps"]
         weights = session.weights()

@@ -1,0 +1,97 @@
+"""Long runs: checkpoints, bitwise resume after SIGKILL/SIGTERM, divergence guard."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from errormc.benchmarks.checkpoint import read_checkpoint
+from errormc.benchmarks.config import RunConfig
+from errormc.benchmarks.runner import Diverged, run
+
+RUN = ["--layers", "4-2-1", "--epochs", "60", "--n-samples", "20", "--seed", "3",
+       "--checkpoint-every", "40", "--quiet"]
+
+
+def errormc(*args, **kwargs):
+    return subprocess.Popen([sys.executable, "-m", "errormc.cli", *args], **kwargs)
+
+
+def wait_for_checkpoints(directory, count, process, timeout=120):
+    path = os.path.join(directory, "checkpoint.npz")
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        assert process.poll() is None, "the run ended before it could be interrupted"
+        if os.path.exists(path):
+            try:
+                info = read_checkpoint(path)[2]
+            except (ValueError, OSError, KeyError, EOFError):
+                info = {}  # being replaced right now
+            if info.get("checkpoints", 0) >= count:
+                return info
+        time.sleep(0.005)
+    raise AssertionError("no checkpoint appeared")
+
+
+def final_weights(directory):
+    with np.load(os.path.join(directory, "weights_final.npz")) as data:
+        return {k: data[k] for k in data.files}
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("full") / "run")
+    assert errormc("run", *RUN, "--out", out).wait() == 0
+    return out
+
+
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
+def test_interrupted_and_resumed_run_ends_bitwise_equal(how, uninterrupted, tmp_path):
+    out = str(tmp_path / "run")
+    process = errormc("run", *RUN, "--out", out, stderr=subprocess.PIPE, text=True)
+    info = wait_for_checkpoints(out, 2, process)
+    process.send_signal(getattr(signal, how))
+    _, err = process.communicate(timeout=60)
+    if how == "SIGTERM":
+        # a checkpoint is written on the way out, with a hint how to continue
+        assert process.returncode == 130
+        assert "--resume" in err
+        assert read_checkpoint(os.path.join(out, "checkpoint.npz"))[2]["steps"] >= info["steps"]
+    assert not os.path.exists(os.path.join(out, "metrics.json"))
+    assert errormc("run", "--resume", out, "--quiet").wait() == 0
+    ours, reference = final_weights(out), final_weights(uninterrupted)
+    assert sorted(ours) == sorted(reference)
+    for name in reference:
+        np.testing.assert_array_equal(ours[name], reference[name], err_msg=name)
+    metrics = json.load(open(os.path.join(out, "metrics.json")))
+    assert metrics["resumed"] is True
+    assert metrics["test_mse_final"] == json.load(open(os.path.join(uninterrupted, "metrics.json")))["test_mse_final"]
+    assert not os.path.exists(os.path.join(out, "checkpoint.npz"))
+
+
+def test_divergence_guard_names_area_and_step_and_keeps_checkpoint(tmp_path):
+    config = RunConfig(layers="4-2-1", epochs=5, n_samples=20, seed=1, eta="1000,1000",
+                       activation="linear", weight_bound=50.0, checkpoint_every=10)
+    out = tmp_path / "diverging"
+    with pytest.raises(Diverged, match=r"diverged at step \d+: W of area \d has") as info:
+        run(config, out=str(out))
+    failed = json.load(open(out / "failed.json"))
+    assert failed["kind"] == "diverged" and "area" in failed["error"]
+    # the last good checkpoint is kept: its weights are within the bound
+    sim_arrays, _, meta = read_checkpoint(str(out / "checkpoint.npz"))
+    assert meta["steps"] < int(str(info.value).split("step ")[1].split(":")[0])
+    assert not (out / "metrics.json").exists()
+
+
+def test_resume_of_finished_or_missing_run_is_an_error(tmp_path, uninterrupted, capsys):
+    from errormc.cli import main
+
+    assert main(["run", "--resume", str(tmp_path / "nothing")]) == 2
+    assert "config.toml" in capsys.readouterr().err
+    assert main(["run", "--resume", uninterrupted]) == 2
+    assert "already finished" in capsys.readouterr().err
