@@ -12,7 +12,7 @@ def learning_curve(metrics, title=None):
     epochs = [e + 1 for e in metrics.get("val_epochs", [])]
     if epochs:
         ax.plot(epochs, metrics["val_mse"], "o-", label="validation")
-    last = max(epochs) if epochs else metrics.get("epochs", 1)
+    last = metrics.get("epochs") or (max(epochs) if epochs else 1)
     if metrics.get("test_mse_initial") is not None:
         ax.axhline(metrics["test_mse_initial"], color="0.5", ls="--", label="test, untrained")
     if metrics.get("test_mse_final") is not None:
