@@ -178,6 +178,24 @@ def cmd_report(args):
     print(f"{len(rows)} runs summarised in {os.path.join(args.dir, 'summary.csv')}")
 
 
+def cmd_energy(args):
+    from errormc.benchmarks import energy
+
+    if args.task == "scaling":
+        lo, _, hi = args.areas.partition("..")
+        try:
+            areas = range(int(lo), int(hi or lo) + 1)
+        except ValueError:
+            raise ValueError(f"areas: {args.areas!r} is not a range like 2..7") from None
+        table = energy.scaling(areas=areas, out=args.out, samples=args.samples,
+                               seed=args.seed, progress=not args.quiet)
+    else:
+        table = energy.run(args.task, out=args.out, layers=args.layers, samples=args.samples,
+                           seed=args.seed, progress=not args.quiet)
+    print(table)
+    print(f"results in {args.out}")
+
+
 def cmd_paper(args):
     import importlib
 
@@ -240,6 +258,16 @@ def build_parser():
     p.add_argument("--out", required=True)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_paper)
+
+    p = sub.add_parser("energy", help="energy and latency of the emulated Loihi deployment")
+    p.add_argument("task", help="digits | teacher-student | scaling")
+    p.add_argument("--layers", default=None, help="network shape (task default if absent)")
+    p.add_argument("--areas", default="2..7", help="scaling: range of cortical areas")
+    p.add_argument("--samples", type=int, default=None, help="training samples (task default)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_energy)
 
     p = sub.add_parser("sweep", help="run a grid of configs on Dask, resumably")
     p.add_argument("grid", help="grid file (TOML; lists are axes)")
