@@ -222,7 +222,7 @@ def train_and_test(
 TEACHER_STUDENT_DEFAULTS = dict(n_train=40, n_test=20, epochs=2, t_present=0.1, t_settle=0.03)
 DIGITS_DEFAULTS = dict(
     layers=(64, 10), n_train=300, n_test=150, epochs=1, t_present=0.08, t_settle=0.03,
-    neurons_per_unit=10, error_neurons=60, eta=3e-4,
+    neurons_per_unit=10, error_neurons=60, eta=3e-2,
 )
 
 
@@ -253,7 +253,7 @@ def digits_network(hidden=(), data=None, **kwargs):
 
 def run_digits(
     backend="nengo", seed=0, n_train=300, n_test=150, epochs=1, hidden=(),
-    t_present=0.08, t_settle=0.03, neurons_per_unit=10, error_neurons=60, eta=3e-4,
+    t_present=0.08, t_settle=0.03, neurons_per_unit=10, error_neurons=60, eta=3e-2,
     data=None, **net_kwargs,
 ):
     """The 8x8 digits with the spiking microcircuit on one backend.

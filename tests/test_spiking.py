@@ -1,0 +1,116 @@
+"""The spiking error microcircuit learns on both backends (issue 4).
+
+The same network object is built once per test and run on the Nengo reference
+simulator and on the nengo-loihi emulator.
+"""
+
+import nengo
+import numpy as np
+import pytest
+
+from errormc.benchmarks.deployment import (
+    evaluate,
+    make_spiking_network,
+    teacher_student_data,
+    train_and_test,
+)
+from errormc.hardware.backends import Simulator
+from errormc.networks.spiking import SpikingErrorMicrocircuit
+
+nengo.rc.set("decoder_cache", "enabled", "False")
+
+
+@pytest.fixture(autouse=True)
+def no_decoder_cache():
+    nengo.rc.set("decoder_cache", "enabled", "False")
+
+
+@pytest.fixture(scope="module")
+def results_21():
+    """2-1 teacher-student: one network, trained on each backend."""
+    nengo.rc.set("decoder_cache", "enabled", "False")
+    data = teacher_student_data([2, 1], n_train=40, n_test=20, seed=0)
+    net, stream = make_spiking_network("2-1", seed=0)
+    outputs = {}
+    for backend in ("nengo", "loihi"):
+        # decoded outputs before any learning, over the fixed test set
+        with Simulator(net, backend=backend, seed=0) as sim:
+            outputs[backend], _ = evaluate(sim, net, stream, data["x_test"], data["y_test"])
+    metrics = {b: train_and_test(net, stream, data, b, epochs=3, seed=0) for b in ("nengo", "loihi")}
+    return data, outputs, metrics
+
+
+@pytest.mark.parametrize("backend", ["nengo", "loihi"])
+def test_teacher_student_21_learns(results_21, backend):
+    _, _, metrics = results_21
+    m = metrics[backend]
+    assert m["test_mse"] * 3 <= m["test_mse_initial"], m
+    assert m["simulated_s"] == pytest.approx((20 * 4 + 40 * 3) * 0.1)
+
+
+def test_backend_parity(results_21):
+    data, outputs, metrics = results_21
+    a, b = outputs["nengo"].ravel(), outputs["loihi"].ravel()
+    # the two backends decode the same untrained network alike ...
+    assert np.corrcoef(a, b)[0, 1] >= 0.95
+    # ... and the untrained output is not trivially the teacher's
+    assert np.mean((a - data["y_test"].ravel()) ** 2) > 0.01
+    ratio = metrics["nengo"]["test_mse"] / metrics["loihi"]["test_mse"]
+    assert 1 / 3 <= ratio <= 3, ratio
+
+
+# On the emulator, errors are multiplied by 100 and rounded to integers on their
+# way to the chip, so the small hidden errors (|eps_1| ~ 0.01) lose much of their
+# drive; the hidden area's learning rate is raised there (measured: with 1e-2 the
+# emulator's hidden learning helps only ~1-2x, with 3e-2 ~3x; on the reference
+# simulator 3e-2 is unstable).
+HIDDEN_ETA = {"nengo": 1e-2, "loihi": 3e-2}
+
+
+@pytest.mark.parametrize("backend", ["nengo", "loihi"])
+def test_hidden_error_population_matters_421(backend):
+    data = teacher_student_data([4, 2, 1], n_train=40, n_test=20, seed=0)
+    mse = {}
+    for hidden in (True, False):
+        net, stream = make_spiking_network(
+            "4-2-1", seed=0, hidden_learning=hidden, eta=[HIDDEN_ETA[backend], 1e-3]
+        )
+        m = train_and_test(net, stream, data, backend, epochs=3, seed=0, eval_every_epoch=False)
+        mse[hidden] = m["test_mse"]
+        assert m["test_mse"] < m["test_mse_initial"]
+    assert mse[False] >= 1.5 * mse[True], mse
+
+
+def test_structure_and_validation():
+    net = SpikingErrorMicrocircuit("4-3-2", neurons_per_unit=20, error_neurons=40, backward="fa")
+    assert [a.representation.dimensions for a in net.areas] == [3, 2]
+    assert [a.representation.n_neurons for a in net.areas] == [60, 40]
+    assert len(net.areas[0].error.ensembles) == 3
+    assert all(e.dimensions == 2 and e.n_neurons == 40 for e in net.areas[0].error.ensembles)
+    assert [c.label for c in net.learned] == ["W1", "W2"]
+    assert net.effective_weights(1).shape == (3, 2)
+    off = SpikingErrorMicrocircuit("4-3-2", hidden_learning=False)
+    assert [c.label for c in off.learned] == ["W2"]
+    for kwargs, field in [
+        (dict(backward="pal"), "backward"),
+        (dict(eta=[1e-3]), "eta"),
+        (dict(eta=-1.0), "eta"),
+        (dict(neurons_per_unit=0), "neurons_per_unit"),
+        (dict(tau=0.0), "tau"),
+        (dict(activation="nope"), "activation"),
+    ]:
+        with pytest.raises(ValueError, match=field):
+            SpikingErrorMicrocircuit("4-3-2", **kwargs)
+
+
+def test_decoded_forward_matches_initial_weights():
+    """Before learning, the network computes the rate model's forward pass."""
+    data = teacher_student_data([3, 2], n_train=1, n_test=10, seed=3)
+    net, stream = make_spiking_network("3-2", seed=5)
+    W = net.initial_weights["W1"]
+    c = net.conductances.attenuation
+    with Simulator(net, backend="nengo", seed=0) as sim:
+        out, _ = evaluate(sim, net, stream, data["x_test"], data["y_test"])
+    expected = np.tanh(c * data["x_test"] @ W.T)
+    assert np.corrcoef(out.ravel(), expected.ravel())[0, 1] > 0.95
+    assert np.max(np.abs(out - expected)) < 0.2
