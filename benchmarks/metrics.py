@@ -26,17 +26,17 @@ def accuracy(outputs, labels):
     return float(np.mean(np.argmax(outputs, axis=1) == np.asarray(labels)))
 
 
-def angle_deg(a, b):
+def angle_deg(a, b, snap=True):
     """Angle between two arrays in degrees (Frobenius inner product).
 
-    0 where |1 - cos| < 1e-6, as the reference does (MODEL.md 2.4a); NaN if either
-    array is zero.
+    With ``snap``, 0 where |1 - cos| < 1e-6 (angles below ~0.08 degrees), as the
+    reference does (MODEL.md 2.4a); NaN if either array is zero.
     """
     a, b = np.ravel(a), np.ravel(b)
     na, nb = np.linalg.norm(a), np.linalg.norm(b)
     if na == 0 or nb == 0:
         return float("nan")
     cos = float(np.dot(a, b) / (na * nb))
-    if abs(1.0 - cos) < 1e-6:
+    if snap and abs(1.0 - cos) < 1e-6:
         return 0.0
     return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))

@@ -143,6 +143,11 @@ def Simulator(network, backend="nengo", dt=0.001, progress_bar=False, **kwargs):
         warnings.simplefilter("always")
         warnings.filterwarnings("ignore", message=_VERSION_WARNING)
         if backend == "nengo":
+            # nengo's operator optimiser merges operators in an order that depends
+            # on object ids, so sums come out different in the last bit from one
+            # process to the next; off by default, runs are bitwise reproducible
+            # (and resumable) at ~15% of speed
+            kwargs.setdefault("optimize", False)
             sim = nengo.Simulator(network, dt=dt, progress_bar=progress_bar, **kwargs)
             reader = NengoWeightReader(sim)
         else:
