@@ -179,16 +179,7 @@ class RunConfig:
     @classmethod
     def from_toml(cls, path, overrides=None):
         """Read a config file; ``overrides`` (e.g. from flags) win over its fields."""
-        import tomllib
-
-        path = os.fspath(path)
-        if not os.path.isfile(path):
-            raise ValueError(f"config: file {path!r} does not exist")
-        try:
-            with open(path, "rb") as f:
-                values = tomllib.load(f)
-        except tomllib.TOMLDecodeError as e:
-            raise ValueError(f"config {path!r}: not valid TOML ({e})") from None
+        values = read_toml(path, "config")
         for key, value in values.items():
             if isinstance(value, dict):
                 raise ValueError(
@@ -212,6 +203,20 @@ class RunConfig:
             return cls(**kwargs)
         except ValueError as e:
             raise ValueError(f"{where}: {e}") from None
+
+
+def read_toml(path, kind):
+    """Parse a TOML file; a missing or malformed file is a ValueError naming it."""
+    import tomllib
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise ValueError(f"{kind}: file {path!r} does not exist")
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        raise ValueError(f"{kind} {path!r}: not valid TOML ({e})") from None
 
 
 def _finite(value):

@@ -22,23 +22,14 @@ import shutil
 import time
 import traceback
 
-from .config import RunConfig
+from .config import RunConfig, read_toml
 
 SWEEP_FILE = "sweep.toml"
 
 
 def load_grid(path):
     """Read a grid file: ``(fields, options)``; errors name the file and key."""
-    import tomllib
-
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise ValueError(f"grid: file {path!r} does not exist")
-    try:
-        with open(path, "rb") as f:
-            grid = tomllib.load(f)
-    except tomllib.TOMLDecodeError as e:
-        raise ValueError(f"grid {path!r}: not valid TOML ({e})") from None
+    grid = read_toml(path, "grid")
     options = grid.pop("sweep", {})
     unknown = set(options) - {"benchmark", "name"}
     if unknown:
