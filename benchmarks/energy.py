@@ -1,0 +1,492 @@
+"""Energy and latency of the emulated Loihi deployment, beside published on-chip learners.
+
+`run(task, out)` trains the spiking error microcircuit
+(`errormc.networks.SpikingErrorMicrocircuit`, driven as in
+`errormc.benchmarks.deployment`) on the nengo-loihi emulator with an
+`errormc.hardware.counters.ActivityCounter` attached, then tests it, and costs
+both phases with `errormc.hardware.energy` (Loihi 1 constants, each cited):
+
+* training = the training presentations (target nudging on, on-chip PES);
+* inference = one test pass after training (nudging off; the learning engine
+  still runs its epochs on the learning synapses with zero errors, as deployed).
+
+Every figure of ours is *estimated from emulator counts*; the published rows
+are measurements on Loihi. `scaling(areas, out)` repeats the training
+measurement for hierarchies of 2..7 cortical areas on one fixed task.
+
+Outputs: ``energy.json``, ``energy.md``, ``energy_breakdown.png`` (run);
+``scaling.csv``, ``scaling.md``, ``scaling.json``, ``scaling.png`` (scaling).
+"""
+
+import json
+import os
+import time
+from collections import OrderedDict
+
+import numpy as np
+
+from errormc.hardware.backends import Simulator
+from errormc.hardware.counters import ActivityCounter
+from errormc.hardware.energy import COMPONENTS, cost_phase, load_constants
+from errormc.hardware.resources import chip_resources
+
+from .deployment import Stream, evaluate, make_spiking_network, teacher_student_data
+from .tasks.digits import load_digits_task
+
+LABEL = "estimated from emulator counts"
+
+#: published on-chip MNIST learners on Loihi, per sample (Renner et al. 2024, Table 1)
+PUBLISHED = [
+    OrderedDict(
+        work="Renner et al., Nat. Commun. 15:9691 (2024)", method="on-chip backprop (nBP)",
+        network="400-400-10", task="MNIST",
+        training_mJ=0.59, training_ms=1.5, inference_mJ=0.0025, inference_ms=0.17,
+        accuracy=96.3, basis="measured on Loihi",
+        source="Renner et al. 2024, Table 1 (checked against the stored nature.com table)",
+    ),
+    OrderedDict(
+        work="Shrestha et al. (2021)", method="EMSTDP (FA/DFA)",
+        network="CNN-CNN-100-10", task="MNIST",
+        training_mJ=8.4, training_ms=20.0, inference_mJ=2.47, inference_ms=10.0,
+        accuracy=94.7, basis="measured on Loihi",
+        source="as listed in Renner et al. 2024, Table 1 (the original paper not checked here)",
+    ),
+]
+
+#: task settings for energy runs: small enough for a few minutes on 2 cores
+TASKS = {
+    "digits": dict(layers="64-10", samples=60, n_test=30, t_present=0.08, t_settle=0.03,
+                   net=dict(neurons_per_unit=10, error_neurons=60, eta=3e-2)),
+    "teacher-student": dict(layers="4-2-1", samples=40, n_test=20, t_present=0.1, t_settle=0.03,
+                            net=dict()),
+}
+
+#: scaling study: a fixed teacher (n_in-hidden-n_out) and students of L areas
+SCALING = dict(n_in=2, hidden=2, n_out=1, samples=12, n_test=6, t_present=0.1, t_settle=0.03,
+               net=dict(neurons_per_unit=20, error_neurons=40))
+
+
+def _layers(layers):
+    if isinstance(layers, str):
+        try:
+            return [int(n) for n in layers.split("-")]
+        except ValueError:
+            raise ValueError(f"layers: {layers!r} is not like 64-32-10") from None
+    return [int(n) for n in layers]
+
+
+def _check_samples(samples, default):
+    if samples is None:
+        return default
+    if int(samples) != samples or samples < 1:
+        raise ValueError(f"samples: must be a positive integer, got {samples!r}")
+    return int(samples)
+
+
+def _run_steps(sim, steps, chunk, progress, desc):
+    bar = None
+    if progress:
+        try:
+            from tqdm import tqdm  # pylint: disable=import-outside-toplevel
+
+            bar = tqdm(total=steps, desc=desc, unit="step", leave=False)
+        except ImportError:  # pragma: no cover
+            bar = None
+    done = 0
+    while done < steps:
+        k = min(chunk, steps - done)
+        sim.run_steps(k)
+        done += k
+        if bar is not None:
+            bar.update(k)
+    if bar is not None:
+        bar.close()
+
+
+def measure(net, stream, data, seed=0, classify=False, progress=True, constants=None,
+            max_chips=None):
+    """Train ``net`` once over ``data`` on the emulator with counting, then test it.
+
+    Returns a dict with ``training`` and ``inference`` (`cost_phase` of each),
+    ``resources``, ``placement`` (the backend's report), ``test_mse`` (and
+    ``accuracy`` with ``classify``), ``blocks`` and ``wall_s``.
+    """
+    constants = constants or load_constants()
+    t0 = time.perf_counter()
+    sim = Simulator(net, backend="loihi", dt=stream.dt, seed=seed)
+    counter = ActivityCounter(sim, net)
+    resources = chip_resources(sim, constants, max_chips=max_chips, blocks_info=counter.blocks)
+    steps_per_sample = int(round(stream.t_present / stream.dt))
+    n_train, n_test = len(data["x_train"]), len(data["x_test"])
+    with sim:
+        with counter.phase("training"):
+            stream.load(data["x_train"], data["y_train"], learn=True, t0=sim.time)
+            _run_steps(sim, n_train * steps_per_sample, steps_per_sample, progress, "training")
+        with counter.phase("inference"):
+            out, mse = evaluate(sim, net, stream, data["x_test"], data["y_test"])
+    result = OrderedDict(
+        training=cost_phase(counter, resources, constants, "training", n_train),
+        inference=cost_phase(counter, resources, constants, "inference", n_test),
+    )
+    result["test_mse"] = mse
+    if classify:
+        result["accuracy"] = float(np.mean(np.argmax(out, axis=1) == data["labels_test"]))
+    result["resources"] = resources
+    result["placement"] = sim.placement
+    result["blocks"] = counter.summary("training")["blocks"]
+    result["steps_per_sample"] = steps_per_sample
+    result["wall_s"] = time.perf_counter() - t0
+    return result
+
+
+def _task_data(task, layers, n_train, n_test, seed):
+    if task == "digits":
+        data = load_digits_task(seed, n_train, n_test)
+        if layers[0] != data["x_train"].shape[1] or layers[-1] != 10:
+            raise ValueError(f"layers: digits needs 64 inputs and 10 outputs, got {'-'.join(map(str, layers))}")
+        return data
+    return teacher_student_data(layers, n_train, n_test, seed)
+
+
+def run(task, out, layers=None, samples=None, seed=0, progress=True):
+    """``errormc energy TASK``: energy and latency per sample of one task.
+
+    Parameters
+    ----------
+    task : "digits" or "teacher-student"
+    out : str
+        Directory for ``energy.json``, ``energy.md``, ``energy_breakdown.png``.
+    layers : str, optional
+        Network shape (``"64-10"``, ``"4-2-1"``); task default if None.
+    samples : int, optional
+        Training samples (each presented once); task default if None.
+    seed : int
+
+    Returns
+    -------
+    str
+        The markdown table (ours beside the published on-chip learners).
+    """
+    task = str(task).strip().lower().replace("_", "-")
+    if task not in TASKS:
+        raise ValueError(f"task: unknown {task!r}; choose from {', '.join(TASKS)}")
+    settings = TASKS[task]
+    layer_list = _layers(layers or settings["layers"])
+    n_train = _check_samples(samples, settings["samples"])
+    n_test = settings["n_test"]
+    data = _task_data(task, layer_list, n_train, n_test, seed)
+    net, stream = make_spiking_network(
+        layer_list, settings["t_present"], settings["t_settle"], seed=seed, **settings["net"]
+    )
+    constants = load_constants()
+    result = measure(net, stream, data, seed=seed, classify=task == "digits",
+                     progress=progress, constants=constants)
+    report = _report(task, layer_list, result, constants, settings, seed)
+    os.makedirs(out, exist_ok=True)
+    _write_json(os.path.join(out, "energy.json"), report)
+    table = format_table(report)
+    with open(os.path.join(out, "energy.md"), "w") as f:
+        f.write(table + "\n\n" + format_constants(constants) + "\n")
+    plot_breakdown(report, os.path.join(out, "energy_breakdown.png"))
+    return table
+
+
+def _report(task, layers, result, constants, settings, seed):
+    tr, inf = result["training"], result["inference"]
+    res = result["resources"]
+    placement = result["placement"].get("resources", {})
+    report = OrderedDict(
+        label=LABEL,
+        task=task,
+        layers="-".join(map(str, layers)),
+        seed=seed,
+        samples=OrderedDict(training=tr["samples"], inference=inf["samples"]),
+        steps_per_sample=result["steps_per_sample"],
+        dt_s=0.001,
+        energy_per_sample_mJ=OrderedDict(training=tr["energy_per_sample_mJ"],
+                                         inference=inf["energy_per_sample_mJ"]),
+        latency_per_sample_ms=OrderedDict(training=tr["latency_per_sample_ms"],
+                                          inference=inf["latency_per_sample_ms"]),
+        edp=OrderedDict(training=tr["edp_mJ_ms"], inference=inf["edp_mJ_ms"], unit="mJ*ms"),
+    )
+    if "accuracy" in result:
+        report["accuracy"] = result["accuracy"]
+    report["test_mse"] = result["test_mse"]
+    report["training"] = tr
+    report["inference"] = inf
+    report["counts"] = OrderedDict(training=tr["counts"], inference=inf["counts"])
+    report["resources"] = OrderedDict((k, v) for k, v in res.items() if k != "cores_detail")
+    report["resources"]["cores_detail"] = res["cores_detail"]
+    report["placement_check"] = OrderedDict(
+        placement_compartments=placement.get("compartments"),
+        placement_synapses=placement.get("synapses"),
+        resources_compartments=res["compartments"],
+        resources_synapses=res["synapses"],
+        agree=(placement.get("compartments") == res["compartments"]
+               and placement.get("synapses") == res["synapses"]),
+    )
+    report["blocks"] = result["blocks"]
+    report["constants"] = OrderedDict(
+        profile=constants.name, file=os.path.basename(constants.path),
+        sources=constants.sources, entries=constants.citations(),
+    )
+    report["published"] = PUBLISHED
+    report["notes"] = [
+        "Ours: " + LABEL + " (nengo-loihi 1.1 emulator, Loihi 1 per-operation figures of "
+        "Davies et al. 2018 Table 2, which are pre-silicon simulations).",
+        "Host I/O is not costed (no cited figure): nengo-loihi routes every learned output "
+        "and every PES error through the host each step; the traffic is in host_io.",
+        "Latency is chip time only (slowest core per step + barrier); the host round trip "
+        "per step of a real nengo-loihi run is not included.",
+        "Inference keeps the learning engine running (zero errors): its learning energy is "
+        "what a deployment that disables learning for testing would save.",
+    ]
+    report["wall_s"] = result["wall_s"]
+    return report
+
+
+def _write_json(path, data):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=1, default=_json_default)
+    os.replace(tmp, path)
+
+
+def _json_default(x):
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    raise TypeError(f"not JSON serialisable: {type(x).__name__}")
+
+
+def _g(x, digits=3):
+    return f"{x:.{digits}g}"
+
+
+def format_table(report):
+    """Markdown: our per-sample figures, then beside the published learners."""
+    tr, inf = report["training"], report["inference"]
+    metric = (f"accuracy {100 * report['accuracy']:.1f}%" if "accuracy" in report
+              else f"test MSE {report['test_mse']:.4g}")
+    lines = [
+        f"### errormc energy {report['task']} {report['layers']} ({LABEL})",
+        "",
+        f"{tr['samples']} training / {inf['samples']} test samples, "
+        f"{report['steps_per_sample']} steps each; {metric}; "
+        f"{report['resources']['cores']} cores on {report['resources']['chips']} chip(s), "
+        f"{report['resources']['compartments']} compartments, "
+        f"{report['resources']['synapses']} synapses "
+        f"({report['resources']['learning_synapses']} learning).",
+        "",
+        "| per sample | synaptic ops (mJ) | learning (mJ) | neuron updates (mJ) | spike routing (mJ) "
+        "| static (mJ) | **total (mJ)** | latency (ms) | EDP (mJ ms) | host spikes in | values out | errors in |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, ph in (("training", tr), ("inference", inf)):
+        b = ph["energy_per_sample_breakdown_mJ"]
+        h = ph["host_io"]["per_sample"]
+        lines.append(
+            f"| {name} | {_g(b['synaptic_ops'])} | {_g(b['learning'])} | {_g(b['neuron_updates'])} "
+            f"| {_g(b['spike_routing'])} | {_g(b['static'])} | **{_g(ph['energy_per_sample_mJ'])}** "
+            f"| {_g(ph['latency_per_sample_ms'])} | {_g(ph['edp_mJ_ms'])} "
+            f"| {h['host_spikes_in']:.0f} | {h['values_out']:.0f} | {h['errors_in']:.0f} |"
+        )
+    lines += [
+        "",
+        "| work | network | task | training mJ / ms per sample | inference mJ / ms per sample "
+        "| test accuracy | basis |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    acc = (f"{100 * report['accuracy']:.1f}%" if "accuracy" in report
+           else f"MSE {report['test_mse']:.3g}")
+    lines.append(
+        f"| errormc (this run) | {report['layers']} error microcircuit, PES | {report['task']} "
+        f"| {_g(tr['energy_per_sample_mJ'])} / {_g(tr['latency_per_sample_ms'])} "
+        f"| {_g(inf['energy_per_sample_mJ'])} / {_g(inf['latency_per_sample_ms'])} | {acc} | {LABEL} |"
+    )
+    for p in report["published"]:
+        lines.append(
+            f"| {p['work']} | {p['network']}, {p['method']} | {p['task']} "
+            f"| {p['training_mJ']} / {p['training_ms']} | {p['inference_mJ']} / {p['inference_ms']} "
+            f"| {p['accuracy']}% | {p['basis']} ({p['source']}) |"
+        )
+    lines += ["", "Notes: " + " ".join(report["notes"])]
+    return "\n".join(lines)
+
+
+def format_constants(constants):
+    """Markdown table of the constants used, each with its source."""
+    lines = [
+        f"#### Constants ({constants.name})",
+        "",
+        "| name | value | unit | source | note |",
+        "|---|---|---|---|---|",
+    ]
+    for c in constants.citations():
+        lines.append(f"| {c['name']} | {c['value']} | {c['unit']} | {c['source']} | {c['note']} |")
+    lines += ["", "| source | citation | basis | verified |", "|---|---|---|---|"]
+    for k, s in constants.sources.items():
+        lines.append(f"| {k} | {s.get('citation', '')} | {s.get('basis', '')} | {s.get('verified', '')} |")
+    return "\n".join(lines)
+
+
+def plot_breakdown(report, path):
+    """Stacked bars: training energy per sample by area/population and component."""
+    import matplotlib  # pylint: disable=import-outside-toplevel
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5), gridspec_kw=dict(width_ratios=[3, 1]))
+    for ax, phase in zip(axes[:1], ("training",)):
+        groups = report[phase]["per_group_mJ"]
+        names = list(groups)
+        bottom = np.zeros(len(names))
+        for comp in COMPONENTS:
+            vals = np.array([groups[g][comp] for g in names])
+            ax.bar(range(len(names)), vals, bottom=bottom, label=comp.replace("_", " "))
+            bottom += vals
+        ax.set_xticks(range(len(names)))
+        ax.set_xticklabels(names, rotation=60, ha="right", fontsize=7)
+        ax.set_ylabel("mJ per training sample")
+        ax.set_title(f"{report['task']} {report['layers']}: dynamic energy by area and population\n({LABEL})",
+                     fontsize=9)
+        ax.legend(fontsize=8)
+    ax = axes[1]
+    phases = ("training", "inference")
+    bottom = np.zeros(2)
+    for comp in COMPONENTS + ("static",):
+        vals = np.array([report[p]["energy_per_sample_breakdown_mJ"][comp] for p in phases])
+        ax.bar(range(2), vals, bottom=bottom, label=comp.replace("_", " "))
+        bottom += vals
+    ax.set_xticks(range(2))
+    ax.set_xticklabels(phases)
+    ax.set_ylabel("mJ per sample")
+    ax.set_title("per sample, all cores", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+# --- scaling with the number of areas -----------------------------------------------
+
+
+def scaling(areas, out, samples=None, seed=0, progress=True):
+    """Energy and latency per training sample against the number of cortical areas.
+
+    One fixed teacher-student task (teacher ``n_in-hidden-n_out``, the same data for
+    every depth) learned by layered students ``[n_in] + [hidden] * (L - 1) + [n_out]``
+    with L areas (weight layers), all areas of equal width. `SpikingErrorMicrocircuit`
+    is layered (no skip connections), so this is the layered hierarchy, not the
+    skip connectivity of MODEL.md 1.11.
+
+    Writes ``scaling.csv``, ``scaling.md``, ``scaling.json``, ``scaling.png`` into
+    ``out``; returns the markdown table.
+    """
+    areas = [int(a) for a in areas]
+    if not areas or min(areas) < 1:
+        raise ValueError(f"areas: need numbers of areas >= 1, got {areas}")
+    s = SCALING
+    n_train = _check_samples(samples, s["samples"])
+    teacher = [s["n_in"], s["hidden"], s["n_out"]]
+    data = teacher_student_data(teacher, n_train, s["n_test"], seed)
+    constants = load_constants()
+    rows = []
+    for L in areas:
+        layers = [s["n_in"]] + [s["hidden"]] * (L - 1) + [s["n_out"]]
+        net, stream = make_spiking_network(layers, s["t_present"], s["t_settle"], seed=seed, **s["net"])
+        if progress:
+            print(f"scaling: {L} areas ({'-'.join(map(str, layers))})", flush=True)
+        r = measure(net, stream, data, seed=seed, progress=progress, constants=constants)
+        tr, inf = r["training"], r["inference"]
+        b = tr["energy_per_sample_breakdown_mJ"]
+        rows.append(OrderedDict(
+            areas=L, layers="-".join(map(str, layers)), cores=r["resources"]["cores"],
+            compartments=r["resources"]["compartments"], synapses=r["resources"]["synapses"],
+            training_mJ=tr["energy_per_sample_mJ"], training_ms=tr["latency_per_sample_ms"],
+            training_edp=tr["edp_mJ_ms"],
+            synaptic_ops_mJ=b["synaptic_ops"], learning_mJ=b["learning"],
+            neuron_updates_mJ=b["neuron_updates"], spike_routing_mJ=b["spike_routing"],
+            static_mJ=b["static"],
+            inference_mJ=inf["energy_per_sample_mJ"], inference_ms=inf["latency_per_sample_ms"],
+            host_values_per_sample=(tr["host_io"]["per_sample"]["host_spikes_in"]
+                                    + tr["host_io"]["per_sample"]["values_out"]
+                                    + tr["host_io"]["per_sample"]["errors_in"]),
+            test_mse=r["test_mse"],
+        ))
+    os.makedirs(out, exist_ok=True)
+    header = list(rows[0])
+    with open(os.path.join(out, "scaling.csv"), "w") as f:
+        f.write(",".join(header) + "\n")
+        for row in rows:
+            f.write(",".join(str(row[k]) for k in header) + "\n")
+    meta = OrderedDict(
+        label=LABEL, task="teacher-student", teacher="-".join(map(str, teacher)),
+        samples=OrderedDict(training=n_train, inference=s["n_test"]), seed=seed,
+        deviation=("layered hierarchies (SpikingErrorMicrocircuit has no skip connectivity); "
+                   "hidden areas of equal width; the same teacher and data for every depth"),
+        rows=rows, constants=constants.name,
+    )
+    _write_json(os.path.join(out, "scaling.json"), meta)
+    table = format_scaling(meta)
+    with open(os.path.join(out, "scaling.md"), "w") as f:
+        f.write(table + "\n")
+    plot_scaling(meta, os.path.join(out, "scaling.png"))
+    return table
+
+
+def format_scaling(meta):
+    rows = meta["rows"]
+    lines = [
+        f"### Energy and latency per training sample vs. cortical areas ({LABEL})",
+        "",
+        f"Fixed task: teacher {meta['teacher']}, {meta['samples']['training']} training / "
+        f"{meta['samples']['inference']} test samples, seed {meta['seed']}. Deviation: "
+        f"{meta['deviation']}.",
+        "",
+        "| areas | layers | cores | compartments | synapses | train mJ/sample | synaptic | learning "
+        "| neuron upd. | routing | static | train ms/sample | EDP (mJ ms) | infer mJ/sample "
+        "| host values/sample | test MSE |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['areas']} | {r['layers']} | {r['cores']} | {r['compartments']} | {r['synapses']} "
+            f"| {_g(r['training_mJ'])} | {_g(r['synaptic_ops_mJ'])} | {_g(r['learning_mJ'])} "
+            f"| {_g(r['neuron_updates_mJ'])} | {_g(r['spike_routing_mJ'])} | {_g(r['static_mJ'])} "
+            f"| {_g(r['training_ms'])} | {_g(r['training_edp'])} | {_g(r['inference_mJ'])} "
+            f"| {r['host_values_per_sample']:.0f} | {r['test_mse']:.3g} |"
+        )
+    return "\n".join(lines)
+
+
+def plot_scaling(meta, path):
+    import matplotlib  # pylint: disable=import-outside-toplevel
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+
+    rows = meta["rows"]
+    L = [r["areas"] for r in rows]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    bottom = np.zeros(len(rows))
+    for key in ("synaptic_ops_mJ", "learning_mJ", "neuron_updates_mJ", "spike_routing_mJ", "static_mJ"):
+        vals = np.array([r[key] for r in rows])
+        axes[0].bar(L, vals, bottom=bottom, label=key[:-3].replace("_", " "))
+        bottom += vals
+    axes[0].set_xlabel("cortical areas L")
+    axes[0].set_ylabel("mJ per training sample")
+    axes[0].legend(fontsize=7)
+    axes[0].set_title(f"energy ({LABEL})", fontsize=9)
+    axes[1].plot(L, [r["training_ms"] for r in rows], "o-", label="training")
+    axes[1].plot(L, [r["inference_ms"] for r in rows], "s--", label="inference")
+    axes[1].set_xlabel("cortical areas L")
+    axes[1].set_ylabel("chip latency per sample (ms)")
+    axes[1].legend(fontsize=8)
+    axes[1].set_title("latency (chip time, host excluded)", fontsize=9)
+    fig.suptitle(f"teacher {meta['teacher']}, layered students of L areas", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
