@@ -32,6 +32,7 @@ class RunConfig:
     errors: Optional[str] = None
     epochs: int = 100
     seed: int = 56789
+    task_seed: Optional[int] = None
     protocol: str = "clean"
     connectivity: str = "skip"
     backward: str = "bp"
@@ -90,8 +91,12 @@ class RunConfig:
         Conductances(self.g_l, self.g_bas, self.g_api, self.g_den, self.g_ntgt)
         for name in ("epochs", "n_samples", "steps_per_sample"):
             _positive_int(name, getattr(self, name))
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
-            raise ValueError(f"seed: must be an integer >= 0, got {self.seed!r}")
+        for name in ("seed", "task_seed"):
+            value = getattr(self, name)
+            if value is None and name == "task_seed":
+                continue
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{name}: must be an integer >= 0, got {value!r}")
         if self.settle_steps is not None:
             _positive_int("settle_steps", self.settle_steps, zero=True)
         _positive_int("checkpoint_every", self.checkpoint_every, zero=True)

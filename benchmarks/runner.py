@@ -44,14 +44,15 @@ def _progress_bar(total, desc, enabled, initial=0):
 
 def teacher_student_task(config):
     """The task of a config; settling defaults to one pass over the training set,
-    at most the paper's 2000 steps."""
+    at most the paper's 2000 steps. Teacher and data derive from ``task_seed``
+    (the paper: the first seed of its list, for every student) or else ``seed``."""
     P = config.steps_per_sample
     settle = config.settle_steps
     if settle is None:
         settle = min(config.n_samples * P, 2000)
     return TeacherStudentTask(
         config.layer_sizes(),
-        config.seed,
+        config.seed if config.task_seed is None else config.task_seed,
         n_samples=config.n_samples,
         steps_per_sample=P,
         settle_steps=settle,

@@ -47,7 +47,7 @@ def _model_flags(p):
 
 
 RUN_FIELDS = (
-    "task", "model", "network", "backend", "epochs", "protocol", "n_samples",
+    "task", "task_seed", "model", "network", "backend", "epochs", "protocol", "n_samples",
     "steps_per_sample", "settle_steps", "checkpoint_every", "weight_bound",
 )
 
@@ -225,6 +225,8 @@ def build_parser():
     p.add_argument("--network", help="rate | spiking")
     p.add_argument("--backend", help="nengo | loihi")
     p.add_argument("--epochs", type=int)
+    p.add_argument("--task-seed", type=int,
+                   help="seed of teacher and data (default: --seed; the paper: its first seed)")
     p.add_argument("--protocol", help="clean (default) | reference")
     p.add_argument("--n-samples", type=int)
     p.add_argument("--steps-per-sample", type=int)

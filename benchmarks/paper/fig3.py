@@ -14,12 +14,10 @@ off for one epoch), measures the backprop alignment of the trained weights
   (median over seeds, interquartile band), untrained controls dashed;
 * ``DIR/fig3.md``: the table of mean test MSE per model and depth.
 
-Deviations from the paper's harness (documented, not hidden): each run's
-teacher derives from that run's own seed (the runner's task), whereas the paper
-draws one teacher from the first seed for all ten students, so only the first
-seed (56789) sees the paper's teacher; the alignment angles come from the final
-weights over one training sequence (see `update_alignment`), not from every
-snapshot.
+As in the paper, one teacher and one data set, drawn from the first seed of the
+list (``task_seed``), serve every student. Deviation from the paper's harness
+(documented, not hidden): the alignment angles come from the final weights over
+one training sequence (see `update_alignment`), not from every snapshot.
 
 Cells run in parallel: through `errormc.benchmarks.sweep.run_sweep` when that
 exists, otherwise in a process pool with a progress display of finished/total
@@ -70,7 +68,7 @@ def configs(quick=False, seeds=None, protocol="reference", epochs=None, layers=N
             for seed in chosen:
                 out.append(
                     RunConfig(model=model, layers=layer, seed=seed, epochs=epochs,
-                              protocol=protocol, eta=eta)
+                              protocol=protocol, eta=eta, task_seed=SEEDS[0])
                 )
     return out
 
