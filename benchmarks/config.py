@@ -15,6 +15,15 @@ from errormc.networks.connectivity import BACKWARD_MODES, CONNECTIVITY_MODES
 from errormc.networks.microcircuit import Conductances, parse_layers
 
 TASKS = ("teacher-student", "digits")
+
+#: defaults that depend on the task and the network: (layers, epochs, training samples)
+TASK_DEFAULTS = {
+    ("teacher-student", "rate"): ("4-2-1", 100, 100),
+    ("teacher-student", "spiking"): ("2-1", 2, 40),
+    ("digits", "rate"): ("64-32-10", 10, None),  # None: the whole training split
+    ("digits", "spiking"): ("64-10", 1, 300),
+}
+MNIST_LAYERS = {"rate": "784-100-10", "spiking": "784-10"}
 NETWORKS = ("rate", "spiking")
 BACKENDS = ("nengo", "loihi")
 PROTOCOLS = ("clean", "reference")
@@ -28,9 +37,9 @@ class RunConfig:
     model: str = "errormc"
     network: str = "rate"
     backend: str = "nengo"
-    layers: str = "4-2-1"
+    layers: Optional[str] = None
     errors: Optional[str] = None
-    epochs: int = 100
+    epochs: Optional[int] = None
     seed: int = 56789
     task_seed: Optional[int] = None
     protocol: str = "clean"
@@ -49,14 +58,23 @@ class RunConfig:
     g_den: float = 0.1
     g_ntgt: float = 0.06
     dt: float = 0.01
-    n_samples: int = 100
+    n_samples: Optional[int] = None
     steps_per_sample: int = 20
     settle_steps: Optional[int] = None
     init_weights: Optional[str] = None
+    data: Optional[str] = None
     checkpoint_every: int = 1000
     weight_bound: float = 1000.0
 
     def __post_init__(self):
+        if (self.task, self.network) in TASK_DEFAULTS:
+            layers, epochs, n_samples = TASK_DEFAULTS[(self.task, self.network)]
+            if self.layers is None:
+                self.layers = MNIST_LAYERS[self.network] if self.data else layers
+            if self.epochs is None:
+                self.epochs = epochs
+            if self.n_samples is None:
+                self.n_samples = n_samples
         self.validate()
 
     # --- validation -----------------------------------------------------------------
@@ -90,6 +108,8 @@ class RunConfig:
         activations.per_area(self.error_activation, len(layers) - 1, "error_activation")
         Conductances(self.g_l, self.g_bas, self.g_api, self.g_den, self.g_ntgt)
         for name in ("epochs", "n_samples", "steps_per_sample"):
+            if name == "n_samples" and self.n_samples is None:
+                continue
             _positive_int(name, getattr(self, name))
         for name in ("seed", "task_seed"):
             value = getattr(self, name)
@@ -114,6 +134,14 @@ class RunConfig:
             self.eta_values()
         if self.init_weights is not None and not os.path.isfile(self.init_weights):
             raise ValueError(f"init_weights: file {self.init_weights!r} does not exist")
+        if self.data is not None and not os.path.isfile(self.data):
+            from .tasks.digits import MNIST_HELP
+
+            raise ValueError(f"data: file {self.data!r} does not exist. {MNIST_HELP}")
+        if self.data is not None and self.task != "digits":
+            raise ValueError(f"data: only the digits task reads a data file, not {self.task!r}")
+        if self.network == "spiking" and self.model != "errormc":
+            raise ValueError(f"model: the spiking network is errormc only, not {self.model!r}")
 
     # --- derived values -------------------------------------------------------------
 

@@ -438,7 +438,9 @@ class TeacherStudentProtocol:
                 else:
                     state.result = {"test_mse": mse,
                                     "test_mse_all_steps": float(np.mean(per_step)),
-                                    "test_sqerr": per_step}
+                                    "test_sqerr": per_step,
+                                    "test_outputs": np.concatenate(state.outputs),
+                                    "test_targets": score}
             finished_epoch = state.stage == "val" or (
                 state.stage == "train" and not self.validates(state.epoch)
             )

@@ -19,6 +19,12 @@ from .checkpoint import read_checkpoint, restore_simulator_state, write_checkpoi
 from .config import RunConfig
 from .protocol import ProtocolState, Session, TeacherStudentProtocol
 from .results import RunDirectory
+from .tasks.digits import (
+    ClassificationTask,
+    accuracy_at_sample_ends,
+    load_digits_task,
+    load_mnist,
+)
 from .tasks.teacher_student import TeacherStudentTask
 
 CHECKPOINT = "checkpoint.npz"
@@ -48,6 +54,11 @@ def teacher_student_task(config):
     (the paper: the first seed of its list, for every student) or else ``seed``."""
     P = config.steps_per_sample
     settle = config.settle_steps
+    if config.task == "digits":
+        return ClassificationTask(
+            _classification_data(config), config.layer_sizes(), config.seed,
+            steps_per_sample=P, settle_steps=10 * P if settle is None else settle,
+        )
     if settle is None:
         settle = min(config.n_samples * P, 2000)
     return TeacherStudentTask(
@@ -60,6 +71,13 @@ def teacher_student_task(config):
         g_l=config.g_l,
         g_bas=config.g_bas,
     )
+
+
+def _classification_data(config):
+    """Digits (bundled) or MNIST (``config.data``), ``n_samples`` training images."""
+    if config.data is not None:
+        return load_mnist(config.data, n_train=config.n_samples)
+    return load_digits_task(config.seed, n_train=config.n_samples)
 
 
 def _session(config):
@@ -217,8 +235,12 @@ def run_teacher_student(config, progress=False, directory=None, checkpoint=None)
         untrained = _protocol(config, task, 1).run(session, plastic=False)
         steps += session.steps
     wall = wall_before + time.perf_counter() - t0
-    metrics = {
-        "task": config.task,
+    metrics = {"task": config.task}
+    if config.task == "digits":
+        P = config.steps_per_sample
+        for key, result in (("test_accuracy_initial", untrained), ("test_accuracy", trained)):
+            metrics[key] = accuracy_at_sample_ends(result["test_outputs"], result["test_targets"], P)
+    metrics.update({
         "test_mse_initial": untrained["test_mse"],
         "test_mse_final": trained["test_mse"],
         "test_mse_final_all_steps": trained["test_mse_all_steps"],
@@ -229,7 +251,7 @@ def run_teacher_student(config, progress=False, directory=None, checkpoint=None)
         "wall_s": wall,
         "steps_per_s": steps / wall,
         "resumed": checkpoint is not None,
-    }
+    })
     return metrics, weights
 
 
@@ -248,8 +270,10 @@ def _finish(config, directory, metrics, weights):
 
 
 def _execute(config, directory, progress, checkpoint=None):
-    if config.task != "teacher-student":
-        raise ValueError(f"task: {config.task!r} is not available for the rate runner")
+    if config.network == "spiking":
+        if checkpoint is not None:
+            raise ValueError("resume: spiking runs are short and do not checkpoint; run again")
+        return run_spiking(config, directory)
     try:
         metrics, weights = run_teacher_student(config, progress, directory, checkpoint)
     except Diverged as e:
@@ -258,6 +282,41 @@ def _execute(config, directory, progress, checkpoint=None):
         raise
     if directory is not None:
         _finish(config, directory, metrics, weights)
+    return metrics
+
+
+def run_spiking(config, directory=None):
+    """The spiking microcircuit on its backend (`errormc.benchmarks.deployment`)."""
+    from . import deployment
+    from .plots import learning_curve
+
+    layers = config.layer_sizes()
+    if config.task == "digits":
+        data = load_mnist(config.data) if config.data else None
+        n_train = None if data is not None else config.n_samples
+        kwargs = {} if n_train is None else {"n_train": n_train}
+        if data is not None and config.n_samples:
+            data = load_mnist(config.data, n_train=config.n_samples)
+        metrics = deployment.run_digits(
+            backend=config.backend, seed=config.seed, epochs=config.epochs,
+            hidden=layers[1:-1], data=data, **kwargs,
+        )
+    else:
+        metrics = deployment.run_teacher_student(
+            layers=layers, backend=config.backend, seed=config.seed,
+            n_train=config.n_samples, epochs=config.epochs,
+        )
+    if directory is not None:
+        placement = metrics.pop("placement", None)
+        directory.write_json("placement.json", placement)
+        per_epoch = metrics.get("test_mse_per_epoch", [])
+        curve = dict(metrics, test_mse_final=metrics.get("test_mse"),
+                     val_epochs=list(range(len(per_epoch))), val_mse=per_epoch)
+        directory.write_figure("learning_curve.png", learning_curve(
+            curve, title=f"spiking {config.layers} on {config.backend}"))
+        directory.write_metrics(metrics)
+        metrics["placement"] = placement
+    metrics.setdefault("test_mse_final", metrics.get("test_mse"))
     return metrics
 
 

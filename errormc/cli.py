@@ -48,7 +48,7 @@ def _model_flags(p):
 
 RUN_FIELDS = (
     "task", "task_seed", "model", "network", "backend", "epochs", "protocol", "n_samples",
-    "steps_per_sample", "settle_steps", "checkpoint_every", "weight_bound",
+    "steps_per_sample", "settle_steps", "checkpoint_every", "weight_bound", "data",
 )
 
 
@@ -69,6 +69,9 @@ def cmd_run(args):
     from errormc.benchmarks.runner import resume, run
 
     quiet = getattr(args, "quiet", False)
+    given = _given(args, MODEL_FIELDS + RUN_FIELDS + ("config", "resume"))
+    if not given:
+        return deployment_demo(getattr(args, "out", None), quiet)
     if hasattr(args, "resume"):
         out = args.resume
         metrics = resume(out, progress=not quiet)
@@ -84,10 +87,31 @@ def cmd_run(args):
             f"{config.task}-{config.layers}-seed{config.seed}-{time.strftime('%Y%m%d-%H%M%S')}",
         )
         metrics = run(config, out=out, progress=not quiet)
-    print(f"{config.task} {config.model} {config.layers} seed {config.seed}: "
-          f"test MSE {metrics['test_mse_initial']:.4g} (untrained) -> "
-          f"{metrics['test_mse_final']:.4g} (trained), "
-          f"{metrics['steps']} steps in {metrics['wall_s']:.1f} s")
+    what = f"{config.task} {config.network} {config.model} {config.layers} seed {config.seed}"
+    if config.network == "spiking":
+        print(f"{what} on {config.backend}: {_summary(metrics)}, wall {metrics['wall_s']:.1f} s")
+    else:
+        print(f"{what}: test MSE {metrics['test_mse_initial']:.4g} (untrained) -> "
+              f"{metrics['test_mse_final']:.4g} (trained)"
+              + (f", accuracy {metrics['test_accuracy_initial']:.1%} -> "
+                 f"{metrics['test_accuracy']:.1%}" if "test_accuracy" in metrics else "")
+              + f", {metrics['steps']} steps in {metrics['wall_s']:.1f} s")
+    print(f"results in {out}")
+
+
+def _summary(metrics):
+    if "test_accuracy" in metrics:
+        return f"accuracy {metrics['test_accuracy_initial']:.1%} -> {metrics['test_accuracy']:.1%}"
+    return f"test MSE {metrics['test_mse_initial']:.4g} -> {metrics['test_mse']:.4g}"
+
+
+def deployment_demo(out, quiet):
+    """``errormc run`` alone: the spiking network on digits on both backends."""
+    from errormc.benchmarks.deployment import deployment_demo as demo
+
+    out = out or os.path.join("results", f"deployment-{time.strftime('%Y%m%d-%H%M%S')}")
+    table = demo(out, progress=not quiet)
+    print(table)
     print(f"results in {out}")
 
 
@@ -148,6 +172,12 @@ def cmd_check_bp(args):
 
 
 def cmd_bench(args):
+    if args.what == "backends":
+        from errormc.benchmarks.speed_backends import write_backends_table
+
+        out = args.out or os.path.join("results", "bench-backends")
+        print(write_backends_table(out))
+        print(f"table in {out}")
     if args.what == "speed":
         from errormc.benchmarks.speed import bench_speed, format_table
 
@@ -218,7 +248,8 @@ def build_parser():
 
     p = sub.add_parser("run", help="train on a task and write a results directory",
                        argument_default=argparse.SUPPRESS)
-    p.add_argument("task", nargs="?", help="teacher-student (default)")
+    p.add_argument("task", nargs="?",
+                   help="teacher-student | digits (no task and no flags: the deployment demo)")
     p.add_argument("--config", help="run config (TOML); flags override its fields")
     p.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its checkpoint")
     p.add_argument("--model", help="errormc")
@@ -233,6 +264,7 @@ def build_parser():
     p.add_argument("--settle-steps", type=int)
     p.add_argument("--checkpoint-every", type=int, help="samples between checkpoints (0: none)")
     p.add_argument("--weight-bound", type=float, help="divergence guard on |weights|")
+    p.add_argument("--data", help="digits: an MNIST .npz (keras layout) instead of the 8x8 digits")
     p.add_argument("--out", help="results directory")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _model_flags(p)
@@ -285,7 +317,7 @@ def build_parser():
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("bench", help="speed benchmarks")
-    p.add_argument("what", choices=["speed"])
+    p.add_argument("what", choices=["speed", "backends"])
     p.add_argument("--out", default=None)
     p.add_argument("--steps", type=int, default=20000)
     p.set_defaults(func=cmd_bench)

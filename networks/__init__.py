@@ -8,3 +8,4 @@ from .initialization import initial_state
 from .learning_rules import DendriticPrediction, IdentityDecay, TransposeTracking
 from .microcircuit import Area, Conductances, ErrorMicrocircuit, parse_layers
 from .neurons import Identity, ProspectiveRate
+from .spiking import SpikingErrorMicrocircuit

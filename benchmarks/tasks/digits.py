@@ -104,3 +104,62 @@ def load_mnist(path, n_train=None, n_test=None):
         flat(arrays["x_test"], n_test),
         arrays["y_test"][:n_test],
     )
+
+
+class ClassificationTask:
+    """A classification data set as a per-step task for the rate protocol.
+
+    Presents every image for ``steps_per_sample`` steps with target
+    ``target_scale`` x one-hot; 10% of the training split (at most 200 images)
+    is held out for validation. Exposes what `.TeacherStudentProtocol` reads
+    (``layers``, ``seed``, ``inputs``, ``targets``, ``steps_per_sample``,
+    ``settle_steps``), so the same protocol trains the rate network on it.
+
+    Parameters
+    ----------
+    data : dict
+        As from `load_digits_task` or `load_mnist`.
+    layers : list of int
+        Must start with the input size and end with 10.
+    seed : int
+    steps_per_sample, settle_steps : int
+    target_scale : float
+        The class's target rate (0.8: within tanh's range).
+    """
+
+    def __init__(self, data, layers, seed, steps_per_sample=20, settle_steps=200,
+                 target_scale=0.8):
+        n_in = data["x_train"].shape[1]
+        if layers[0] != n_in or layers[-1] != N_CLASSES:
+            raise ValueError(
+                f"layers: {'-'.join(map(str, layers))} does not fit the data; it must "
+                f"start with {n_in} inputs and end with {N_CLASSES} outputs"
+            )
+        self.layers, self.seed = list(layers), seed
+        self.steps_per_sample, self.settle_steps = steps_per_sample, settle_steps
+        n_val = min(200, max(1, len(data["x_train"]) // 10))
+        split = {
+            "train": (data["x_train"][n_val:], data["labels_train"][n_val:]),
+            "val": (data["x_train"][:n_val], data["labels_train"][:n_val]),
+            "test": (data["x_test"], data["labels_test"]),
+        }
+        P = steps_per_sample
+        self.labels = {k: v[1] for k, v in split.items()}
+        self.inputs = {k: np.repeat(v[0], P, axis=0) for k, v in split.items()}
+        self.records = {k: np.repeat(target_scale * one_hot(v[1]), P, axis=0)
+                        for k, v in split.items()}
+        if settle_steps > len(self.inputs["train"]):
+            raise ValueError(f"settle_steps: {settle_steps} exceeds the training sequence")
+
+    def targets(self, kind="rate"):
+        if kind != "rate":
+            raise ValueError(f"target kind: classification has rate targets, not {kind!r}")
+        return self.records
+
+
+def accuracy_at_sample_ends(outputs, targets, steps_per_sample):
+    """Fraction of samples whose largest output at the sample's last step is the
+    class of its (delayed) target at that step."""
+    P = steps_per_sample
+    return float(np.mean(np.argmax(outputs[P - 1 :: P], axis=1)
+                         == np.argmax(targets[P - 1 :: P], axis=1)))
