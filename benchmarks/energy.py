@@ -30,7 +30,7 @@ from errormc.hardware.counters import ActivityCounter
 from errormc.hardware.energy import COMPONENTS, cost_phase, load_constants
 from errormc.hardware.resources import chip_resources
 
-from .deployment import Stream, evaluate, make_spiking_network, teacher_student_data
+from .deployment import evaluate, make_spiking_network, teacher_student_data
 from .tasks.digits import load_digits_task
 
 LABEL = "estimated from emulator counts"

@@ -12,7 +12,25 @@ from nengo.params import BoolParam, NdarrayParam, NumberParam, StringParam
 from . import activations
 
 
-class ProspectiveRate(NeuronType):
+class SomaticRate(NeuronType):
+    """A rate unit with a somatic voltage: activation and initial voltage."""
+
+    activation = StringParam("activation", readonly=True)
+    initial_voltage = NdarrayParam("initial_voltage", shape=("*",), optional=True)
+
+    def initial_voltages(self, n_neurons):
+        """The initial somatic voltage of ``n_neurons`` units (default 0)."""
+        if self.initial_voltage is None:
+            return np.zeros(n_neurons)
+        u0 = np.asarray(self.initial_voltage, dtype=float)
+        if u0.shape != (n_neurons,):
+            raise ValueError(
+                f"initial_voltage: shape {u0.shape} does not match {n_neurons} neurons"
+            )
+        return u0
+
+
+class ProspectiveRate(SomaticRate):
     r"""Rate unit with a leaky soma and a prospective voltage.
 
     The input current :math:`J` is the conductance-weighted dendritic drive
@@ -47,10 +65,8 @@ class ProspectiveRate(NeuronType):
     state = {"voltage": 0.0, "history": 0.0, "prospective": 0.0, "derivative": 0.0}
     spiking = False
 
-    activation = StringParam("activation", readonly=True)
     conductance = NumberParam("conductance", low=0, low_open=True, readonly=True)
     prospective = BoolParam("prospective", readonly=True)
-    initial_voltage = NdarrayParam("initial_voltage", shape=("*",), optional=True)
 
     def __init__(
         self, activation="tanh", conductance=0.19, prospective=True, initial_voltage=None
@@ -64,16 +80,6 @@ class ProspectiveRate(NeuronType):
     def step(self, dt, J, output, **state):
         # Steady state of the soma, u = J / g_tot; used by nengo for ``rates``.
         output[...] = activations.phi(self.activation)(J / self.conductance)
-
-    def initial_voltages(self, n_neurons):
-        if self.initial_voltage is None:
-            return np.zeros(n_neurons)
-        u0 = np.asarray(self.initial_voltage, dtype=float)
-        if u0.shape != (n_neurons,):
-            raise ValueError(
-                f"initial_voltage: shape {u0.shape} does not match {n_neurons} neurons"
-            )
-        return u0
 
 
 class Identity(NeuronType):

@@ -10,7 +10,6 @@ from errormc.benchmarks.alignment import feedforward_backprop
 from errormc.benchmarks.config import RunConfig
 from errormc.benchmarks.protocol import Session
 from errormc.benchmarks.runner import run_teacher_student
-from errormc.networks import activations
 from errormc.networks.baselines import (
     ANN,
     DendriticMicrocircuit,

@@ -1,7 +1,6 @@
 """The command line: each verb writes what it promises."""
 
 import json
-import os
 import subprocess
 import sys
 

@@ -1,6 +1,5 @@
 """Cost model: constants table, linearity, hand-computed energies and times, reports."""
 
-import copy
 import json
 import os
 

@@ -25,7 +25,6 @@ runs.
 """
 
 import csv
-import math
 import os
 import time
 

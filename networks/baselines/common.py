@@ -19,18 +19,17 @@ import nengo
 from nengo.builder import Builder, Operator, Signal
 from nengo.builder.ensemble import BuiltEnsemble
 from nengo.learning_rules import LearningRuleType
-from nengo.neurons import NeuronType
-from nengo.params import Default, IntParam, NdarrayParam, NumberParam, StringParam
+from nengo.params import Default, IntParam, NumberParam
 
 from errormc.networks import activations
 from errormc.networks.builder import _plasticity_input, _pre_rates
 from errormc.networks.microcircuit import Conductances, _node, parse_layers
-from errormc.networks.neurons import Identity
+from errormc.networks.neurons import Identity, SomaticRate
 
 # --- neuron type: the ANN's delayed rate unit -------------------------------------
 
 
-class DelayedRate(NeuronType):
+class DelayedRate(SomaticRate):
     r"""Rate unit without look-ahead whose voltage is replaced every step.
 
     .. math:: r^k = \varphi(u^k),\quad \rho^k = \varphi'(u^k),\quad u^{k+1} = J^k
@@ -44,9 +43,6 @@ class DelayedRate(NeuronType):
     spiking = False
     negative = True
 
-    activation = StringParam("activation", readonly=True)
-    initial_voltage = NdarrayParam("initial_voltage", shape=("*",), optional=True)
-
     def __init__(self, activation="tanh", initial_voltage=None):
         super().__init__()
         self.activation = activations.canonical_name(activation)
@@ -54,16 +50,6 @@ class DelayedRate(NeuronType):
 
     def step(self, dt, J, output, **state):
         output[...] = activations.phi(self.activation)(J)
-
-    def initial_voltages(self, n_neurons):
-        if self.initial_voltage is None:
-            return np.zeros(n_neurons)
-        u0 = np.asarray(self.initial_voltage, dtype=float)
-        if u0.shape != (n_neurons,):
-            raise ValueError(
-                f"initial_voltage: shape {u0.shape} does not match {n_neurons} neurons"
-            )
-        return u0
 
 
 class SimDelayedRate(Operator):
