@@ -59,6 +59,7 @@ class RunConfig:
     g_ntgt: float = 0.06
     dt: float = 0.01
     n_samples: Optional[int] = None
+    n_test: Optional[int] = None
     steps_per_sample: int = 20
     settle_steps: Optional[int] = None
     init_weights: Optional[str] = None
@@ -107,8 +108,8 @@ class RunConfig:
         activations.per_area(self.activation, len(layers) - 1)
         activations.per_area(self.error_activation, len(layers) - 1, "error_activation")
         Conductances(self.g_l, self.g_bas, self.g_api, self.g_den, self.g_ntgt)
-        for name in ("epochs", "n_samples", "steps_per_sample"):
-            if name == "n_samples" and self.n_samples is None:
+        for name in ("epochs", "n_samples", "n_test", "steps_per_sample"):
+            if name in ("n_samples", "n_test") and getattr(self, name) is None:
                 continue
             _positive_int(name, getattr(self, name))
         for name in ("seed", "task_seed"):

@@ -285,7 +285,7 @@ def compare_backends(task="digits", backends=BACKENDS, **kwargs):
 
 
 #: `errormc run` alone: digits subset sized to finish within ~5 minutes on 2 cores
-DEMO = dict(n_samples=100, epochs=1)
+DEMO = dict(n_samples=100, n_test=100, epochs=1)
 
 
 def deployment_demo(out, progress=True):

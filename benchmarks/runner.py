@@ -76,8 +76,8 @@ def teacher_student_task(config):
 def _classification_data(config):
     """Digits (bundled) or MNIST (``config.data``), ``n_samples`` training images."""
     if config.data is not None:
-        return load_mnist(config.data, n_train=config.n_samples)
-    return load_digits_task(config.seed, n_train=config.n_samples)
+        return load_mnist(config.data, n_train=config.n_samples, n_test=config.n_test)
+    return load_digits_task(config.seed, n_train=config.n_samples, n_test=config.n_test)
 
 
 def _session(config):
@@ -292,19 +292,14 @@ def run_spiking(config, directory=None):
 
     layers = config.layer_sizes()
     if config.task == "digits":
-        data = load_mnist(config.data) if config.data else None
-        n_train = None if data is not None else config.n_samples
-        kwargs = {} if n_train is None else {"n_train": n_train}
-        if data is not None and config.n_samples:
-            data = load_mnist(config.data, n_train=config.n_samples)
         metrics = deployment.run_digits(
             backend=config.backend, seed=config.seed, epochs=config.epochs,
-            hidden=layers[1:-1], data=data, **kwargs,
+            hidden=layers[1:-1], data=_classification_data(config),
         )
     else:
         metrics = deployment.run_teacher_student(
             layers=layers, backend=config.backend, seed=config.seed,
-            n_train=config.n_samples, epochs=config.epochs,
+            n_train=config.n_samples, n_test=config.n_test or 20, epochs=config.epochs,
         )
     if directory is not None:
         placement = metrics.pop("placement", None)

@@ -48,7 +48,7 @@ def _model_flags(p):
 
 RUN_FIELDS = (
     "task", "task_seed", "model", "network", "backend", "epochs", "protocol", "n_samples",
-    "steps_per_sample", "settle_steps", "checkpoint_every", "weight_bound", "data",
+    "steps_per_sample", "settle_steps", "checkpoint_every", "weight_bound", "data", "n_test",
 )
 
 
@@ -259,7 +259,8 @@ def build_parser():
     p.add_argument("--task-seed", type=int,
                    help="seed of teacher and data (default: --seed; the paper: its first seed)")
     p.add_argument("--protocol", help="clean (default) | reference")
-    p.add_argument("--n-samples", type=int)
+    p.add_argument("--n-samples", type=int, help="training samples (task default)")
+    p.add_argument("--n-test", type=int, help="test samples (digits: default the whole split)")
     p.add_argument("--steps-per-sample", type=int)
     p.add_argument("--settle-steps", type=int)
     p.add_argument("--checkpoint-every", type=int, help="samples between checkpoints (0: none)")

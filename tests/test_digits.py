@@ -61,3 +61,13 @@ def test_digits_spiking_smoke():
     assert m["test_accuracy"] >= 0.25, m["test_accuracy"]
     assert m["test_accuracy"] > m["test_accuracy_initial"] + 0.15
     assert m["layers"] == "64-10" and m["task"] == "digits"
+
+
+@pytest.mark.slow
+def test_digits_spiking_reaches_90_percent_on_reference_simulator():
+    """The benchmark run (about 7 minutes on 2 cores): every training image twice.
+
+    Same as ``errormc run digits --network spiking --n-samples 1258 --epochs 2``.
+    """
+    metrics = run_digits(backend="nengo", n_train=1258, n_test=539, epochs=2)
+    assert metrics["test_accuracy"] >= 0.90
