@@ -507,7 +507,6 @@ class SpikingErrorMicrocircuit(nengo.Network):
                 node = nengo.Node(
                     proj, size_in=self.layers[l + 1], size_out=self.layers[l], label=f"B{l}"
                 )
-                node.projection = proj
                 nengo.Connection(self.areas[l].error_relay, node, synapse=None)
                 self.areas[l - 1].connect_x(node, synapse=None)
                 self.backward[l] = node
@@ -544,7 +543,7 @@ class SpikingErrorMicrocircuit(nengo.Network):
         connection l is the least-squares fit of ``D a(x) ~ W_eff phi(x) + c``.
         """
         for node in self.backward.values():
-            node.projection.reset()
+            node.output.reset()
         if self.backward_mode != "bp" or reader is None:
             return
         for l, node in self.backward.items():
@@ -564,10 +563,10 @@ class SpikingErrorMicrocircuit(nengo.Network):
             def source(conn=conn, M=M, scale=scale):
                 return scale * (reader.decoders(conn) @ M)
 
-            node.projection.source = source
+            node.output.source = source
             self.weight_scale = getattr(self, "weight_scale", {})
             self.weight_scale[l + 1] = scale
 
     def effective_weights(self, l):
         """The current backward matrix of hidden area l (B_l) as the network sees it."""
-        return np.array(self.backward[l].projection.B)
+        return np.array(self.backward[l].output.B)

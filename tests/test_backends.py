@@ -69,6 +69,6 @@ def test_loihi_weight_reader_tracks_transpose():
         with Simulator(net, backend=backend) as sim:
             sim.run_steps(5)
             B = net.effective_weights(1)
-            assert net.backward[1].projection.n_refreshes >= 1
+            assert net.backward[1].output.n_refreshes >= 1
             # the reader recovers the initial forward matrix from the chip's integers
             assert np.allclose(B, W2.T, atol=0.1 * np.abs(W2).max()), (backend, B, W2)
