@@ -111,6 +111,9 @@ def run_sweep(configs, out, workers=None, scheduler=None, retry_failed=False,
               progress=True, allowed_failures=3, options=None):
     """Execute ``configs`` on Dask, skipping finished runs.
 
+    The embedded cluster starts worker processes: call this from a script's
+    ``if __name__ == "__main__":`` block, as for any multiprocessing code.
+
     Parameters
     ----------
     configs : list of RunConfig
