@@ -373,14 +373,15 @@ def plot_breakdown(report, path):
 # --- scaling with the number of areas -----------------------------------------------
 
 
-def scaling(areas, out, samples=None, seed=0, progress=True):
+def scaling(areas, out, samples=None, seed=0, progress=True, connectivity="skip"):
     """Energy and latency per training sample against the number of cortical areas.
 
     One fixed teacher-student task (teacher ``n_in-hidden-n_out``, the same data for
-    every depth) learned by layered students ``[n_in] + [hidden] * (L - 1) + [n_out]``
-    with L areas (weight layers), all areas of equal width. `SpikingErrorMicrocircuit`
-    is layered (no skip connections), so this is the layered hierarchy, not the
-    skip connectivity of MODEL.md 1.11.
+    every depth) learned by students ``[n_in] + [hidden] * (L - 1) + [n_out]`` with
+    L areas (weight layers), all areas of equal width. With ``connectivity="skip"``
+    the students add the skip projections of the primate table (MODEL.md 1.11,
+    at most 7 areas) to their hierarchical chain (kept at full strength, so every
+    area is reached); ``"layered"`` leaves them out.
 
     Writes ``scaling.csv``, ``scaling.md``, ``scaling.json``, ``scaling.png`` into
     ``out``; returns the markdown table.
@@ -396,7 +397,8 @@ def scaling(areas, out, samples=None, seed=0, progress=True):
     rows = []
     for L in areas:
         layers = [s["n_in"]] + [s["hidden"]] * (L - 1) + [s["n_out"]]
-        net, stream = make_spiking_network(layers, s["t_present"], s["t_settle"], seed=seed, **s["net"])
+        net, stream = make_spiking_network(layers, s["t_present"], s["t_settle"], seed=seed,
+                                           connectivity=connectivity, **s["net"])
         if progress:
             print(f"scaling: {L} areas ({'-'.join(map(str, layers))})", flush=True)
         r = measure(net, stream, data, seed=seed, progress=progress, constants=constants)
@@ -425,8 +427,11 @@ def scaling(areas, out, samples=None, seed=0, progress=True):
     meta = OrderedDict(
         label=LABEL, task="teacher-student", teacher="-".join(map(str, teacher)),
         samples=OrderedDict(training=n_train, inference=s["n_test"]), seed=seed,
-        deviation=("layered hierarchies (SpikingErrorMicrocircuit has no skip connectivity); "
-                   "hidden areas of equal width; the same teacher and data for every depth"),
+        connectivity=connectivity,
+        deviation=(("skip projections of the primate table on a hierarchical chain kept at "
+                    "full strength (the table lacks some hierarchical links, e.g. 5->6); "
+                    if connectivity == "skip" else "layered hierarchies; ")
+                   + "hidden areas of equal width; the same teacher and data for every depth"),
         rows=rows, constants=constants.name,
     )
     _write_json(os.path.join(out, "scaling.json"), meta)

@@ -69,6 +69,7 @@ import numpy as np
 import nengo
 
 from . import activations
+from .connectivity import CONNECTIVITY_MODES, check_mode, forward_mask
 from .microcircuit import Conductances, parse_layers
 
 BACKWARD_MODES = ("bp", "fa")
@@ -322,6 +323,7 @@ class SpikingErrorMicrocircuit(nengo.Network):
         error_neurons=100,
         activation="tanh",
         backward="bp",
+        connectivity="layered",
         eta=None,
         error_gain=None,
         hidden_learning=True,
@@ -355,6 +357,7 @@ class SpikingErrorMicrocircuit(nengo.Network):
         if backward not in BACKWARD_MODES:
             raise ValueError(f"backward: unknown mode {backward!r}; choose from bp, fa")
         self.backward_mode = backward
+        self.connectivity = check_mode(connectivity, CONNECTIVITY_MODES, "connectivity")
         if eta is None:
             eta = [1e-2] * (L - 1) + [1e-3]
         if error_gain is None:
@@ -390,6 +393,26 @@ class SpikingErrorMicrocircuit(nengo.Network):
             else:
                 w = min(1.0, 2.0 / np.sqrt(self.layers[l]))
                 self.initial_weights[f"B{l}"] = rng.uniform(-w, w, shape)
+
+        # skip blocks (post area i, pre area j < i - 1), scaled by the primate table
+        # (MODEL.md 1.11); drawn after the layered ones, so layered nets are unchanged
+        self.skip_blocks = []
+        if self.connectivity == "skip":
+            mask = forward_mask(L, "skip")
+            for i in range(3, L + 1):
+                for j in range(1, i - 1):
+                    if mask[i, j] > 0:
+                        self.skip_blocks.append((i, j))
+                        w = (init_range or min(1.0, 2.0 / np.sqrt(self.layers[j]))) * mask[i, j]
+                        W = rng.uniform(-w, w, (self.layers[i], self.layers[j]))
+                        self.initial_weights[f"W{i}_{j}"] = W
+                        if backward == "bp":
+                            noise = rng.uniform(-wt_noise, wt_noise, W.T.shape)
+                            self.initial_weights[f"Bnoise{j}_{i}"] = noise
+                            self.initial_weights[f"B{j}_{i}"] = W.T + noise
+                        else:
+                            self.initial_weights[f"B{j}_{i}"] = rng.uniform(-w, w, W.T.shape)
+        self.skip_mask = forward_mask(L, self.connectivity)
 
         n0 = self.layers[0]
         with self:
@@ -495,6 +518,39 @@ class SpikingErrorMicrocircuit(nengo.Network):
                     )
                     self.learned.append(conn)
 
+            # skip projections: area j -> basal of area i, learned by PES from the
+            # error of area i at the rate scaled by the block's anatomical strength
+            self.skip_forward, self.skip_backward = {}, {}
+            for i, j in self.skip_blocks:
+                rate = self.eta[i - 1] * self.skip_mask[i, j]
+                gain = self.error_gain[i - 1]
+                rule = (nengo.PES(learning_rate=rate / gain, pre_synapse=nengo.Lowpass(self.pes_tau))
+                        if rate > 0 else None)
+                conn = nengo.Connection(
+                    self.areas[j - 1].representation,
+                    self.areas[i - 1].basal,
+                    function=ForwardFunction(self.initial_weights[f"W{i}_{j}"], self.activation[j - 1]),
+                    synapse=self.tau,
+                    learning_rule_type=rule,
+                    label=f"W{i}_{j}",
+                )
+                self.skip_forward[(i, j)] = conn
+                if rule is not None:
+                    nengo.Connection(self.areas[i - 1].error_relay, conn.learning_rule,
+                                     transform=-gain, synapse=None)
+                    self.learned.append(conn)
+                if i <= L and j < L:
+                    proj = BackwardProjection(
+                        self.initial_weights[f"B{j}_{i}"],
+                        noise=self.initial_weights.get(f"Bnoise{j}_{i}"),
+                        refresh=bp_refresh if backward == "bp" else None,
+                    )
+                    node = nengo.Node(proj, size_in=self.layers[i], size_out=self.layers[j],
+                                      label=f"B{j}_{i}")
+                    nengo.Connection(self.areas[i - 1].error_relay, node, synapse=None)
+                    self.areas[j - 1].connect_x(node, synapse=None)
+                    self.skip_backward[(j, i)] = node
+
             # backward projections: host nodes B eps_{l+1} into the hidden error units
             self.backward = {}
             for l in range(1, L):
@@ -542,12 +598,15 @@ class SpikingErrorMicrocircuit(nengo.Network):
         ``ens`` at points ``x``). The effective matrix ``W_eff`` of forward
         connection l is the least-squares fit of ``D a(x) ~ W_eff phi(x) + c``.
         """
-        for node in self.backward.values():
+        projections = [(l, l + 1, node, self.forward[l + 1], f"W{l + 1}")
+                       for l, node in self.backward.items()]
+        projections += [(j, i, node, self.skip_forward[(i, j)], f"W{i}_{j}")
+                        for (j, i), node in self.skip_backward.items()]
+        for _, _, node, _, _ in projections:
             node.output.reset()
         if self.backward_mode != "bp" or reader is None:
             return
-        for l, node in self.backward.items():
-            conn = self.forward[l + 1]
+        for l, post, node, conn, name in projections:
             x, phix = self._eval_points(l + 1)
             A = reader.activities(conn.pre_obj, x)
             features = np.hstack([phix, np.ones((len(x), 1))])
@@ -555,7 +614,7 @@ class SpikingErrorMicrocircuit(nengo.Network):
             M = (A.T @ np.linalg.pinv(features).T)[:, : self.layers[l]]
             D0 = reader.decoders(conn)
             W0 = D0 @ M
-            W_init = self.initial_weights[f"W{l + 1}"]
+            W_init = self.initial_weights[name]
             # one factor for the backend's weight units (exactly 1 on nengo when
             # the decoders solve W_init well)
             scale = float(np.sum(W0 * W_init) / max(np.sum(W0 * W0), 1e-12))
@@ -565,7 +624,7 @@ class SpikingErrorMicrocircuit(nengo.Network):
 
             node.output.source = source
             self.weight_scale = getattr(self, "weight_scale", {})
-            self.weight_scale[l + 1] = scale
+            self.weight_scale[name] = scale
 
     def effective_weights(self, l):
         """The current backward matrix of hidden area l (B_l) as the network sees it."""

@@ -114,3 +114,31 @@ def test_decoded_forward_matches_initial_weights():
     expected = np.tanh(c * data["x_test"] @ W.T)
     assert np.corrcoef(out.ravel(), expected.ravel())[0, 1] > 0.95
     assert np.max(np.abs(out - expected)) < 0.2
+
+
+def test_skip_connectivity_follows_the_primate_table():
+    """Skip projections (MODEL.md 1.11): 1->3 10^-1.5, 1->4 absent, 1->5 10^-1,
+    2->4 and 2->5 10^-0.5, 3->5 1; each learns with PES from the error of its post
+    area, on chip on Loihi, and bp backward skip weights track their transpose."""
+    net = SpikingErrorMicrocircuit("2-2-2-2-2-1", connectivity="skip", neurons_per_unit=20,
+                                   error_neurons=40, seed=1)
+    s = 10 ** -0.5
+    expected = {(3, 1): s**3, (4, 2): s, (5, 1): s**2, (5, 2): s, (5, 3): 1.0}
+    assert sorted(net.skip_blocks) == sorted(expected)
+    for (i, j), scale in expected.items():
+        W = net.initial_weights[f"W{i}_{j}"]
+        assert np.all(np.abs(W) <= scale * 1.0 + 1e-12)
+        assert net.skip_forward[(i, j)].learning_rule is not None
+    assert sorted(net.skip_backward) == sorted((j, i) for i, j in expected)
+    sim = Simulator(net, backend="loihi", dt=0.001)
+    with sim:
+        places = {c["label"]: c["where"] for c in sim.placement["learned_connections"]}
+        assert all(places[f"W{i}_{j}"] == "chip" for i, j in expected), places
+        sim.run_steps(60)  # past the first bp refresh
+        B = net.skip_backward[(3, 5)].output
+        assert B.n_refreshes >= 1
+        W = net.initial_weights["W5_3"]
+        # the refreshed B is the transpose of the effective (learned) forward block
+        assert np.corrcoef((B.B - B.noise).ravel(), W.T.ravel())[0, 1] > 0.9
+    with pytest.raises(ValueError, match="connectivity"):
+        SpikingErrorMicrocircuit("2-2-1", connectivity="ring")
