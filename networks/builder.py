@@ -149,47 +149,65 @@ def _pre_rates(model, conn):
     return model.sig[conn.pre_obj]["out"][conn.pre_slice]
 
 
-class SimDendriticPrediction(Operator):
-    """``delta = dt eta m (u_breve - c b_prev) pre_prev^T``; then store b, pre.
+class SimPreviousStepRule(Operator):
+    """``delta = dt eta m post(soma, dendrite_prev) pre_prev^T``; then remember the
+    dendrite and the presynaptic rates for the next step.
+
+    The shared form of the dendritic rules (MODEL.md 1.8, 2.1): the update of step
+    k pairs a postsynaptic term built from the dendrite of step k-1 (and, where the
+    rule has one, the current somatic term) with the presynaptic rate of step k-1.
 
     1. sets ``[]``
     2. incs ``[]``
-    3. reads ``[plasticity, prospective, basal, pre]``
-    4. updates ``[delta, basal_prev, pre_prev]``
+    3. reads ``[plasticity, dendrite, pre] (+ [soma])``
+    4. updates ``[delta, dendrite_prev, pre_prev]``
     """
 
-    def __init__(self, plasticity, prospective, basal, pre, delta, basal_prev,
-                 pre_prev, learning_rate, attenuation, activation=None, tag=None):
+    def __init__(self, plasticity, dendrite, pre, delta, dendrite_prev, pre_prev,
+                 learning_rate, post, soma=None, tag=None):
         super().__init__(tag=tag)
         self.learning_rate = learning_rate
-        self.attenuation = attenuation
-        self.activation = activation
+        self.post = post
         self.sets = []
         self.incs = []
-        self.reads = [plasticity, prospective, basal, pre]
-        self.updates = [delta, basal_prev, pre_prev]
+        self.reads = [plasticity, dendrite, pre] + ([] if soma is None else [soma])
+        self.updates = [delta, dendrite_prev, pre_prev]
 
     def make_step(self, signals, dt, rng):
-        plasticity, breve, basal, pre = (signals[s] for s in self.reads)
-        delta, basal_prev, pre_prev = (signals[s] for s in self.updates)
+        plasticity, dendrite, pre = (signals[s] for s in self.reads[:3])
+        soma = signals[self.reads[3]] if len(self.reads) > 3 else None
+        delta, dendrite_prev, pre_prev = (signals[s] for s in self.updates)
         rate = dt * self.learning_rate
-        c = self.attenuation
-        phi = None if self.activation is None else activations.phi(self.activation)
+        post = self.post
 
-        def step_dendritic_prediction():
+        def step_previous_step_rule():
             m = plasticity[0]
             if m != 0:
-                if phi is None:
-                    post = breve - c * basal_prev
-                else:
-                    post = phi(breve) - phi(c * basal_prev)
-                np.outer((rate * m) * post, pre_prev, out=delta)
+                np.outer((rate * m) * post(soma, dendrite_prev), pre_prev, out=delta)
             else:
                 delta[...] = 0
-            basal_prev[...] = basal
+            dendrite_prev[...] = dendrite
             pre_prev[...] = pre
 
-        return step_dendritic_prediction
+        return step_previous_step_rule
+
+
+def dendritic_prediction_error(attenuation, activation=None):
+    """``u_breve - c b_prev`` (voltage form) or ``phi(u_breve) - phi(c b_prev)``."""
+    c = attenuation
+    if activation is None:
+        return lambda breve, basal_prev: breve - c * basal_prev
+    phi = activations.phi(activation)
+    return lambda breve, basal_prev: phi(breve) - phi(c * basal_prev)
+
+
+def previous_step_buffers(model, rule, dendrite, pre, pre0=None):
+    """Signals holding a rule's dendrite and presynaptic rates of the last step."""
+    model.sig[rule]["dendrite_prev"] = Signal(shape=dendrite.shape, name=f"{rule}.dendrite_prev")
+    model.sig[rule]["pre_prev"] = Signal(
+        np.zeros(pre.shape) if pre0 is None else pre0, name=f"{rule}.pre_prev"
+    )
+    return model.sig[rule]["dendrite_prev"], model.sig[rule]["pre_prev"]
 
 
 @Builder.register(DendriticPrediction)
@@ -201,28 +219,23 @@ def build_dendritic_prediction(model, rule_type, rule):
     basal = model.sig[conn.post_obj]["in"]
     pre = _pre_rates(model, conn)
     # rates held before the first step (phi(u0) for a soma, 0 for the input area)
-    pre_source = model.sig[conn.pre_obj]
-    pre0 = np.zeros(pre.shape)
-    if "derivative" in pre_source:
+    pre0 = None
+    if "derivative" in model.sig[conn.pre_obj]:
         ntype = conn.pre_obj.ensemble.neuron_type
         u0 = ntype.initial_voltages(conn.pre_obj.size_out)
         pre0 = activations.phi(ntype.activation)(u0)[conn.pre_slice]
-    basal_prev = Signal(shape=basal.shape, name=f"{rule}.basal_prev")
-    pre_prev = Signal(pre0, name=f"{rule}.pre_prev")
-    model.sig[rule]["basal_prev"] = basal_prev
-    model.sig[rule]["pre_prev"] = pre_prev
+    basal_prev, pre_prev = previous_step_buffers(model, rule, basal, pre, pre0)
     model.add_op(
-        SimDendriticPrediction(
+        SimPreviousStepRule(
             _plasticity_input(model, rule),
-            soma["prospective"],
             basal,
             pre,
             model.sig[rule]["delta"],
             basal_prev,
             pre_prev,
             rule_type.learning_rate,
-            rule_type.attenuation,
-            activation=rule_type.activation,
+            dendritic_prediction_error(rule_type.attenuation, rule_type.activation),
+            soma=soma["prospective"],
             tag=f"{rule}.dendritic_prediction",
         )
     )

@@ -22,7 +22,12 @@ from nengo.learning_rules import LearningRuleType
 from nengo.params import Default, IntParam, NumberParam
 
 from errormc.networks import activations
-from errormc.networks.builder import _plasticity_input, _pre_rates
+from errormc.networks.builder import (
+    SimPreviousStepRule,
+    _plasticity_input,
+    _pre_rates,
+    previous_step_buffers,
+)
 from errormc.networks.microcircuit import Conductances, _node, parse_layers
 from errormc.networks.neurons import Identity, SomaticRate
 
@@ -235,39 +240,9 @@ class ApicalSilencing(LearningRuleType):
         super().__init__(learning_rate, size_in=1)
 
 
-class SimApicalSilencing(Operator):
-    """``delta = -dt eta m a_prev pre_prev^T``; then store a, pre.
-
-    1. sets ``[]``
-    2. incs ``[]``
-    3. reads ``[plasticity, apical, pre]``
-    4. updates ``[delta, apical_prev, pre_prev]``
-    """
-
-    def __init__(self, plasticity, apical, pre, delta, apical_prev, pre_prev,
-                 learning_rate, tag=None):
-        super().__init__(tag=tag)
-        self.learning_rate = learning_rate
-        self.sets = []
-        self.incs = []
-        self.reads = [plasticity, apical, pre]
-        self.updates = [delta, apical_prev, pre_prev]
-
-    def make_step(self, signals, dt, rng):
-        plasticity, apical, pre = (signals[s] for s in self.reads)
-        delta, apical_prev, pre_prev = (signals[s] for s in self.updates)
-        rate = dt * self.learning_rate
-
-        def step_apical_silencing():
-            m = plasticity[0]
-            if m != 0:
-                np.outer((-rate * m) * apical_prev, pre_prev, out=delta)
-            else:
-                delta[...] = 0
-            apical_prev[...] = apical
-            pre_prev[...] = pre
-
-        return step_apical_silencing
+def _apical_silencing(soma, apical_prev):
+    # the apical potential of the last step, with the sign that silences it
+    return -apical_prev
 
 
 @Builder.register(ApicalSilencing)
@@ -275,10 +250,9 @@ def build_apical_silencing(model, rule_type, rule):
     conn = rule.connection
     apical = model.sig[conn.post_obj]["in"]
     pre = _pre_rates(model, conn)
-    apical_prev = Signal(shape=apical.shape, name=f"{rule}.apical_prev")
-    pre_prev = Signal(shape=pre.shape, name=f"{rule}.pre_prev")
+    apical_prev, pre_prev = previous_step_buffers(model, rule, apical, pre)
     model.add_op(
-        SimApicalSilencing(
+        SimPreviousStepRule(
             _plasticity_input(model, rule),
             apical,
             pre,
@@ -286,6 +260,7 @@ def build_apical_silencing(model, rule_type, rule):
             apical_prev,
             pre_prev,
             rule_type.learning_rate,
+            _apical_silencing,
             tag=f"{rule}.apical_silencing",
         )
     )
