@@ -35,7 +35,7 @@ class RunConfig:
 
     task: str = "teacher-student"
     model: str = "errormc"
-    network: str = "rate"
+    network: Optional[str] = None
     backend: str = "nengo"
     layers: Optional[str] = None
     errors: Optional[str] = None
@@ -68,6 +68,9 @@ class RunConfig:
     weight_bound: float = 1000.0
 
     def __post_init__(self):
+        if self.network is None:
+            # the Loihi backend places only the spiking network on chip
+            self.network = "spiking" if self.backend == "loihi" else "rate"
         if (self.task, self.network) in TASK_DEFAULTS:
             layers, epochs, n_samples = TASK_DEFAULTS[(self.task, self.network)]
             if self.layers is None:
@@ -141,6 +144,11 @@ class RunConfig:
             raise ValueError(f"data: file {self.data!r} does not exist. {MNIST_HELP}")
         if self.data is not None and self.task != "digits":
             raise ValueError(f"data: only the digits task reads a data file, not {self.task!r}")
+        if self.network == "rate" and self.backend == "loihi":
+            raise ValueError(
+                "backend: 'loihi' cannot run the rate network (its neuron types and "
+                "learning rules have no Loihi mapping); use network 'spiking'"
+            )
         if self.network == "spiking" and self.model != "errormc":
             raise ValueError(f"model: the spiking network is errormc only, not {self.model!r}")
 

@@ -56,3 +56,12 @@ def test_wrong_layers_for_digits():
 
     with pytest.raises(ValueError, match="layers: 64-5-3 does not fit the data"):
         run(RunConfig(task="digits", layers="64-5-3", epochs=1, n_samples=20))
+
+
+def test_loihi_backend_means_the_spiking_network(capsys):
+    from errormc.benchmarks.config import RunConfig
+
+    config = RunConfig(task="digits", backend="loihi")
+    assert (config.network, config.layers) == ("spiking", "64-10")
+    assert main(["run", "digits", "--network", "rate", "--backend", "loihi"]) == 2
+    assert "backend: 'loihi' cannot run the rate network" in capsys.readouterr().err
