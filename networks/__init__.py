@@ -2,7 +2,7 @@
 
 from . import builder  # registers the builders with nengo
 from .activations import ACTIVATIONS
-from .compartments import DerivativeReadout, Nudging, Product
+from .compartments import DerivativeReadout, Nudging, Product, StateReadout
 from .connectivity import PRIMATE_CONNECTIVITY, forward_mask, learning_rate_matrix
 from .initialization import initial_state
 from .learning_rules import DendriticPrediction, IdentityDecay, TransposeTracking

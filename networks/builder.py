@@ -10,7 +10,7 @@ from nengo.builder.ensemble import BuiltEnsemble
 from nengo.builder.operator import Reset
 
 from . import activations
-from .compartments import DerivativeReadout
+from .compartments import StateReadout
 from .learning_rules import DendriticPrediction, IdentityDecay, TransposeTracking
 from .neurons import ProspectiveRate
 
@@ -112,20 +112,20 @@ def build_prospective_rate(model, neuron_type, neurons):
     )
 
 
-@Builder.register(DerivativeReadout)
-def build_derivative_readout(model, ens):
-    """Alias the source population's derivative signal; adds no operator."""
+@Builder.register(StateReadout)
+def build_state_readout(model, ens):
+    """Alias the source population's state signal; adds no operator."""
     source = model.sig[ens.source.neurons]
-    if "derivative" not in source:
+    if ens.state not in source:
         raise ValueError(
-            f"{ens}: source {ens.source} has no derivative signal; its neuron type "
-            "must be ProspectiveRate and it must be built first"
+            f"{ens}: source {ens.source} has no {ens.state!r} signal; its neuron type "
+            "must create it and it must be built first"
         )
     n = ens.n_neurons
     model.sig[ens]["in"] = Signal(shape=ens.dimensions, name=f"{ens}.in")
-    model.sig[ens]["out"] = source["derivative"]
+    model.sig[ens]["out"] = source[ens.state]
     model.sig[ens.neurons]["in"] = Signal(shape=n, name=f"{ens}.neuron_in")
-    model.sig[ens.neurons]["out"] = source["derivative"]
+    model.sig[ens.neurons]["out"] = source[ens.state]
     model.params[ens] = BuiltEnsemble(
         eval_points=None,
         encoders=None,

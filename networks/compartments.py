@@ -17,28 +17,37 @@ import nengo
 from nengo.params import IntParam
 
 
-class DerivativeReadout(nengo.Ensemble):
-    """The nominal rate derivative of ``source``'s units, one neuron per unit.
+class StateReadout(nengo.Ensemble):
+    """A state signal (``"derivative"``, ``"prospective"``, ...) of ``source``'s
+    neurons as the output of a population, one neuron per unit.
 
-    Its neurons' output *is* the derivative signal that the source population's
-    `.ProspectiveRate` operator computes each step; nothing is simulated twice and
+    Its neurons' output *is* the source's signal; nothing is simulated twice and
     nothing may connect into it.
 
     Parameters
     ----------
     source : nengo.Ensemble
-        A population of `.ProspectiveRate` neurons.
+        A population whose neuron type's builder creates the signal ``state``.
+    state : str
     """
 
-    def __init__(self, source, label=None):
+    def __init__(self, source, state, label=None):
         self.source = source
+        self.state = state
         super().__init__(
             source.n_neurons,
             1,
-            label=label or f"{source.label}.derivative",
+            label=label or f"{source.label}.{state}",
             gain=np.ones(source.n_neurons),
             bias=np.zeros(source.n_neurons),
         )
+
+
+class DerivativeReadout(StateReadout):
+    """The nominal rate derivative rho = phi'(u_breve) of ``source``'s units."""
+
+    def __init__(self, source, label=None):
+        super().__init__(source, "derivative", label=label)
 
 
 class Product(nengo.Process):

@@ -59,6 +59,11 @@ def parse_layers(layers, field="layers"):
     return [int(n) for n in layers]
 
 
+def unit_kwargs(n):
+    """Ensemble arguments for units driven through ``.neurons`` (gain 1, bias 0)."""
+    return dict(gain=np.ones(n), bias=np.zeros(n), encoders=np.ones((n, 1)))
+
+
 class Conductances:
     """Conductances (1/ms) of MODEL.md 1.2 and the quantities derived from them."""
 
@@ -141,8 +146,6 @@ class Area(nengo.Network):
         g = conductances
         self.is_output = is_output
         self.n_units, self.n_errors = n_units, n_errors
-        unit = dict(gain=np.ones(n_units), bias=np.zeros(n_units), encoders=np.ones((n_units, 1)))
-        err = dict(gain=np.ones(n_errors), bias=np.zeros(n_errors), encoders=np.ones((n_errors, 1)))
         self.learned = []
         with self:
             self.representation = nengo.Ensemble(
@@ -150,7 +153,7 @@ class Area(nengo.Network):
                 1,
                 neuron_type=ProspectiveRate(activation, g.representation, initial_voltage=u0),
                 label="representation",
-                **unit,
+                **unit_kwargs(n_units),
             )
             self.derivative = DerivativeReadout(self.representation, label="derivative")
             self.error = nengo.Ensemble(
@@ -162,7 +165,7 @@ class Area(nengo.Network):
                     initial_voltage=e0,
                 ),
                 label="error",
-                **err,
+                **unit_kwargs(n_errors),
             )
             self.basal = nengo.Node(size_in=n_units, label="basal")
             self.apical = nengo.Node(size_in=n_units, label="apical")
@@ -193,7 +196,7 @@ class Area(nengo.Network):
                 if eta_lateral > 0:
                     # Nengo's learning rules need a neural presynaptic object
                     source = nengo.Ensemble(
-                        n_units, 1, neuron_type=Identity(), label="target_drive", **unit
+                        n_units, 1, neuron_type=Identity(), label="target_drive", **unit_kwargs(n_units)
                     ).neurons
                     nengo.Connection(self.mismatch, source, synapse=None)
                 self.lateral_P = nengo.Connection(
@@ -357,10 +360,8 @@ class ErrorMicrocircuit(nengo.Network):
                 self.layers[0],
                 1,
                 neuron_type=Identity(),
-                gain=np.ones(self.layers[0]),
-                bias=np.zeros(self.layers[0]),
-                encoders=np.ones((self.layers[0], 1)),
                 label="input_area",
+                **unit_kwargs(self.layers[0]),
             )
             nengo.Connection(self.input, self.input_area.neurons, synapse=None)
             self.plasticity = _node(plasticity, 1, "plasticity")

@@ -8,7 +8,9 @@
 
 from . import common  # registers builders
 from .ann import ANN
-from .common import ApicalSilencing, DelayedRate, OutputDrive, StateReadout
+from errormc.networks.compartments import StateReadout
+
+from .common import ApicalSilencing, DelayedRate, OutputDrive
 from .dendritic_pc import DendriticPredictiveCoding
 from .learning_rates import FIG3_ETA, paper_eta
 from .sacramento2018 import DendriticMicrocircuit

@@ -8,7 +8,9 @@ from errormc.networks.compartments import Nudging, Product
 from errormc.networks.connectivity import BACKWARD_MODES, check_mode
 from errormc.networks.learning_rules import DendriticPrediction, TransposeTracking
 
-from .common import DelayedRate, LayeredBaseline, StateReadout, load_weights, per_layer, unit_kwargs
+from errormc.networks.compartments import StateReadout
+
+from .common import DelayedRate, LayeredBaseline, load_weights, per_layer, unit_kwargs
 from .learning_rates import paper_eta
 
 

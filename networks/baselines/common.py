@@ -1,9 +1,6 @@
 """Pieces the comparison models share: neuron types, compartments, a learning
 rule with its builder, and the layered-network scaffolding (nodes, weights I/O).
 
-* `StateReadout`: a population whose output *is* a state signal of another
-  population (e.g. the prospective voltage of pyramidal cells that nudges
-  Sacramento's interneurons); nothing is simulated twice.
 * `DelayedRate`: the ANN unit, ``r^k = phi(u^k)``, ``u^{k+1} = g J^k`` (full
   replacement each step, no look-ahead, MODEL.md 2.3).
 * `OutputDrive`: the somatic drive of Sacramento/dPC output pyramidal cells,
@@ -17,7 +14,6 @@ import os
 import numpy as np
 import nengo
 from nengo.builder import Builder, Operator, Signal
-from nengo.builder.ensemble import BuiltEnsemble
 from nengo.learning_rules import LearningRuleType
 from nengo.params import Default, IntParam, NumberParam
 
@@ -28,7 +24,7 @@ from errormc.networks.builder import (
     _pre_rates,
     previous_step_buffers,
 )
-from errormc.networks.microcircuit import Conductances, _node, parse_layers
+from errormc.networks.microcircuit import Conductances, _node, parse_layers, unit_kwargs
 from errormc.networks.neurons import Identity, SomaticRate
 
 # --- neuron type: the ANN's delayed rate unit -------------------------------------
@@ -134,47 +130,6 @@ def build_delayed_rate(model, neuron_type, neurons):
 # --- compartments -----------------------------------------------------------------
 
 
-class StateReadout(nengo.Ensemble):
-    """A state signal (``"prospective"``, ``"derivative"``, ...) of ``source``'s
-    neurons as the output of a population, one neuron per unit; nothing may
-    connect into it."""
-
-    def __init__(self, source, state="prospective", label=None):
-        self.source = source
-        self.state = state
-        super().__init__(
-            source.n_neurons,
-            1,
-            label=label or f"{source.label}.{state}",
-            gain=np.ones(source.n_neurons),
-            bias=np.zeros(source.n_neurons),
-        )
-
-
-@Builder.register(StateReadout)
-def build_state_readout(model, ens):
-    source = model.sig[ens.source.neurons]
-    if ens.state not in source:
-        raise ValueError(
-            f"{ens}: source {ens.source} has no {ens.state!r} signal; it must be "
-            "built first"
-        )
-    n = ens.n_neurons
-    model.sig[ens]["in"] = Signal(shape=ens.dimensions, name=f"{ens}.in")
-    model.sig[ens]["out"] = source[ens.state]
-    model.sig[ens.neurons]["in"] = Signal(shape=n, name=f"{ens}.neuron_in")
-    model.sig[ens.neurons]["out"] = source[ens.state]
-    model.params[ens] = BuiltEnsemble(
-        eval_points=None,
-        encoders=None,
-        intercepts=None,
-        max_rates=None,
-        scaled_encoders=None,
-        gain=np.ones(n),
-        bias=np.zeros(n),
-    )
-
-
 class OutputDrive(nengo.Process):
     r"""Somatic drive of an output pyramidal population with a voltage target.
 
@@ -267,11 +222,6 @@ def build_apical_silencing(model, rule_type, rule):
 
 
 # --- scaffolding --------------------------------------------------------------------
-
-
-def unit_kwargs(n):
-    """Ensemble arguments for units driven through ``.neurons`` (gain 1, bias 0)."""
-    return dict(gain=np.ones(n), bias=np.zeros(n), encoders=np.ones((n, 1)))
 
 
 def per_layer(values, n, field):

@@ -10,6 +10,7 @@ dedicated units: they are the apical mismatch between top-down pyramidal input
 import numpy as np
 import nengo
 
+from errormc.networks.compartments import StateReadout
 from errormc.networks.connectivity import BACKWARD_MODES, check_mode
 from errormc.networks.learning_rules import DendriticPrediction, TransposeTracking
 from errormc.networks.neurons import ProspectiveRate
@@ -18,7 +19,6 @@ from .common import (
     ApicalSilencing,
     LayeredBaseline,
     OutputDrive,
-    StateReadout,
     load_weights,
     per_layer,
     unit_kwargs,
