@@ -193,7 +193,7 @@ def update_alignment(config, weights, task=None, plasticity=1e-9):
     the feed-forward backprop gradient (MODEL.md 2.4a), for the final weights.
 
     A cheaper variant of the paper's scan: one snapshot (``weights``, e.g. the
-    final weights of `.run_teacher_student`, with the somatic voltages they
+    final weights of `.run_rate`, with the somatic voltages they
     hold) instead of every N_rec-step snapshot, over one shuffled-and-shifted
     training sequence (shuffled by ``RandomState(config.seed)``, not the run's
     last shuffle). As in the paper: all forward learning rates set to 1, target
@@ -215,9 +215,9 @@ def update_alignment(config, weights, task=None, plasticity=1e-9):
     layers = config.layer_sizes()
     L = len(layers) - 1
     if task is None:
-        from .runner import teacher_student_task
+        from .runner import rate_task
 
-        task = teacher_student_task(config)
+        task = rate_task(config)
     g = Conductances(config.g_l, config.g_bas, config.g_api, config.g_den, config.g_ntgt)
     if config.model == "errormc":
         connectivity, kind = config.connectivity, "rate"

@@ -27,10 +27,9 @@ from errormc.hardware.backends import BACKENDS, Simulator, check_backend
 from errormc.hardware.placement import quantisation_state
 from errormc.networks.spiking import SpikingErrorMicrocircuit
 
+from .metrics import accuracy, squared_errors
 from .tasks.digits import load_digits_task
-
-TEACHER_GAIN = 0.1 / 0.13  # gamma = g_bas / (g_bas + g_l), MODEL.md 3.1
-
+from .tasks.teacher_student import teacher_forward, teacher_seed, teacher_weights
 
 # --- data ------------------------------------------------------------------------
 
@@ -42,17 +41,11 @@ def teacher_student_data(layers, n_train=40, n_test=20, seed=0, weight_range=1.0
     of the reference: teacher seed from ``seed``, its weights U(-1, 1), gain gamma,
     tanh), and draws ``n_train + n_test`` inputs from ``RandomState(teacher_seed)``.
     """
-    try:
-        from .tasks.teacher_student import teacher_forward, teacher_seed, teacher_weights
-    except ImportError:  # pragma: no cover - before the shared module existed
-        teacher_forward = _teacher_forward
-        teacher_seed = lambda s: int(np.random.RandomState(s).randint(100000, 999999))  # noqa: E731
-        teacher_weights = _teacher_weights
     layers = [int(n) for n in layers]
     s_t = teacher_seed(seed)
     weights = teacher_weights(layers, s_t, weight_range)
     x = np.random.RandomState(s_t).uniform(0.0, 1.0, (n_train + n_test, layers[0]))
-    _, y = teacher_forward(x, weights, "tanh", TEACHER_GAIN)
+    _, y = teacher_forward(x, weights, "tanh")
     return {
         "x_train": x[:n_train],
         "y_train": y[:n_train],
@@ -60,23 +53,6 @@ def teacher_student_data(layers, n_train=40, n_test=20, seed=0, weight_range=1.0
         "y_test": y[n_train:],
         "teacher_seed": s_t,
     }
-
-
-def _teacher_weights(layers, seed, weight_range=1.0):
-    rng = np.random.RandomState(seed)
-    return [
-        rng.uniform(-weight_range, weight_range, (layers[l], layers[l - 1]))
-        for l in range(1, len(layers))
-    ]
-
-
-def _teacher_forward(x, weights, activation="tanh", gain=TEACHER_GAIN):
-    r = np.asarray(x, dtype=float)
-    v = r
-    for W in weights:
-        v = gain * r @ W.T
-        r = np.tanh(v)
-    return v, r
 
 
 # --- presentation --------------------------------------------------------------
@@ -155,7 +131,7 @@ def evaluate(sim, net, stream, x, y, read_fraction=0.3):
     sim.run_steps(len(x) * int(round(stream.t_present / sim.dt)))
     out = _readout(sim, net.output_probe, n0, len(x), stream, read_fraction)
     # MODEL.md 3.1 item 7: MSE at a step = sum_i (r_i - t_i)^2, averaged over samples
-    return out, float(np.mean(np.sum((out - y) ** 2, axis=1)))
+    return out, float(np.mean(squared_errors(out, y)))
 
 
 def train_and_test(
@@ -182,15 +158,12 @@ def train_and_test(
                "build_s": sim.build_time}
     labels = data.get("labels_test")
 
-    def accuracy(out):
-        return float(np.mean(np.argmax(out, axis=1) == labels))
-
     train_wall = 0.0
     with sim:
         out, mse = evaluate(sim, net, stream, data["x_test"], data["y_test"], read_fraction)
         metrics["test_mse_initial"] = mse
         if classify:
-            metrics["test_accuracy_initial"] = accuracy(out)
+            metrics["test_accuracy_initial"] = accuracy(out, labels)
         per_epoch, acc_epoch = [], []
         for epoch in range(int(epochs)):
             order = rng.permutation(len(data["x_train"]))
@@ -202,7 +175,7 @@ def train_and_test(
                 out, mse = evaluate(sim, net, stream, data["x_test"], data["y_test"], read_fraction)
                 per_epoch.append(mse)
                 if classify:
-                    acc_epoch.append(accuracy(out))
+                    acc_epoch.append(accuracy(out, labels))
         metrics["test_mse"] = per_epoch[-1]
         metrics["test_mse_per_epoch"] = per_epoch
         if classify:

@@ -59,10 +59,6 @@ class RunDirectory:
         text = json.dumps(_jsonable(value), indent=2, sort_keys=True)
         return atomic_write_text(self.file(name), text + "\n")
 
-    def read_metrics(self):
-        with open(self.file("metrics.json"), encoding="utf-8") as f:
-            return json.load(f)
-
     def write_arrays(self, name, arrays):
         from errormc.networks.weights import save
 

@@ -48,8 +48,8 @@ def _progress_bar(total, desc, enabled, initial=0):
                 disable=not enabled, leave=False)
 
 
-def teacher_student_task(config):
-    """The task of a config; settling defaults to one pass over the training set,
+def rate_task(config):
+    """The per-step task of a rate-network run (teacher-student or digits); settling defaults to one pass over the training set,
     at most the paper's 2000 steps. Teacher and data derive from ``task_seed``
     (the paper: the first seed of its list, for every student) or else ``seed``."""
     P = config.steps_per_sample
@@ -186,15 +186,15 @@ class Guard:
             self.last = state.steps
 
 
-def run_teacher_student(config, progress=False, directory=None, checkpoint=None):
-    """Train on the teacher-student task; return metrics and final weights.
+def run_rate(config, progress=False, directory=None, checkpoint=None):
+    """Train a rate network on its task; return metrics and final weights.
 
     ``test_mse_initial`` is the untrained control (the same protocol with
     plasticity off for one epoch, as the paper's "untrained" runs).
     ``checkpoint`` (from `read_checkpoint`) continues an interrupted run.
     """
     t0 = time.perf_counter()
-    task = teacher_student_task(config)
+    task = rate_task(config)
     protocol = _protocol(config, task, config.epochs)
     state, wall_before = None, 0.0
     with _session(config) as session, _interrupt_flag() as flag:
@@ -275,7 +275,7 @@ def _execute(config, directory, progress, checkpoint=None):
             raise ValueError("resume: spiking runs are short and do not checkpoint; run again")
         return run_spiking(config, directory)
     try:
-        metrics, weights = run_teacher_student(config, progress, directory, checkpoint)
+        metrics, weights = run_rate(config, progress, directory, checkpoint)
     except Diverged as e:
         if directory is not None:
             directory.write_json(FAILED, {"error": str(e), "kind": "diverged"})
@@ -301,17 +301,15 @@ def run_spiking(config, directory=None):
             layers=layers, backend=config.backend, seed=config.seed,
             n_train=config.n_samples, n_test=config.n_test or 20, epochs=config.epochs,
         )
+    # the same name as rate runs; the validation curve is the per-epoch test MSE
+    metrics["test_mse_final"] = metrics["test_mse"]
+    metrics["val_mse"] = metrics.get("test_mse_per_epoch", [])
+    metrics["val_epochs"] = list(range(len(metrics["val_mse"])))
     if directory is not None:
-        placement = metrics.pop("placement", None)
-        directory.write_json("placement.json", placement)
-        per_epoch = metrics.get("test_mse_per_epoch", [])
-        curve = dict(metrics, test_mse_final=metrics.get("test_mse"),
-                     val_epochs=list(range(len(per_epoch))), val_mse=per_epoch)
+        directory.write_json("placement.json", metrics["placement"])
         directory.write_figure("learning_curve.png", learning_curve(
-            curve, title=f"spiking {config.layers} on {config.backend}"))
-        directory.write_metrics(metrics)
-        metrics["placement"] = placement
-    metrics.setdefault("test_mse_final", metrics.get("test_mse"))
+            metrics, title=f"spiking {config.layers} on {config.backend}"))
+        directory.write_metrics({k: v for k, v in metrics.items() if k != "placement"})
     return metrics
 
 

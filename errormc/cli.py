@@ -87,22 +87,13 @@ def cmd_run(args):
             f"{config.task}-{config.layers}-seed{config.seed}-{time.strftime('%Y%m%d-%H%M%S')}",
         )
         metrics = run(config, out=out, progress=not quiet)
-    what = f"{config.task} {config.network} {config.model} {config.layers} seed {config.seed}"
-    if config.network == "spiking":
-        print(f"{what} on {config.backend}: {_summary(metrics)}, wall {metrics['wall_s']:.1f} s")
-    else:
-        print(f"{what}: test MSE {metrics['test_mse_initial']:.4g} (untrained) -> "
-              f"{metrics['test_mse_final']:.4g} (trained)"
-              + (f", accuracy {metrics['test_accuracy_initial']:.1%} -> "
-                 f"{metrics['test_accuracy']:.1%}" if "test_accuracy" in metrics else "")
-              + f", {metrics['steps']} steps in {metrics['wall_s']:.1f} s")
+    print(f"{config.task} {config.network} {config.model} {config.layers} seed {config.seed} "
+          f"on {config.backend}: test MSE {metrics['test_mse_initial']:.4g} (untrained) -> "
+          f"{metrics['test_mse_final']:.4g} (trained)"
+          + (f", accuracy {metrics['test_accuracy_initial']:.1%} -> "
+             f"{metrics['test_accuracy']:.1%}" if "test_accuracy" in metrics else "")
+          + f", wall {metrics['wall_s']:.1f} s")
     print(f"results in {out}")
-
-
-def _summary(metrics):
-    if "test_accuracy" in metrics:
-        return f"accuracy {metrics['test_accuracy_initial']:.1%} -> {metrics['test_accuracy']:.1%}"
-    return f"test MSE {metrics['test_mse_initial']:.4g} -> {metrics['test_mse']:.4g}"
 
 
 def deployment_demo(out, quiet):

@@ -43,9 +43,9 @@ def test_mnist_file_is_read(tmp_path):
 
     config = RunConfig(task="digits", data=str(path), epochs=1, n_samples=30)
     assert config.layers == "784-100-10"
-    from errormc.benchmarks.runner import teacher_student_task
+    from errormc.benchmarks.runner import rate_task
 
-    task = teacher_student_task(config)
+    task = rate_task(config)
     assert task.inputs["train"].shape[1] == 784
     assert task.inputs["test"].max() <= 1.0
 

@@ -2,7 +2,7 @@
 backprop and the earlier cortical models (MODEL.md 3.2).
 
 ``run(out=DIR)`` expands the grid (layers x models x seeds) into one `RunConfig`
-per cell, runs every cell through `errormc.benchmarks.runner.run_teacher_student`
+per cell, runs every cell through `errormc.benchmarks.runner.run_rate`
 (the trained run and its untrained control: the same protocol with plasticity
 off for one epoch), measures the backprop alignment of the trained weights
 (`errormc.benchmarks.alignment.update_alignment`), and writes
@@ -78,9 +78,9 @@ def run_cell(config):
     Returns two CSV rows (dicts): trained and untrained.
     """
     from errormc.benchmarks.alignment import update_alignment
-    from errormc.benchmarks.runner import run_teacher_student
+    from errormc.benchmarks.runner import run_rate
 
-    metrics, weights = run_teacher_student(config)
+    metrics, weights = run_rate(config)
     return _rows(config, metrics, weights, update_alignment)
 
 
