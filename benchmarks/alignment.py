@@ -18,7 +18,7 @@ from errormc.networks import ErrorMicrocircuit, activations
 from errormc.networks.microcircuit import Conductances, parse_layers
 
 from .metrics import angle_deg
-from .protocol import Session
+from .protocol import Session, shuffled
 
 
 def feedforward_backprop(weights, x, target, activation, attenuation, gains=None,
@@ -188,49 +188,57 @@ def check_bp(
     }
 
 
-def update_alignment(config, weights, task=None, plasticity=1e-9):
+def update_alignment(factory, task, weights, model, activation, conductances,
+                     connectivity, target_kind, dt, seed, plasticity=1e-9):
     """Mean angle per area between a trained model's forward-weight updates and
     the feed-forward backprop gradient (MODEL.md 2.4a), for the final weights.
 
-    A cheaper variant of the paper's scan: one snapshot (``weights``, e.g. the
-    final weights of `.run_rate`, with the somatic voltages they
-    hold) instead of every N_rec-step snapshot, over one shuffled-and-shifted
-    training sequence (shuffled by ``RandomState(config.seed)``, not the run's
-    last shuffle). As in the paper: all forward learning rates set to 1, target
-    nudging on, no weight changes (the plasticity input is ``plasticity``, tiny,
-    so updates are computed but do not move the weights; angles do not depend
-    on their scale), and at the last step of each sample the update of each
-    hierarchical block is compared with backprop in a feed-forward network with
-    the same weights on the same input and target.
+    A cheaper variant of the paper's scan: one snapshot (``weights``, e.g. a
+    run's final weights, with the somatic voltages they hold) instead of every
+    N_rec-step snapshot, over one shuffled-and-shifted training sequence
+    (shuffled by ``RandomState(seed)``, not the run's last shuffle). As in the
+    paper: all forward learning rates set to 1, target nudging on, no weight
+    changes (the plasticity input is ``plasticity``, tiny, so updates are
+    computed but do not move the weights; angles do not depend on their scale),
+    and at the last step of each sample the update of each hierarchical block
+    is compared with backprop in a feed-forward network with the same weights on
+    the same input and target.
+
+    Parameters
+    ----------
+    factory : callable
+        The trained network's factory (``factory(**session_nodes, weights=...,
+        eta=...)``).
+    task : TeacherStudentTask
+    weights : dict
+    model : str
+        ``errormc``, ``sacramento2018``, ``dpc`` or ``ann`` (sets the gains of the
+        backprop reference, MODEL.md 2.4a).
+    activation : str or list
+    conductances : Conductances
+    connectivity : str
+    target_kind : "rate" or "voltage"
+    dt : float
+    seed : int
 
     Returns
     -------
     list of float
         Mean angle (degrees) per area, bottom to top; NaN entries count as 0.
     """
-    from . import models
-    from .protocol import shuffled
-
-    spec = models.get(config.model)
-    layers = config.layer_sizes()
+    layers = task.layers
     L = len(layers) - 1
-    if task is None:
-        from .runner import rate_task
-
-        task = rate_task(config)
-    g = Conductances(config.g_l, config.g_bas, config.g_api, config.g_den, config.g_ntgt)
-    if config.model == "errormc":
-        connectivity, kind = config.connectivity, "rate"
+    g = conductances
+    if model == "errormc":
+        kind = "rate"
         gains = [g.attenuation] * L
-    elif config.model == "ann":
+    elif model == "ann":
         connectivity, kind = "layered", "rate"
         gains = [g.g_bas / (g.g_bas + g.g_l)] * L
     else:
         connectivity, kind = "layered", "voltage"
         gains = [g.attenuation] * (L - 1) + [g.g_bas / (g.g_bas + g.g_l)]
-    acts = activations.per_area("linear" if config.model == "dpc" else config.activation, L)
-
-    factory = spec.network(config)
+    acts = activations.per_area("linear" if model == "dpc" else activation, L)
     weights = {k: np.asarray(v) for k, v in weights.items()}
 
     def build(**nodes):
@@ -240,9 +248,9 @@ def update_alignment(config, weights, task=None, plasticity=1e-9):
         return {f"dW{l}": (net.forward[(l, l - 1)].learning_rule, "delta") for l in range(1, L + 1)}
 
     P = task.steps_per_sample
-    targets = task.targets(spec.target_kind)["train"]
-    x, t, _ = shuffled(task.inputs["train"], targets, np.random.RandomState(config.seed), P, L)
-    with Session(build, layers[0], layers[-1], dt=config.dt, record=record) as session:
+    targets = task.targets(target_kind)["train"]
+    x, t, _ = shuffled(task.inputs["train"], targets, np.random.RandomState(seed), P, L)
+    with Session(build, layers[0], layers[-1], dt=dt, record=record) as session:
         data = session.run(x, t, np.full(len(x), plasticity))
     hierarchical = _hierarchical(weights, layers, connectivity)
     angles = np.zeros((len(x) // P, L))

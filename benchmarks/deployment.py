@@ -255,39 +255,3 @@ def compare_backends(task="digits", backends=BACKENDS, **kwargs):
     if task not in runners:
         raise ValueError(f"task: unknown {task!r}; choose from {', '.join(runners)}")
     return [runners[task](backend=check_backend(b), **kwargs) for b in backends]
-
-
-#: `errormc run` alone: digits subset sized to finish within ~5 minutes on 2 cores
-DEMO = dict(n_samples=100, n_test=100, epochs=1)
-
-
-def deployment_demo(out, progress=True):
-    """The deployment story: the spiking microcircuit learns digits on the Nengo
-    reference simulator and on the Loihi emulator; one results directory per
-    backend under ``out`` and a side-by-side table ``out/deployment.md``."""
-    from .config import RunConfig
-    from .results import RunDirectory
-    from .runner import run
-
-    rows = []
-    for backend in BACKENDS:
-        config = RunConfig(task="digits", network="spiking", backend=backend, **DEMO)
-        if progress:
-            print(f"digits, spiking {config.layers}, {config.n_samples} training images "
-                  f"on {backend} ...", flush=True)
-        metrics = run(config, out=os.path.join(out, backend))
-        rows.append((backend, metrics))
-    lines = [
-        "| backend | test accuracy (untrained -> trained) | simulated s | wall s |",
-        "|---|---|---|---|",
-    ]
-    for backend, m in rows:
-        lines.append(f"| {backend} | {m['test_accuracy_initial']:.1%} -> {m['test_accuracy']:.1%} "
-                     f"| {m['simulated_s']:.1f} | {m['wall_s']:.1f} |")
-    table = "\n".join(lines)
-    directory = RunDirectory(out)
-    directory.write_json("deployment.json", {b: {k: v for k, v in m.items() if k != "placement"}
-                                             for b, m in rows})
-    with open(directory.file("deployment.md"), "w") as f:
-        f.write(table + "\n")
-    return table

@@ -21,6 +21,15 @@ def phase_mse(per_step, skip=10):
     return float(np.mean(per_step[skip:] if len(per_step) > skip else per_step))
 
 
+def sample_readout(outputs, steps_per_sample, readout_steps=1):
+    """One output per sample: the mean over the last ``readout_steps`` steps of
+    each ``steps_per_sample``-step presentation (1: the sample's last step)."""
+    outputs = np.asarray(outputs, dtype=float)
+    P, k = steps_per_sample, readout_steps
+    chunks = outputs[: len(outputs) // P * P].reshape(-1, P, outputs.shape[-1])
+    return chunks[:, P - k :].mean(axis=1)
+
+
 def accuracy(outputs, labels):
     """Fraction of samples whose largest output is the label."""
     return float(np.mean(np.argmax(outputs, axis=1) == np.asarray(labels)))

@@ -10,24 +10,28 @@ import numpy as np
 import nengo
 
 from errormc.hardware.backends import Simulator
+from errormc.networks import ErrorMicrocircuit, parse_layers
+from errormc.networks.errors import ConfigError
+from errormc.networks.stimulus import StepRows
 
-from .metrics import phase_mse, squared_errors
+from .metrics import phase_mse, sample_readout, squared_errors
 
 
 class Schedule:
     """Per-step rows ``[input, target, nudging, plasticity]`` for a network's nodes.
 
-    Called once per simulator step (as a Node output); ``load`` sets the arrays
-    of the next phase. A NaN target row becomes target 0 with nudging off.
+    The rows are presented by a `errormc.networks.stimulus.StepRows` process (a
+    Node output, reset by ``sim.reset()``); ``load`` sets the arrays of the next
+    phase. A NaN target row becomes target 0 with nudging off.
     """
 
     def __init__(self, n_in, n_out):
         self.n_in, self.n_out = n_in, n_out
         self.size = n_in + n_out + 2
-        self._rows = np.zeros((1, self.size))
-        self._k = 0
+        self.process = StepRows(self.size)
 
-    def load(self, inputs, targets=None, learn=None):
+    def rows(self, inputs, targets=None, learn=None):
+        """The per-step rows of a phase."""
         inputs = np.asarray(inputs, dtype=float)
         T = len(inputs)
         rows = np.zeros((T, self.size))
@@ -37,17 +41,14 @@ class Schedule:
             rows[present, self.n_in : self.n_in + self.n_out] = np.asarray(targets)[present]
             rows[:, -2] = present
         rows[:, -1] = 1.0 if learn is None else np.asarray(learn, dtype=float)
-        self._rows = rows
-        self._k = 0
-        return T
+        return rows
 
-    def __call__(self, t):
-        row = self._rows[min(self._k, len(self._rows) - 1)]
-        self._k += 1
-        return row
+    def load(self, inputs, targets=None, learn=None, start=0):
+        """Present a phase from simulator step ``start`` on; returns its length."""
+        return self.process.load(self.rows(inputs, targets, learn), start)
 
     def connect(self, node):
-        """Slices of ``node`` (a Node with this schedule as output) per role."""
+        """Slices of ``node`` (a Node with this schedule's process) per role."""
         n_in, n_out = self.n_in, self.n_out
         return dict(
             input=node[:n_in],
@@ -58,29 +59,29 @@ class Schedule:
 
 
 def check_stimulus(inputs, targets, learn, n_in, n_out):
-    """Validate stimulus arrays; raise ValueError naming the field and value."""
+    """Validate stimulus arrays; raise ConfigError naming the field and value."""
     inputs = np.asarray(inputs, dtype=float)
     if inputs.ndim != 2 or inputs.shape[1] != n_in:
-        raise ValueError(f"inputs: shape {inputs.shape}, expected (T, {n_in})")
+        raise ConfigError(f"inputs: shape {inputs.shape}, expected (T, {n_in})")
     if not np.all(np.isfinite(inputs)):
         bad = np.argwhere(~np.isfinite(inputs))[0]
-        raise ValueError(f"inputs: NaN or inf at step {bad[0]}, unit {bad[1]}")
+        raise ConfigError(f"inputs: NaN or inf at step {bad[0]}, unit {bad[1]}")
     T = len(inputs)
     if targets is not None:
         targets = np.asarray(targets, dtype=float)
         if targets.shape != (T, n_out):
-            raise ValueError(f"targets: shape {targets.shape}, expected ({T}, {n_out})")
+            raise ConfigError(f"targets: shape {targets.shape}, expected ({T}, {n_out})")
         partial = np.isnan(targets).any(axis=1) & ~np.isnan(targets).all(axis=1)
         if np.any(partial) or np.any(np.isinf(targets)):
             step = int(np.argmax(partial | np.isinf(targets).any(axis=1)))
-            raise ValueError(
+            raise ConfigError(
                 f"targets: step {step} is partly NaN or inf; a target row is either "
                 "all numbers or all NaN (no target)"
             )
     if learn is not None:
         learn = np.asarray(learn)
         if learn.shape != (T,):
-            raise ValueError(f"learn: shape {learn.shape}, expected ({T},)")
+            raise ConfigError(f"learn: shape {learn.shape}, expected ({T},)")
         learn = learn.astype(bool)
     return inputs, targets, learn
 
@@ -91,30 +92,36 @@ class Session:
     Parameters
     ----------
     network : callable
-        ``network(input=..., target=..., plasticity=...) -> nengo.Network`` with
-        attributes ``layers`` and ``output`` (e.g. a partial of
-        `.ErrorMicrocircuit`).
+        ``network(input=..., target=..., nudging=..., plasticity=...) ->
+        nengo.Network`` with attributes ``layers``, ``output`` and ``get_weights(sim)``
+        (e.g. a partial of `.ErrorMicrocircuit`). A network with a ``readout``
+        attribute ``(obj, synapse)`` is read there (the spiking network's filtered
+        decoded output); otherwise at ``output.neurons`` unfiltered.
     n_in, n_out : int
-    dt : float
+    dt : float, optional
+        Simulator time step; default: the one the network declares (``net.dt``).
     backend : str
     record : callable, optional
         ``record(net) -> {name: (obj, attr)}`` of extra probes.
+    seed : int, optional
+        Simulator seed (the spiking network's decoders and tuning curves).
     """
 
-    def __init__(self, network, n_in, n_out, dt=0.01, backend="nengo", record=None):
+    def __init__(self, network, n_in, n_out, dt=None, backend="nengo", record=None, seed=None):
         self.schedule = Schedule(n_in, n_out)
         with nengo.Network(label="session") as self.model:
-            node = nengo.Node(self.schedule, size_out=self.schedule.size, label="schedule")
+            node = nengo.Node(self.schedule.process, label="schedule")
             self.net = network(**self.schedule.connect(node))
-            self.probes = {"output": nengo.Probe(self.net.output.neurons, synapse=None)}
+            obj, synapse = getattr(self.net, "readout", None) or (self.net.output.neurons, None)
+            self.probes = {"output": nengo.Probe(obj, synapse=synapse)}
             for name, (obj, attr) in (record(self.net) if record else {}).items():
                 self.probes[name] = nengo.Probe(obj, attr, synapse=None)
-        self.sim = Simulator(self.model, backend=backend, dt=dt)
+        self.sim = Simulator(self.model, backend=backend, dt=dt, seed=seed)
         self.steps = 0
 
-    def run(self, inputs, targets=None, learn=None, progress=None):
+    def run(self, inputs, targets=None, learn=None):
         """Run one phase; return the probed data of its steps."""
-        T = self.schedule.load(inputs, targets, learn)
+        T = self.schedule.load(inputs, targets, learn, start=self.sim.n_steps)
         self.sim.clear_probes()
         self.sim.run_steps(T)
         self.steps += T
@@ -154,8 +161,6 @@ def replay(inputs, targets=None, learn=None, dt=0.01, backend="nengo", **network
         ``rep_prospective{l}``, ``err_rates{l}``, each as computed during that step
         (MODEL.md 1.7); and the final weights in the weights-file names.
     """
-    from errormc.networks import ErrorMicrocircuit, parse_layers
-
     layers = parse_layers(network["layers"])
     inputs, targets, learn = check_stimulus(inputs, targets, learn, layers[0], layers[-1])
 
@@ -214,7 +219,8 @@ class ProtocolState:
     Attributes
     ----------
     stage : str
-        ``settle``, ``train``, ``val``, ``test`` or ``done``.
+        ``test0`` (the untrained test, if any), ``settle``, ``train``, ``val``,
+        ``test`` or ``done``.
     epoch : int
     offset : int
         Steps of the current stage already run.
@@ -244,6 +250,7 @@ class ProtocolState:
         self.rng_state = rng_state
         self.val_mse, self.val_epochs = [], []
         self.result = None
+        self.initial = None
 
     def to_arrays(self):
         """Flat dict of arrays and a JSON-able dict, for a checkpoint."""
@@ -256,10 +263,15 @@ class ProtocolState:
                     arrays[f"stage_{name}"] = value
         if self.outputs:
             arrays["outputs"] = np.concatenate(self.outputs)
+        if self.initial is not None:
+            arrays["initial_outputs"] = self.initial["test_outputs"]
+            arrays["initial_targets"] = self.initial["test_targets"]
         kind, keys, pos, has_gauss, cached = self.rng_state
         arrays["rng_keys"] = keys
         info = {f: getattr(self, f) for f in self.FIELDS}
         info["rng"] = [kind, int(pos), int(has_gauss), float(cached)]
+        if self.initial is not None:
+            info["initial_mse"] = self.initial["test_mse"]
         return arrays, info
 
     @classmethod
@@ -278,11 +290,18 @@ class ProtocolState:
             )
         if "outputs" in arrays:
             state.outputs = [arrays["outputs"]]
+        if "initial_mse" in info:
+            state.initial = {"test_mse": info["initial_mse"],
+                             "test_outputs": arrays["initial_outputs"],
+                             "test_targets": arrays["initial_targets"]}
         return state
 
 
 class TeacherStudentProtocol:
     """Settling, epochs of training and validation, and a test (MODEL.md 3.1).
+
+    The one driver of every run: rate and spiking networks, every model, every
+    backend, teacher-student and classification tasks.
 
     ``protocol="reference"`` keeps the authors' quirks: plasticity stays on during
     validation (without nudging), validation runs on the arrays of the previous
@@ -296,7 +315,7 @@ class TeacherStudentProtocol:
 
     Parameters
     ----------
-    task : TeacherStudentTask
+    task : TeacherStudentTask or ClassificationTask
     epochs : int
     protocol : "reference" or "clean"
     rng : numpy.random.RandomState
@@ -308,14 +327,37 @@ class TeacherStudentProtocol:
         Maps targets to what output rates are scored against (default: as is).
     test_skip : int
         Steps dropped at the start of a validation or test pass before averaging.
+    target_delay : int, optional
+        Steps the training targets lag their inputs (default: L, the pipeline
+        delay of the rate network's areas; 0 for the spiking network, whose
+        synapses filter instead of delaying).
+    onset_steps : int
+        Training targets are absent (no nudging, hence no learning in the spiking
+        network) for the first ``onset_steps`` steps of every sample, while the
+        network's filtered pipeline catches up with the new input.
+    readout_steps : int, optional
+        ``None``: every step of a scored pass is scored (rate networks). ``k``: a
+        sample's output is the mean of its last ``k`` steps, scored against the
+        sample's target (spiking networks, whose outputs are filtered spikes).
+    initial_test : bool
+        Test once before settling (``test0``): the untrained network's score in
+        the same simulation, where a second untrained run would cost as much as
+        training (spiking networks). Rate runs take their untrained control from
+        a separate run with plasticity off, as the paper does.
     """
 
     def __init__(self, task, epochs, protocol="clean", rng=None, target_kind="rate",
-                 test_skip=10, score_target=None):
+                 test_skip=10, score_target=None, target_delay=None, onset_steps=0,
+                 readout_steps=None, initial_test=False):
         if protocol not in PROTOCOLS:
-            raise ValueError(f"protocol: unknown {protocol!r}; choose from {', '.join(PROTOCOLS)}")
+            raise ConfigError(f"protocol: unknown {protocol!r}; choose from {', '.join(PROTOCOLS)}")
         if int(epochs) != epochs or epochs < 1:
-            raise ValueError(f"epochs: must be a positive integer, got {epochs!r}")
+            raise ConfigError(f"epochs: must be a positive integer, got {epochs!r}")
+        P = task.steps_per_sample
+        if not 0 <= onset_steps < P:
+            raise ConfigError(f"onset_steps: must be in [0, {P}), got {onset_steps!r}")
+        if readout_steps is not None and not 1 <= readout_steps <= P:
+            raise ConfigError(f"readout_steps: must be in [1, {P}], got {readout_steps!r}")
         self.task = task
         self.epochs = int(epochs)
         self.protocol = protocol
@@ -324,7 +366,10 @@ class TeacherStudentProtocol:
         self.score_target = score_target
         self.test_skip = test_skip
         self.reduce = "sum" if protocol == "reference" else "mean"
-        self.delay = len(task.layers) - 1
+        self.delay = len(task.layers) - 1 if target_delay is None else int(target_delay)
+        self.onset_steps = int(onset_steps)
+        self.readout_steps = readout_steps
+        self.initial_test = bool(initial_test)
 
     def validates(self, epoch):
         """Validation epochs: every E/10 epochs from epoch 0, or every epoch if E < 10."""
@@ -335,7 +380,10 @@ class TeacherStudentProtocol:
         """The state before the first step."""
         targets = self.task.targets(self.target_kind)
         current = {k: (self.task.inputs[k], targets[k]) for k in ("train", "val", "test")}
-        return ProtocolState(current, self.rng.get_state())
+        state = ProtocolState(current, self.rng.get_state())
+        if self.initial_test:
+            state.stage = "test0"
+        return state
 
     def _shuffle(self, state, split):
         """Shuffle the split's *current* arrays (the previous shuffle, or the raw
@@ -353,6 +401,9 @@ class TeacherStudentProtocol:
             return x, None, np.zeros(len(x)), None
         if state.stage == "train":
             x, t = self._shuffle(state, "train")
+            if self.onset_steps:
+                t = np.array(t, copy=True)
+                t[np.arange(len(t)) % self.task.steps_per_sample < self.onset_steps] = np.nan
             return x, t, np.full(len(x), learn), None
         if state.stage == "val":
             if self.protocol == "reference":
@@ -367,6 +418,8 @@ class TeacherStudentProtocol:
         return x, None, np.zeros(len(x)), t
 
     def _next_stage(self, state):
+        if state.stage == "test0":
+            return "settle"
         if state.stage == "settle":
             return "train"
         if state.stage == "train" and self.validates(state.epoch):
@@ -377,8 +430,17 @@ class TeacherStudentProtocol:
         return "done"
 
     def _score(self, outputs, targets):
+        """Per-step (or per-sample, with ``readout_steps``) squared errors and the
+        pass's MSE."""
         if self.score_target is not None:
             targets = self.score_target(targets)
+        if self.readout_steps is not None:
+            P = self.task.steps_per_sample
+            per_sample = squared_errors(
+                sample_readout(outputs, P, self.readout_steps), targets[P - 1 :: P],
+                self.reduce,
+            )
+            return per_sample, float(np.mean(per_sample))
         per_step = squared_errors(outputs, targets, self.reduce)
         return per_step, phase_mse(per_step, self.test_skip)
 
@@ -435,6 +497,10 @@ class TeacherStudentProtocol:
                 if state.stage == "val":
                     state.val_mse.append(mse)
                     state.val_epochs.append(state.epoch)
+                elif state.stage == "test0":
+                    state.initial = {"test_mse": mse,
+                                     "test_outputs": np.concatenate(state.outputs),
+                                     "test_targets": score}
                 else:
                     state.result = {"test_mse": mse,
                                     "test_mse_all_steps": float(np.mean(per_step)),
@@ -452,4 +518,5 @@ class TeacherStudentProtocol:
             if on_chunk is not None and state.stage != "done":
                 on_chunk(state)
         return dict(state.result, val_mse=list(state.val_mse),
-                    val_epochs=list(state.val_epochs), steps=state.steps)
+                    val_epochs=list(state.val_epochs), steps=state.steps,
+                    initial=state.initial)

@@ -7,6 +7,7 @@ import time
 from functools import partial
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from errormc.networks import ErrorMicrocircuit
 
@@ -37,10 +38,11 @@ def steps_per_second(layers, connectivity="skip", steps=20000, seed=0, repeats=3
     return steps / best
 
 
-def bench_speed(out=None, cases=DEFAULT_CASES, steps=20000):
+def bench_speed(out=None, cases=DEFAULT_CASES, steps=20000, progress=False):
     """Measure every case; write ``speed.csv`` and ``speed.md`` to ``out``."""
     rows = []
-    for layers, connectivity in cases:
+    for layers, connectivity in tqdm(cases, desc="bench speed", unit="case",
+                                     disable=not progress):
         rate = steps_per_second(layers, connectivity, steps=steps)
         rows.append({"layers": layers, "connectivity": connectivity, "steps": steps,
                      "steps_per_s": round(rate, 1)})

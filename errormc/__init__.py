@@ -2,18 +2,14 @@
 
 Max, Jaras, Granier, Wilmes & Petrovici, "'Backpropagation and the brain' realized
 in cortical error neuron microcircuits", PLOS Comp. Biol. 2026.
-"""
 
-import os as _os
+The package installs as one namespace: ``errormc.networks`` (the model),
+``errormc.hardware`` (backends and costs), ``errormc.benchmarks`` (tasks, the
+driver, studies, paper figures), ``errormc.runs`` (configs, runs, sweeps) and
+``errormc.cli``. A source checkout works through ``pip install -e .``.
+"""
 
 __version__ = "0.1.0"
 
-# Installed, ``networks/``, ``hardware/`` and ``benchmarks/`` sit inside this
-# package. In a source checkout they sit beside it, and a Python started in the
-# repository root (``python -m pytest``, ``python -m errormc.cli``) finds this
-# folder before the installed package: let it find the wings there too.
-_checkout = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
-if _os.path.isfile(_os.path.join(_checkout, "networks", "microcircuit.py")):
-    __path__.append(_checkout)  # noqa: F821 - a package's own __path__
-
 from errormc.networks import ErrorMicrocircuit, SpikingErrorMicrocircuit  # noqa: E402
+from errormc.networks.errors import ConfigError  # noqa: E402

@@ -1,7 +1,9 @@
 """The ``errormc`` command line: parse, call one library function, print.
 
-Verbs: ``run``, ``replay``, ``check-bp``, ``paper``, ``sweep``, ``report``, ``bench``.
-Bad input prints one line on stderr and exits with status 2.
+Verbs: ``run``, ``replay``, ``check-bp``, ``paper``, ``energy``, ``sweep``,
+``report``, ``bench``. Input the user can fix (`ConfigError`: bad flags, config
+keys, data files, output paths, a diverging run) prints one line on stderr and
+exits with status 2; anything else is a bug and keeps its traceback (status 1).
 """
 
 import argparse
@@ -12,117 +14,182 @@ import time
 
 import numpy as np
 
+from errormc import __version__
+from errormc.benchmarks import energy, speed
+from errormc.benchmarks.alignment import check_bp
+from errormc.benchmarks.datafiles import read_npz
+from errormc.benchmarks.paper import FIGURES
+from errormc.benchmarks.protocol import replay
+from errormc.networks.errors import ConfigError
+from errormc.networks.weights import save
+
+from .runs import bench_backends
+from .runs.config import RunConfig
+from .runs.demo import deployment_demo
+from .runs.paper import run_figure
+from .runs.results import check_out
+from .runs.runner import Diverged, Interrupted, describe, resume, run
+from .runs.sweep import expand, load_grid, report, run_sweep
+
 EXIT_USAGE = 2
-
-
-class UsageError(Exception):
-    """Bad input from the command line."""
+EXIT_INTERRUPTED = 130
 
 
 class Parser(argparse.ArgumentParser):
     def error(self, message):
-        raise UsageError(message)
+        raise ConfigError(message)
 
 
-def _model_flags(p):
-    """Model flags; their defaults are `RunConfig`'s (a flag not given is absent)."""
+#: model flags: (flag, type, help with the default)
+MODEL_FLAGS = (
+    ("--layers", str, "sizes n_0-n_1-...-n_L (default: teacher-student 4-2-1 rate, 2-1 "
+                      "spiking; digits 64-32-10 rate, 64-10 spiking; MNIST 784-100-10 / 784-10)"),
+    ("--errors", str, "error units per area m_1-...-m_L, errormc only (default: as --layers)"),
+    ("--activation", str, "phi, one name or one per area: tanh,linear (default tanh)"),
+    ("--error-activation", str, "psi of the error units, errormc only (default linear)"),
+    ("--connectivity", str, "layered | skip (default: skip for errormc, layered for the "
+                            "comparison models and the spiking network)"),
+    ("--backward", str, "bp (transpose + noise) | fa (fixed random) (default bp)"),
+    ("--eta", str, "forward learning rates, one or one per area: 1,0.2,0.05 (default: the "
+                   "model's; spiking digits 0.03)"),
+    ("--eta-lateral", float, "lateral learning rate, rate networks (default 0; sacramento2018 "
+                             "and dpc: the paper's table)"),
+    ("--wt-noise", float, "bp noise sigma (default 0.5 rate, 0.1 spiking)"),
+    ("--lateral-noise", float, "P, Q = I + U(+-s), errormc only (default 0.3)"),
+    ("--seed", int, "network seed (default 56789)"),
+    ("--init-weights", str, "initial weights (.npz, errormc rate network)"),
+    ("--dt", float, "time step (default 0.01 ms rate, 0.001 s spiking)"),
+)
+CONDUCTANCES = (("l", 0.03), ("bas", 0.1), ("api", 0.06), ("den", 0.1), ("ntgt", 0.06))
+
+
+def _add(group, flag, kind, text):
+    dest = flag[2:].replace("-", "_")
+    group.add_argument(flag, type=kind, dest=dest, help=text, metavar=dest.upper())
+
+
+def _model_flags(p, skip=()):
     g = p.add_argument_group("model")
-    g.add_argument("--layers", help="sizes n_0-n_1-...-n_L (default 4-2-1)")
-    g.add_argument("--errors", help="error units per area m_1-...-m_L")
-    g.add_argument("--activation", help="one name or one per area: tanh,linear")
-    g.add_argument("--error-activation")
-    g.add_argument("--connectivity", help="layered | skip")
-    g.add_argument("--backward", help="bp (transpose + noise) | fa")
-    g.add_argument("--eta", help="forward learning rates per area: 1,0.2,0.05")
-    g.add_argument("--eta-lateral", type=float)
-    g.add_argument("--no-phi-transfer", dest="phi_transfer", action="store_false")
-    g.add_argument("--wt-noise", type=float, help="bp noise sigma")
-    g.add_argument("--lateral-noise", type=float)
-    g.add_argument("--seed", type=int)
-    g.add_argument("--init-weights", help="initial weights (.npz)")
-    g.add_argument("--dt", type=float, help="time step (ms)")
+    for flag, kind, text in MODEL_FLAGS:
+        if flag not in skip:
+            _add(g, flag, kind, text)
+    if "--no-phi-transfer" not in skip:
+        g.add_argument("--no-phi-transfer", dest="phi_transfer", action="store_const",
+                       const=False, help="switch off the phi' transfer to error units "
+                                         "(errormc rate network; default on)")
     c = p.add_argument_group("conductances (1/ms)")
-    for name in ("l", "bas", "api", "den", "ntgt"):
-        c.add_argument(f"--g-{name}", type=float)
+    for name, default in CONDUCTANCES:
+        c.add_argument(f"--g-{name}", type=float, metavar="G", help=f"default {default}")
 
 
-RUN_FIELDS = (
-    "task", "task_seed", "model", "network", "backend", "epochs", "protocol", "n_samples",
-    "steps_per_sample", "settle_steps", "checkpoint_every", "weight_bound", "data", "n_test",
+RUN_FLAGS = (
+    ("--model", str, "errormc | sacramento2018 | dpc | ann (default errormc)"),
+    ("--network", str, "rate | spiking (default rate; spiking on --backend loihi)"),
+    ("--backend", str, "nengo | loihi (loihi: spiking network only) (default nengo)"),
+    ("--epochs", int, "epochs (default: teacher-student 100 rate, 2 spiking; digits 10 / 1)"),
+    ("--task-seed", int, "seed of teacher and data, teacher-student (default: --seed; "
+                         "the paper: its first seed)"),
+    ("--protocol", str, "clean | reference (the authors' quirks, rate only) (default clean)"),
+    ("--n-samples", int, "training samples (default: teacher-student 100 rate, 40 spiking; "
+                         "digits all, 300 spiking)"),
+    ("--n-test", int, "test samples: digits (default all), spiking teacher-student "
+                      "(default 20)"),
+    ("--steps-per-sample", int, "steps per presentation (default 20 rate; spiking 100, "
+                                "digits 80)"),
+    ("--settle-steps", int, "settling steps before training (default: one pass over the "
+                            "training set, at most 2000; spiking 0)"),
+    ("--onset-steps", int, "spiking: steps into a presentation before the target nudges "
+                           "(default 30)"),
+    ("--readout-steps", int, "spiking: last steps of a presentation read as its output "
+                             "(default 30%% of a presentation)"),
+    ("--neurons-per-unit", int, "spiking: neurons per represented dimension (default 50; "
+                                "digits 10)"),
+    ("--error-neurons", int, "spiking: neurons per error unit (default 100; digits 60)"),
+    ("--compare", str, "bp: measure the angle of the trained updates to backprop "
+                       "(cortical rate models, teacher-student)"),
+    ("--checkpoint-every", int, "samples between checkpoints, 0: none (default 1000; "
+                                "none on loihi)"),
+    ("--weight-bound", float, "divergence guard on |weights| (default 1000)"),
+    ("--data", str, "digits: an MNIST .npz (keras layout) instead of the bundled 8x8 digits"),
 )
 
 
 def _given(args, names):
-    """The fields among ``names`` that were given on the command line."""
+    """The fields among ``names`` given on the command line (flags not given are
+    absent: argument_default=SUPPRESS)."""
     return {n: getattr(args, n) for n in names if hasattr(args, n)}
 
 
-MODEL_FIELDS = (
-    "layers", "errors", "activation", "error_activation", "connectivity", "backward",
-    "eta", "eta_lateral", "phi_transfer", "wt_noise", "lateral_noise", "seed",
-    "init_weights", "dt", "g_l", "g_bas", "g_api", "g_den", "g_ntgt",
-)
+def _fields(flags):
+    return tuple(f[2:].replace("-", "_") for f, _, _ in flags)
+
+
+MODEL_FIELDS = _fields(MODEL_FLAGS) + ("phi_transfer",) + tuple(
+    f"g_{n}" for n, _ in CONDUCTANCES)
+RUN_FIELDS = _fields(RUN_FLAGS) + ("task",)
+
+
+def _default_out(config):
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return os.path.join("results", f"{config.task}-{config.layers}-seed{config.seed}-{stamp}")
+
+
+def _summary(config, metrics, out):
+    line = (f"{describe(config)}, seed {config.seed}: test MSE {metrics['test_mse_initial']:.4g} "
+            f"(untrained) -> {metrics['test_mse_final']:.4g} (trained)")
+    if "test_accuracy" in metrics:
+        line += (f", accuracy {metrics['test_accuracy_initial']:.1%} -> "
+                 f"{metrics['test_accuracy']:.1%}")
+    return line + f", wall {metrics['wall_s']:.1f} s; results in {out}"
 
 
 def cmd_run(args):
-    from errormc.benchmarks.config import RunConfig
-    from errormc.benchmarks.runner import resume, run
-
     quiet = getattr(args, "quiet", False)
-    given = _given(args, MODEL_FIELDS + RUN_FIELDS + ("config", "resume"))
-    if not given:
-        return deployment_demo(getattr(args, "out", None), quiet)
+    fields = _given(args, MODEL_FIELDS + RUN_FIELDS)
     if hasattr(args, "resume"):
+        extra = sorted(set(fields) | ({"config"} & set(vars(args))) | (
+            {"force"} & {k for k, v in vars(args).items() if v is True}))
+        if extra:
+            raise ConfigError(f"{extra[0]}: --resume continues the run as its config.toml "
+                              "says; it takes no other settings")
         out = args.resume
         metrics = resume(out, progress=not quiet)
         config = RunConfig.from_toml(os.path.join(out, "config.toml"))
-    else:
-        fields = _given(args, MODEL_FIELDS + RUN_FIELDS)
-        if hasattr(args, "config"):
-            config = RunConfig.from_toml(args.config, overrides=fields)
-        else:
-            config = RunConfig(**fields)
+        print(_summary(config, metrics, out))
+        return
+    if not fields and not hasattr(args, "config"):
         out = getattr(args, "out", None) or os.path.join(
-            "results",
-            f"{config.task}-{config.layers}-seed{config.seed}-{time.strftime('%Y%m%d-%H%M%S')}",
-        )
-        metrics = run(config, out=out, progress=not quiet)
-    print(f"{config.task} {config.network} {config.model} {config.layers} seed {config.seed} "
-          f"on {config.backend}: test MSE {metrics['test_mse_initial']:.4g} (untrained) -> "
-          f"{metrics['test_mse_final']:.4g} (trained)"
-          + (f", accuracy {metrics['test_accuracy_initial']:.1%} -> "
-             f"{metrics['test_accuracy']:.1%}" if "test_accuracy" in metrics else "")
-          + f", wall {metrics['wall_s']:.1f} s")
-    print(f"results in {out}")
+            "results", f"deployment-{time.strftime('%Y%m%d-%H%M%S')}")
+        print(deployment_demo(out, progress=not quiet))
+        print(f"results in {out}")
+        return
+    if hasattr(args, "config"):
+        config = RunConfig.from_toml(args.config, overrides=fields)
+    else:
+        config = RunConfig(**fields)
+    out = getattr(args, "out", None) or _default_out(config)
+    args.out = out
+    metrics = run(config, out=out, progress=not quiet, force=getattr(args, "force", False))
+    print(_summary(config, metrics, out))
 
 
-def deployment_demo(out, quiet):
-    """``errormc run`` alone: the spiking network on digits on both backends."""
-    from errormc.benchmarks.deployment import deployment_demo as demo
-
-    out = out or os.path.join("results", f"deployment-{time.strftime('%Y%m%d-%H%M%S')}")
-    table = demo(out, progress=not quiet)
-    print(table)
-    print(f"results in {out}")
+def read_stimulus(path):
+    """``(inputs, targets, learn)`` from a stimulus ``.npz``."""
+    if not os.path.isfile(path):
+        raise ConfigError(f"stimulus: file {path!r} does not exist")
+    arrays = read_npz(path, "stimulus", ("inputs",))
+    with np.load(path, allow_pickle=False) as data:
+        optional = {k: read_npz(path, "stimulus", (k,))[k] for k in ("targets", "learn")
+                    if k in data.files}
+    return arrays["inputs"], optional.get("targets"), optional.get("learn")
 
 
 def cmd_replay(args):
-    from errormc.benchmarks.config import RunConfig
-    from errormc.benchmarks.protocol import replay
-    from errormc.networks.weights import save
-
     if getattr(args, "init_weights", None) is None:
-        raise ValueError("init_weights: replay needs --init-weights W.npz")
+        raise ConfigError("init_weights: replay needs --init-weights W.npz")
+    check_out(args.out, run=False)
     config = RunConfig(**_given(args, MODEL_FIELDS))
-    path = args.stimulus
-    if not os.path.isfile(path):
-        raise ValueError(f"stimulus: file {path!r} does not exist")
-    with np.load(path, allow_pickle=False) as data:
-        if "inputs" not in data.files:
-            raise ValueError(f"stimulus {path!r}: missing array 'inputs' (has {data.files})")
-        inputs = data["inputs"]
-        targets = data["targets"] if "targets" in data.files else None
-        learn = data["learn"] if "learn" in data.files else None
+    inputs, targets, learn = read_stimulus(args.stimulus)
     result = replay(inputs, targets, learn, dt=config.dt, **config.network_kwargs())
     os.makedirs(args.out, exist_ok=True)
     path = save(os.path.join(args.out, "trace.npz"), result)
@@ -130,9 +197,6 @@ def cmd_replay(args):
 
 
 def cmd_check_bp(args):
-    from errormc.benchmarks.alignment import check_bp
-    from errormc.benchmarks.config import RunConfig
-
     # check-bp's own defaults: layered, bp without noise, identity lateral weights
     fields = dict(connectivity="layered", wt_noise=0.0, lateral_noise=0.0, seed=0)
     fields.update(_given(args, MODEL_FIELDS))
@@ -163,51 +227,51 @@ def cmd_check_bp(args):
 
 
 def cmd_bench(args):
+    if args.out:
+        check_out(args.out, run=False)
     if args.what == "backends":
-        from errormc.benchmarks.speed_backends import write_backends_table
-
         out = args.out or os.path.join("results", "bench-backends")
-        print(write_backends_table(out))
+        print(bench_backends.write_table(out, progress=not args.quiet))
         print(f"table in {out}")
     if args.what == "speed":
-        from errormc.benchmarks.speed import bench_speed, format_table
-
-        rows = bench_speed(out=args.out, steps=args.steps)
-        print(format_table(rows))
+        rows = speed.bench_speed(out=args.out, steps=args.steps, progress=not args.quiet)
+        print(speed.format_table(rows))
         if args.out:
             print(f"table in {os.path.join(args.out, 'speed.md')}")
 
 
 def cmd_sweep(args):
-    from errormc.benchmarks.sweep import expand, load_grid, run_sweep
-
+    check_out(args.out, run=False)
     grid, options = load_grid(args.grid)
     configs = expand(grid, where=f"grid {args.grid!r}")
     summary = run_sweep(configs, args.out, workers=args.workers, scheduler=args.scheduler,
                         retry_failed=args.retry_failed, progress=not args.quiet,
                         options=options)
     print(f"sweep {args.out}: {len(summary['done'])} finished, {len(summary['failed'])} failed, "
-          f"{len(summary['skipped'])} skipped of {summary['total']} in {summary['wall_s']:.1f} s")
+          f"{len(summary['skipped'])} finished earlier, of {summary['total']} in "
+          f"{summary['wall_s']:.1f} s")
+    if summary["duplicates"]:
+        print(f"{summary['duplicates']} grid points repeat an earlier one and ran once")
+    if summary["failed_before"]:
+        print(f"{len(summary['failed_before'])} runs failed in an earlier sweep and were not "
+              "rerun; rerun them with --retry-failed")
     if summary["failed"]:
         print(f"failures recorded in {os.path.join(args.out, 'failed')}; rerun with --retry-failed")
 
 
 def cmd_report(args):
-    from errormc.benchmarks.sweep import report
-
     rows = report(args.dir)
     print(f"{len(rows)} runs summarised in {os.path.join(args.dir, 'summary.csv')}")
 
 
 def cmd_energy(args):
-    from errormc.benchmarks import energy
-
+    check_out(args.out, run=False)
     if args.task == "scaling":
         lo, _, hi = args.areas.partition("..")
         try:
             areas = range(int(lo), int(hi or lo) + 1)
         except ValueError:
-            raise ValueError(f"areas: {args.areas!r} is not a range like 2..7") from None
+            raise ConfigError(f"areas: {args.areas!r} is not a range like 2..7") from None
         table = energy.scaling(areas=areas, out=args.out, samples=args.samples,
                                seed=args.seed, progress=not args.quiet)
     else:
@@ -218,127 +282,117 @@ def cmd_energy(args):
 
 
 def cmd_paper(args):
-    import importlib
-
-    module = importlib.import_module(f"errormc.benchmarks.paper.{args.figure}")
-    table = module.run(
-        out=args.out,
-        quick=args.quick,
-        seeds=args.seeds,
-        protocol=args.protocol,
-        workers=args.workers,
-        progress=not args.quiet,
-    )
+    check_out(args.out, run=False)
+    table = run_figure(args.figure, args.out, quick=args.quick, seeds=args.seeds,
+                       protocol=args.protocol, workers=args.workers, progress=not args.quiet)
     print(table)
     print(f"results in {args.out}")
 
 
 def build_parser():
     parser = Parser(prog="errormc", description="Cortical error-neuron microcircuits on Nengo.")
+    parser.add_argument("--version", action="version", version=f"errormc {__version__}")
     sub = parser.add_subparsers(dest="verb", parser_class=Parser)
 
-    p = sub.add_parser("run", help="train on a task and write a results directory",
+    p = sub.add_parser("run", help="train on a task and write a results directory "
+                                   "(no task and no flags: the deployment demo)",
                        argument_default=argparse.SUPPRESS)
-    p.add_argument("task", nargs="?",
-                   help="teacher-student | digits (no task and no flags: the deployment demo)")
+    p.add_argument("task", nargs="?", help="teacher-student | digits")
     p.add_argument("--config", help="run config (TOML); flags override its fields")
     p.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its checkpoint")
-    p.add_argument("--model", help="errormc")
-    p.add_argument("--network", help="rate | spiking")
-    p.add_argument("--backend", help="nengo | loihi")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--task-seed", type=int,
-                   help="seed of teacher and data (default: --seed; the paper: its first seed)")
-    p.add_argument("--protocol", help="clean (default) | reference")
-    p.add_argument("--n-samples", type=int, help="training samples (task default)")
-    p.add_argument("--n-test", type=int, help="test samples (digits: default the whole split)")
-    p.add_argument("--steps-per-sample", type=int)
-    p.add_argument("--settle-steps", type=int)
-    p.add_argument("--checkpoint-every", type=int, help="samples between checkpoints (0: none)")
-    p.add_argument("--weight-bound", type=float, help="divergence guard on |weights|")
-    p.add_argument("--data", help="digits: an MNIST .npz (keras layout) instead of the 8x8 digits")
-    p.add_argument("--out", help="results directory")
+    p.add_argument("--out", help="results directory (default results/TASK-LAYERS-seedS-TIME)")
+    p.add_argument("--force", action="store_true", help="replace a finished run in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    g = p.add_argument_group("run")
+    for flag, kind, text in RUN_FLAGS:
+        _add(g, flag, kind, text)
     _model_flags(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("replay", help="drive a network with given per-step inputs and targets",
                        argument_default=argparse.SUPPRESS)
     p.add_argument("--stimulus", required=True, help=".npz with inputs[T,n_in], targets, learn")
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, help="directory for trace.npz")
     _model_flags(p)
     p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("check-bp", help="compare a settled microcircuit with backprop",
                        argument_default=argparse.SUPPRESS)
-    p.add_argument("--json", action="store_true", default=False)
-    _model_flags(p)
+    p.add_argument("--json", action="store_true", default=False, help="print JSON")
+    _model_flags(p, skip=("--errors", "--error-activation", "--eta", "--eta-lateral",
+                          "--init-weights", "--no-phi-transfer"))
     p.set_defaults(func=cmd_check_bp)
 
     p = sub.add_parser("paper", help="reproduce a figure of the paper")
-    p.add_argument("figure", choices=["fig3"])
-    p.add_argument("--quick", action="store_true", help="fewer epochs and seeds")
-    p.add_argument("--seeds", type=int, default=None, help="number of seeds")
-    p.add_argument("--protocol", default="reference", help="reference | clean")
-    p.add_argument("--workers", type=int, default=None, help="parallel workers")
-    p.add_argument("--out", required=True)
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("figure", choices=FIGURES)
+    p.add_argument("--quick", action="store_true", help="fewer epochs and seeds (minutes)")
+    p.add_argument("--seeds", type=int, default=None, help="number of seeds (default: the "
+                                                           "paper's 10; --quick 2)")
+    p.add_argument("--protocol", default="reference", help="reference | clean (default reference)")
+    p.add_argument("--workers", type=int, default=None, help="parallel workers (default: cores)")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_paper)
 
     p = sub.add_parser("energy", help="energy and latency of the emulated Loihi deployment")
     p.add_argument("task", help="digits | teacher-student | scaling")
-    p.add_argument("--layers", default=None, help="network shape (task default if absent)")
-    p.add_argument("--areas", default="2..7", help="scaling: range of cortical areas")
-    p.add_argument("--samples", type=int, default=None, help="training samples (task default)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", required=True)
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--layers", default=None, help="network shape (default: the task's)")
+    p.add_argument("--areas", default="2..7", help="scaling: range of cortical areas "
+                                                   "(default 2..7)")
+    p.add_argument("--samples", type=int, default=None, help="training samples (default: "
+                                                             "the task's)")
+    p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_energy)
 
     p = sub.add_parser("sweep", help="run a grid of configs on Dask, resumably")
     p.add_argument("grid", help="grid file (TOML; lists are axes)")
     p.add_argument("--out", required=True, help="sweep directory")
-    p.add_argument("--workers", type=int, default=None, help="LocalCluster workers (default: cores)")
-    p.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler")
-    p.add_argument("--retry-failed", action="store_true")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--workers", type=int, default=None,
+                   help="LocalCluster workers (default: one per core)")
+    p.add_argument("--scheduler", default=None,
+                   help="address of an existing Dask scheduler (default: a local cluster)")
+    p.add_argument("--retry-failed", action="store_true", help="rerun recorded failures")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("report", help="summarise a sweep directory")
-    p.add_argument("dir")
+    p.add_argument("dir", help="sweep directory")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("bench", help="speed benchmarks")
     p.add_argument("what", choices=["speed", "backends"])
-    p.add_argument("--out", default=None)
-    p.add_argument("--steps", type=int, default=20000)
+    p.add_argument("--out", default=None, help="output directory (default: print only; "
+                                               "backends: results/bench-backends)")
+    p.add_argument("--steps", type=int, default=20000, help="speed: steps per timing "
+                                                            "(default 20000)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_bench)
     return parser
 
 
 def main(argv=None):
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = None
     try:
         args = parser.parse_args(argv)
         if args.verb is None:
-            args = parser.parse_args(["run"] + list(argv or []))
+            args = parser.parse_args(["run"] + argv)
         args.func(args)
-    except (UsageError, ValueError, FileNotFoundError) as e:
+    except (ConfigError, Diverged) as e:
         print(f"errormc: error: {e}", file=sys.stderr)
         return EXIT_USAGE
-    except FloatingPointError as e:
-        print(f"errormc: {e}", file=sys.stderr)
-        return 1
+    except Interrupted as e:
+        out = getattr(args, "resume", None) or getattr(args, "out", None)
+        print(f"\nerrormc: {e}", file=sys.stderr)
+        if out:
+            print(f"continue with: errormc run --resume {out}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except KeyboardInterrupt:
-        print("errormc: interrupted", file=sys.stderr)
-        return 130
-    except Exception as e:  # noqa: BLE001
-        from errormc.benchmarks.runner import Interrupted
-
-        if not isinstance(e, Interrupted):
-            raise
-        print(f"errormc: {e}; continue with: errormc run --resume DIR", file=sys.stderr)
-        return 130
+        print("\nerrormc: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return 0
 
 

@@ -25,6 +25,9 @@ import warnings
 import numpy as np
 import nengo
 from nengo.builder.ensemble import get_activities
+from nengo.cache import NoDecoderCache
+
+from errormc.networks.errors import ConfigError
 
 BACKENDS = ("nengo", "loihi")
 
@@ -40,9 +43,9 @@ def import_nengo_loihi():
 
 
 def check_backend(backend, field="backend"):
-    """Return ``backend`` if known, else raise a ValueError naming it."""
+    """Return ``backend`` if known, else raise a ConfigError naming it."""
     if backend not in BACKENDS:
-        raise ValueError(f"{field}: unknown {backend!r}; choose from {', '.join(BACKENDS)}")
+        raise ConfigError(f"{field}: unknown {backend!r}; choose from {', '.join(BACKENDS)}")
     return backend
 
 
@@ -108,7 +111,25 @@ class LoihiWeightReader:
         return get_activities(self.sim.data[ens], ens, x)
 
 
-def Simulator(network, backend="nengo", dt=0.001, progress_bar=False, **kwargs):
+def network_dt(network):
+    """The time step ``network`` (or one of its subnetworks) declares as ``dt``.
+
+    Raises a `ConfigError` if none does, or if two declare different steps.
+    """
+    declared = {
+        float(net.dt) for net in [network] + list(network.all_networks)
+        if getattr(net, "dt", None) is not None
+    }
+    if len(declared) > 1:
+        raise ConfigError(f"dt: the network's parts declare different time steps "
+                          f"{sorted(declared)}; pass dt explicitly")
+    if not declared:
+        raise ConfigError("dt: the network declares no time step (a `dt` attribute); "
+                          "pass dt explicitly")
+    return declared.pop()
+
+
+def Simulator(network, backend="nengo", dt=None, progress_bar=False, **kwargs):
     """Build ``network`` on the chosen backend.
 
     Parameters
@@ -117,9 +138,10 @@ def Simulator(network, backend="nengo", dt=0.001, progress_bar=False, **kwargs):
     backend : "nengo" or "loihi"
         ``nengo``: the Nengo reference simulator. ``loihi``: the nengo-loihi
         emulator (``target="sim"``), with its chip constraints.
-    dt : float
-        Simulator time step (the rate microcircuit uses ms, dt = 0.01; the spiking
-        microcircuit seconds, dt = 0.001).
+    dt : float, optional
+        Simulator time step. Default: the one the network declares (`network_dt`;
+        the rate microcircuit lives in ms, dt = 0.01, the spiking microcircuit in
+        seconds, dt = 0.001); a network that declares none needs it given.
     **kwargs
         Passed to the simulator (e.g. ``seed``; for ``loihi`` also ``precompute``,
         ``remove_passthrough``).
@@ -133,11 +155,14 @@ def Simulator(network, backend="nengo", dt=0.001, progress_bar=False, **kwargs):
     from .placement import placement_report  # pylint: disable=import-outside-toplevel
 
     check_backend(backend)
+    if dt is None:
+        dt = network_dt(network)
     if not np.isfinite(dt) or dt <= 0:
-        raise ValueError(f"dt: must be > 0, got {dt!r}")
-    bind = getattr(network, "bind_weight_reader", None)
-    if bind is not None:
-        bind(None)  # a previous simulator's reader must not be called while building
+        raise ConfigError(f"dt: must be > 0, got {dt!r}")
+    readers = [net for net in [network] + list(network.all_networks)
+               if hasattr(net, "bind_weight_reader")]
+    for net in readers:
+        net.bind_weight_reader(None)  # a previous simulator's reader must not be called while building
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -148,7 +173,11 @@ def Simulator(network, backend="nengo", dt=0.001, progress_bar=False, **kwargs):
             # process to the next; off by default, runs are bitwise reproducible
             # (and resumable) at ~15% of speed
             kwargs.setdefault("optimize", False)
-            sim = nengo.Simulator(network, dt=dt, progress_bar=progress_bar, **kwargs)
+            # no decoder cache: it pickles numpy objects into the user's home, which
+            # breaks under another numpy and races between sweep workers
+            model = nengo.builder.Model(dt=float(dt), decoder_cache=NoDecoderCache())
+            sim = nengo.Simulator(network, dt=dt, progress_bar=progress_bar, model=model,
+                                  **kwargs)
             reader = NengoWeightReader(sim)
         else:
             nengo_loihi = import_nengo_loihi()
@@ -165,8 +194,8 @@ def Simulator(network, backend="nengo", dt=0.001, progress_bar=False, **kwargs):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     sim.backend = backend
     sim.build_time = time.perf_counter() - t0
-    if bind is not None:
-        bind(reader)
+    for net in readers:
+        net.bind_weight_reader(reader)
     sim.placement = placement_report(sim, network, backend, build_warnings)
     return sim
 

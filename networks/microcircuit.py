@@ -285,6 +285,10 @@ class ErrorMicrocircuit(nengo.Network):
         ``target=None`` builds no target pathway (inference).
     """
 
+    #: the simulator time step this network is made for (one Nengo time unit is 1 ms (MODEL.md 5));
+    #: `errormc.hardware.Simulator` takes it unless given another
+    dt = 0.01
+
     def __init__(
         self,
         layers,

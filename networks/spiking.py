@@ -97,6 +97,13 @@ def _intercepts(dimensions):
     return nengo.dists.Uniform(-k, k)
 
 
+class Inhibition:
+    """Node output ``1 - nudging``: drives the inhibition of the error populations."""
+
+    def __call__(self, t, x):
+        return 1.0 - x
+
+
 class Relay:
     """Identity Node output. A Node with an output function is never removed by
     nengo-loihi's passthrough removal, which cannot route learned connections or
@@ -268,7 +275,7 @@ class SpikingArea(nengo.Network):
 
 
 class SpikingErrorMicrocircuit(nengo.Network):
-    """Spiking, population-coded error microcircuit (layered).
+    """Spiking, population-coded error microcircuit (layered or skip).
 
     Parameters
     ----------
@@ -316,6 +323,10 @@ class SpikingErrorMicrocircuit(nengo.Network):
         and no learning). ``input=None``: a passthrough node to connect into.
     """
 
+    #: the simulator time step this network is made for (Nengo seconds, NEF synapses of ~10 ms);
+    #: `errormc.hardware.Simulator` takes it unless given another
+    dt = 0.001
+
     def __init__(
         self,
         layers,
@@ -348,6 +359,7 @@ class SpikingErrorMicrocircuit(nengo.Network):
         **kwargs,
     ):
         super().__init__(label=label or "SpikingErrorMicrocircuit", seed=seed, **kwargs)
+        self._reader = None
         self.layers = parse_layers(layers)
         L = self.n_areas = len(self.layers) - 1
         self.neurons_per_unit = _check_positive(neurons_per_unit, "neurons_per_unit", True)
@@ -416,11 +428,14 @@ class SpikingErrorMicrocircuit(nengo.Network):
 
         n0 = self.layers[0]
         with self:
-            self.input = (
-                nengo.Node(size_in=n0, label="input")
-                if input is None
-                else nengo.Node(input, size_out=n0, label="input")
-            )
+            if isinstance(input, (nengo.Node, nengo.base.ObjView)):
+                self.input = input
+            else:
+                self.input = (
+                    nengo.Node(size_in=n0, label="input")
+                    if input is None
+                    else nengo.Node(input, size_out=n0, label="input")
+                )
             # the input population represents r_0 - 1/2 (rates in [0, 1] centred)
             self.input_radius = np.sqrt(n0) / 2.0
             self.input_area = nengo.Ensemble(
@@ -457,12 +472,21 @@ class SpikingErrorMicrocircuit(nengo.Network):
             phi_out = activations.phi(self.activation[-1])
             self.output = nengo.Node(Relay(), size_in=self.layers[-1], label="output")
             nengo.Connection(out.representation, self.output, function=phi_out, synapse=self.tau)
+            #: where drivers read the output: the decoded rate, filtered like the
+            #: network's own synapses
+            self.readout = (self.output, self.tau)
 
             # target comparison: x_L = t - phi(u_L)
             self.target = None
             if target is not None:
+                if isinstance(target, nengo.base.ObjView):
+                    # the error slots take the target unit by unit: a slice of a
+                    # slice is not a Nengo object, so a relay holds it
+                    relay = nengo.Node(size_in=self.layers[-1], label="target")
+                    nengo.Connection(target, relay, synapse=None)
+                    target = relay
                 self.target = (
-                    target if isinstance(target, (nengo.Node, nengo.base.ObjView))
+                    target if isinstance(target, nengo.Node)
                     else nengo.Node(target, size_out=self.layers[-1], label="target")
                 )
                 out.connect_x(self.target, synapse=None)
@@ -473,7 +497,7 @@ class SpikingErrorMicrocircuit(nengo.Network):
                 nudging if isinstance(nudging, (nengo.Node, nengo.base.ObjView))
                 else nengo.Node(nudging, size_out=1, label="nudging")
             )
-            self.gate = nengo.Node(lambda t, x: 1.0 - x, size_in=1, label="gate")
+            self.gate = nengo.Node(Inhibition(), size_in=1, label="gate")
             nengo.Connection(self.nudging, self.gate, synapse=None)
             for area in self.areas:
                 for ens in area.error.ensembles:
@@ -604,6 +628,7 @@ class SpikingErrorMicrocircuit(nengo.Network):
                         for (j, i), node in self.skip_backward.items()]
         for _, _, node, _, _ in projections:
             node.output.reset()
+        self._reader = reader
         if self.backward_mode != "bp" or reader is None:
             return
         for l, post, node, conn, name in projections:
@@ -625,6 +650,46 @@ class SpikingErrorMicrocircuit(nengo.Network):
             node.output.source = source
             self.weight_scale = getattr(self, "weight_scale", {})
             self.weight_scale[name] = scale
+
+    def get_weights(self, sim):
+        """The learned forward decoders ``D{l}`` (``D{i}_{j}`` for skip blocks),
+        ``size_out x n_pre``, and the current backward matrices ``B{l}``
+        (``B{j}_{i}``), as the backend holds them (on Loihi: the chip's integer
+        weights up to one factor per connection)."""
+        if self._reader is None or self._reader.sim is not sim:
+            raise ValueError("sim: build this network with errormc.hardware.Simulator to "
+                             "read its weights")
+        out = {}
+        for l, conn in self.forward.items():
+            out[f"D{l}"] = np.array(self._reader.decoders(conn))
+        for (i, j), conn in self.skip_forward.items():
+            out[f"D{i}_{j}"] = np.array(self._reader.decoders(conn))
+        for name, proj in self._projections():
+            out[name] = np.array(proj.B)
+        return out
+
+    def _projections(self):
+        """``(name, BackwardProjection)`` of every backward projection."""
+        out = [(f"B{l}", node.output) for l, node in self.backward.items()]
+        out += [(f"B{j}_{i}", node.output) for (j, i), node in self.skip_backward.items()]
+        return out
+
+    def host_state(self):
+        """The state held outside the simulator's signals (the ``bp`` backward
+        matrices and their refresh clocks), for checkpoints."""
+        out = {}
+        for name, proj in self._projections():
+            out[f"{name}.B"] = np.array(proj.B)
+            out[f"{name}.next_refresh"] = np.array(proj.next_refresh)
+            out[f"{name}.n_refreshes"] = np.array(proj.n_refreshes)
+        return out
+
+    def restore_host_state(self, state):
+        """Put back what `host_state` returned."""
+        for name, proj in self._projections():
+            proj.B = np.array(state[f"{name}.B"])
+            proj.next_refresh = float(state[f"{name}.next_refresh"])
+            proj.n_refreshes = int(state[f"{name}.n_refreshes"])
 
     def effective_weights(self, l):
         """The current backward matrix of hidden area l (B_l) as the network sees it."""

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from errormc.benchmarks.alignment import feedforward_backprop
-from errormc.benchmarks.config import RunConfig
+from errormc.runs.config import RunConfig
 from errormc.benchmarks.protocol import Session
-from errormc.benchmarks.runner import run_rate
+from errormc.runs.runner import train
 from errormc.networks.baselines import (
     ANN,
     DendriticMicrocircuit,
@@ -123,7 +123,7 @@ def test_ann_updates_are_the_backprop_gradient():
 @pytest.mark.parametrize("model", ["errormc", "sacramento2018", "dpc", "ann"])
 def test_short_teacher_student_run_lowers_test_mse(model):
     config = RunConfig(model=model, layers="2-1", seed=56789, epochs=3, protocol="clean")
-    metrics, weights = run_rate(config)
+    metrics, weights = train(config)
     assert metrics["test_mse_final"] < 0.5 * metrics["test_mse_initial"]
     assert all(np.all(np.isfinite(v)) for v in weights.values())
 

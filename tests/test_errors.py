@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from errormc.benchmarks.config import RunConfig
+from errormc.runs.config import RunConfig
 from errormc.benchmarks.protocol import replay
 from errormc.cli import main
 from errormc.networks import ErrorMicrocircuit

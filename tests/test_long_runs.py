@@ -10,9 +10,10 @@ import time
 import numpy as np
 import pytest
 
-from errormc.benchmarks.checkpoint import read_checkpoint
-from errormc.benchmarks.config import RunConfig
-from errormc.benchmarks.runner import Diverged, run
+from errormc.runs.checkpoint import read_checkpoint
+from errormc.runs.config import RunConfig
+from errormc.runs.results import working_dir
+from errormc.runs.runner import Diverged, run
 
 RUN = ["--layers", "4-2-1", "--epochs", "60", "--n-samples", "20", "--seed", "3",
        "--checkpoint-every", "40", "--quiet"]
@@ -23,7 +24,7 @@ def errormc(*args, **kwargs):
 
 
 def wait_for_checkpoints(directory, count, process, timeout=120):
-    path = os.path.join(directory, "checkpoint.npz")
+    path = os.path.join(working_dir(directory), "checkpoint.npz")
     deadline = time.time() + timeout
     while time.time() < deadline:
         assert process.poll() is None, "the run ended before it could be interrupted"
@@ -61,8 +62,9 @@ def test_interrupted_and_resumed_run_ends_bitwise_equal(how, uninterrupted, tmp_
         # a checkpoint is written on the way out, with a hint how to continue
         assert process.returncode == 130
         assert "--resume" in err
-        assert read_checkpoint(os.path.join(out, "checkpoint.npz"))[2]["steps"] >= info["steps"]
-    assert not os.path.exists(os.path.join(out, "metrics.json"))
+        assert read_checkpoint(os.path.join(working_dir(out), "checkpoint.npz"))[2]["steps"] >= info["steps"]
+    # an unfinished run is not at --out: that holds complete runs only
+    assert not os.path.exists(out)
     assert errormc("run", "--resume", out, "--quiet").wait() == 0
     ours, reference = final_weights(out), final_weights(uninterrupted)
     assert sorted(ours) == sorted(reference)
@@ -72,6 +74,7 @@ def test_interrupted_and_resumed_run_ends_bitwise_equal(how, uninterrupted, tmp_
     assert metrics["resumed"] is True
     assert metrics["test_mse_final"] == json.load(open(os.path.join(uninterrupted, "metrics.json")))["test_mse_final"]
     assert not os.path.exists(os.path.join(out, "checkpoint.npz"))
+    assert not os.path.exists(working_dir(out))
 
 
 def test_divergence_guard_names_area_and_step_and_keeps_checkpoint(tmp_path):
@@ -80,18 +83,20 @@ def test_divergence_guard_names_area_and_step_and_keeps_checkpoint(tmp_path):
     out = tmp_path / "diverging"
     with pytest.raises(Diverged, match=r"diverged at step \d+: W of area \d has") as info:
         run(config, out=str(out))
-    failed = json.load(open(out / "failed.json"))
+    work = working_dir(out)
+    assert "failed.json" in str(info.value)
+    failed = json.load(open(os.path.join(work, "failed.json")))
     assert failed["kind"] == "diverged" and "area" in failed["error"]
     # the last good checkpoint is kept: its weights are within the bound
-    sim_arrays, _, meta = read_checkpoint(str(out / "checkpoint.npz"))
+    sim_arrays, _, meta = read_checkpoint(os.path.join(work, "checkpoint.npz"))
     assert meta["steps"] < int(str(info.value).split("step ")[1].split(":")[0])
-    assert not (out / "metrics.json").exists()
+    assert not out.exists()
 
 
 def test_resume_of_finished_or_missing_run_is_an_error(tmp_path, uninterrupted, capsys):
     from errormc.cli import main
 
     assert main(["run", "--resume", str(tmp_path / "nothing")]) == 2
-    assert "config.toml" in capsys.readouterr().err
+    assert "no unfinished run" in capsys.readouterr().err
     assert main(["run", "--resume", uninterrupted]) == 2
     assert "already finished" in capsys.readouterr().err

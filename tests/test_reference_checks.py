@@ -12,8 +12,8 @@ from functools import partial
 import numpy as np
 import pytest
 
-from errormc.benchmarks import models
-from errormc.benchmarks.config import RunConfig
+from errormc.runs import models
+from errormc.runs.config import RunConfig
 from errormc.benchmarks.protocol import Session, TeacherStudentProtocol
 from errormc.benchmarks.tasks.teacher_student import TeacherStudentTask, teacher_forward
 from errormc.networks.initialization import initial_state
@@ -114,8 +114,8 @@ def test_student_output_after_settling():
 def test_runner_reproduces_check_values_for_first_seed(model):
     """Through the runner (``errormc run --model X --protocol reference``): the
     first seed's teacher is the paper's, so its check value is reproduced."""
-    from errormc.benchmarks.runner import run_rate
+    from errormc.runs.runner import train
 
     config = RunConfig(model=model, layers="4-2-1", seed=56789, protocol="reference", epochs=2)
-    metrics, _ = run_rate(config)
+    metrics, _ = train(config)
     assert_printed(metrics["test_mse_final_all_steps"], CHECK_MSE[("4-2-1", model)][0])

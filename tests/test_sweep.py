@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from errormc.benchmarks.config import RunConfig
-from errormc.benchmarks.sweep import config_hash, expand, report, run_sweep
+from errormc.runs.config import RunConfig
+from errormc.runs.sweep import config_hash, expand, report, run_sweep
 from errormc.cli import main
 
 
@@ -35,7 +35,8 @@ def test_sweep_records_failure_skips_finished_and_retries_only_failed(tmp_path):
     assert not [n for n in os.listdir(out / "runs") if n.startswith(".")]  # no partial runs
 
     again = run_sweep(configs, out, workers=2, progress=False)
-    assert again["done"] == [] and again["failed"] == [] and len(again["skipped"]) == 6
+    assert again["done"] == [] and again["failed"] == [] and len(again["skipped"]) == 5
+    assert again["failed_before"] == [bad]
 
     retried = run_sweep(configs, out, workers=2, progress=False, retry_failed=True)
     assert len(retried["skipped"]) == 5 and retried["failed"] == [bad]
@@ -64,7 +65,7 @@ def test_sweep_survives_a_killed_worker(tmp_path):
         runs = out / "runs"
         deadline = time.time() + 120
         while time.time() < deadline:
-            partial = [n for n in (os.listdir(runs) if runs.exists() else []) if n.endswith(".partial")]
+            partial = [n for n in (os.listdir(runs) if runs.exists() else []) if n.endswith(".running")]
             if any((runs / n / "checkpoint.npz").exists() for n in partial):
                 pids = client.run(os.getpid)
                 address, pid = sorted(pids.items())[0]
@@ -90,7 +91,7 @@ def test_sweep_survives_a_killed_worker(tmp_path):
 def test_grid_expansion_and_cli(tmp_path, capsys):
     grid = tmp_path / "grid.toml"
     grid.write_text('layers = ["2-1", "4-2-1"]\nseed = [1, 2]\nepochs = 2\nn_samples = 10\n')
-    from errormc.benchmarks.sweep import load_grid
+    from errormc.runs.sweep import load_grid
 
     fields, _ = load_grid(grid)
     configs = expand(fields)

@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from errormc.benchmarks.config import RunConfig
+from errormc.runs.config import RunConfig
 from errormc.benchmarks.protocol import delay_targets, shuffled
-from errormc.benchmarks.runner import run_rate
+from errormc.runs.runner import train
 from errormc.benchmarks.tasks.teacher_student import TeacherStudentTask, teacher_forward
 
 
@@ -29,7 +29,7 @@ def test_shuffle_keeps_pairs_and_delays_targets():
 
 def test_teacher_student_421_learns_tenfold():
     config = RunConfig(layers="4-2-1", epochs=20, seed=56789)
-    metrics, weights = run_rate(config)
+    metrics, weights = train(config)
     assert metrics["test_mse_final"] * 10 <= metrics["test_mse_initial"]
     assert all(np.all(np.isfinite(w)) for w in weights.values())
     # validation improves over training

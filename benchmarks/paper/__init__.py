@@ -1,3 +1,7 @@
-"""One entry per figure of the paper: ``errormc paper <figure>`` calls
-``errormc.benchmarks.paper.<figure>.run(out=, quick=, seeds=, protocol=, workers=,
-progress=)`` and prints what it returns."""
+"""The paper's figures, one module each: a grid of runs and a report over them
+(``grid(quick=, seeds=, protocol=, ...)`` -> config dicts; ``report(runs, out,
+header)`` -> ``<fig>.csv``, ``<fig>.png``, ``<fig>.md``). ``errormc paper <fig>``
+runs the grid through the sweep machinery and calls the report."""
+
+#: the figures ``errormc paper`` knows
+FIGURES = ("fig3",)

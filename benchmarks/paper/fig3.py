@@ -1,34 +1,40 @@
 """Fig. 3: teacher-student learning across depths, the error microcircuit against
 backprop and the earlier cortical models (MODEL.md 3.2).
 
-``run(out=DIR)`` expands the grid (layers x models x seeds) into one `RunConfig`
-per cell, runs every cell through `errormc.benchmarks.runner.run_rate`
-(the trained run and its untrained control: the same protocol with plasticity
-off for one epoch), measures the backprop alignment of the trained weights
-(`errormc.benchmarks.alignment.update_alignment`), and writes
+A paper figure is a grid and a report. `grid` lists one run config (a dict of
+`errormc.runs.config.RunConfig` fields) per model, depth and seed, with the
+paper's learning rates and, for the cortical models, the backprop comparison
+(``compare = "bp"``); every run also yields its untrained control
+(``test_mse_initial``: the same protocol with plasticity off for one epoch).
+`report` turns the finished runs into
 
-* ``DIR/fig3.csv``: model, layers, depth, seed, trained, test_mse, angle_1..angle_5
+* ``fig3.csv``: model, layers, depth, seed, trained, test_mse, angle_1..angle_5
   (mean angle per area between the model's forward update and backprop; empty
   for the ANN, whose updates are backprop, and for untrained rows);
-* ``DIR/fig3.png``: test MSE against depth (log scale), one line per model
-  (median over seeds, interquartile band), untrained controls dashed;
-* ``DIR/fig3.md``: the table of mean test MSE per model and depth.
+* ``fig3.png``: test MSE against depth (log scale), one line per model (median
+  over seeds with the interquartile band when there are several seeds),
+  untrained controls dashed, and the mean alignment angle;
+* ``fig3.md``: the table of mean test MSE per model and network.
+
+``errormc paper fig3`` runs the grid through the sweep machinery.
 
 As in the paper, one teacher and one data set, drawn from the first seed of the
 list (``task_seed``), serve every student. Deviation from the paper's harness
 (documented, not hidden): the alignment angles come from the final weights over
-one training sequence (see `update_alignment`), not from every snapshot.
-
-Cells run in parallel: through `errormc.benchmarks.sweep.run_sweep` when that
-exists, otherwise in a process pool with a progress display of finished/total
-runs.
+one training sequence (`errormc.benchmarks.alignment.update_alignment`), not
+from every snapshot. ``--protocol clean`` departs from the reference in
+validation (no plasticity, each pass's own shuffle) and in scoring (mean over
+output units instead of the squared norm).
 """
 
 import csv
 import os
-import time
 
+import matplotlib.pyplot as plt
 import numpy as np
+
+from errormc.networks.baselines import paper_eta
+from errormc.networks.errors import ConfigError
 
 LAYERS = ["2-1", "4-2-1", "8-4-2-1", "16-8-4-2-1", "32-16-8-4-2-1"]
 MODELS = ["errormc", "sacramento2018", "dpc", "ann"]
@@ -44,16 +50,13 @@ COLUMNS = ["model", "layers", "depth", "seed", "trained", "test_mse"] + [
 ALIGNED_MODELS = ("errormc", "sacramento2018", "dpc")
 
 
-def configs(quick=False, seeds=None, protocol="reference", epochs=None, layers=None,
-            models=None):
-    """The grid as a list of `RunConfig` (one per model, depth and seed); the
+def grid(quick=False, seeds=None, protocol="reference", epochs=None, layers=None,
+         models=None, backend=None):
+    """The runs of the figure: one config dict per model, depth and seed; the
     learning rates are the paper's (`errormc.networks.baselines.paper_eta`)."""
-    from errormc.benchmarks.config import RunConfig
-    from errormc.networks.baselines import paper_eta
-
     n_seeds = seeds if seeds is not None else (QUICK_SEEDS if quick else len(SEEDS))
     if n_seeds < 1:
-        raise ValueError(f"seeds: need at least 1, got {n_seeds}")
+        raise ConfigError(f"seeds: need at least 1, got {n_seeds}")
     if n_seeds > len(SEEDS):
         chosen = SEEDS + [1000 + i for i in range(n_seeds - len(SEEDS))]
     else:
@@ -65,112 +68,40 @@ def configs(quick=False, seeds=None, protocol="reference", epochs=None, layers=N
         for model in models or MODELS:
             eta = ",".join(repr(v) for v in paper_eta(model, depth)["eta"])
             for seed in chosen:
-                out.append(
-                    RunConfig(model=model, layers=layer, seed=seed, epochs=epochs,
+                config = dict(model=model, layers=layer, seed=seed, epochs=epochs,
                               protocol=protocol, eta=eta, task_seed=SEEDS[0])
-                )
+                if model in ALIGNED_MODELS:
+                    config["compare"] = "bp"
+                if backend is not None:
+                    config["backend"] = backend
+                out.append(config)
     return out
 
 
-def run_cell(config):
-    """One grid cell: the trained run, its untrained control, the alignment.
-
-    Returns two CSV rows (dicts): trained and untrained.
-    """
-    from errormc.benchmarks.alignment import update_alignment
-    from errormc.benchmarks.runner import run_rate
-
-    metrics, weights = run_rate(config)
-    return _rows(config, metrics, weights, update_alignment)
-
-
-def _rows(config, metrics, weights, alignment):
-    depth = len(config.layer_sizes()) - 1
-    base = dict(model=config.model, layers=config.layers, depth=depth, seed=config.seed)
-    trained = dict(base, trained=True, test_mse=metrics["test_mse_final"])
-    untrained = dict(base, trained=False, test_mse=metrics["test_mse_initial"])
-    if config.model in ALIGNED_MODELS and weights is not None:
-        for l, a in enumerate(alignment(config, weights), start=1):
-            trained[f"angle_{l}"] = a
-    trained["wall_s"] = metrics.get("wall_s")
-    return [trained, untrained]
-
-
-def _sweep():
-    try:
-        from errormc.benchmarks import sweep
-    except ImportError:
-        return None
-    return sweep if hasattr(sweep, "run_sweep") else None
-
-
-def _read_weights(path):
-    path = os.path.join(path, "weights_final.npz")
-    if not os.path.isfile(path):
-        return None
-    with np.load(path) as data:
-        return {k: np.array(data[k]) for k in data.files}
-
-
-def rows_from_runs(runs, out):
-    """CSV rows from finished sweep runs ``[(config dict with "run", metrics)]``
-    in ``out/runs/<run>/``; alignment measured from each run's final weights."""
-    from errormc.benchmarks.alignment import update_alignment
-    from errormc.benchmarks.config import RunConfig
-
-    rows = []
+def rows(runs):
+    """CSV rows (trained and untrained) from finished runs ``[(config, metrics)]``."""
+    out = []
     for config, metrics in runs:
-        values = {k: v for k, v in config.items() if k != "run"}
-        config_obj = RunConfig.from_dict(values)
-        weights = _read_weights(os.path.join(out, "runs", config["run"]))
-        rows += _rows(config_obj, metrics, weights, update_alignment)
-    return rows
+        depth = len(str(config["layers"]).split("-")) - 1
+        base = dict(model=config["model"], layers=config["layers"], depth=depth,
+                    seed=config["seed"])
+        trained = dict(base, trained=True, test_mse=metrics["test_mse_final"])
+        for l, a in enumerate(metrics.get("alignment_deg") or [], start=1):
+            trained[f"angle_{l}"] = a
+        out += [trained, dict(base, trained=False, test_mse=metrics["test_mse_initial"])]
+    return out
 
 
-def _run_with_sweep(sweep, grid, out, workers, progress):
-    """Through the sweep machinery: each config runs (resumably) into
-    ``out/runs/<hash>``; alignment is then measured from each run's
-    ``weights_final.npz``. Failed runs are listed in ``out/failed`` and left out."""
-    import json
-
-    sweep.run_sweep(grid, out, workers=workers, progress=progress,
-                    options={"benchmark": "fig3"})
-    runs = []
-    for config in grid:
-        name = sweep.config_hash(config)
-        path = os.path.join(out, "runs", name, "metrics.json")
-        if os.path.isfile(path):
-            with open(path) as f:
-                runs.append((dict(config.to_dict(), run=name), json.load(f)))
-    return rows_from_runs(runs, out)
-
-
-def report(runs, out):
-    """The sweep's report hook (``errormc sweep`` with ``benchmark = "fig3"``):
-    write fig3.csv, fig3.png and fig3.md for the finished runs."""
-    return _write_outputs(rows_from_runs(runs, out), out, "sweep report")
-
-
-def _run_in_pool(grid, workers, progress):
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    from tqdm.auto import tqdm
-
-    workers = workers or os.cpu_count() or 1
-    rows = [None] * len(grid)
-    bar = tqdm(total=len(grid), desc="fig3 runs", unit="run", disable=not progress)
-    if workers == 1:
-        for i, config in enumerate(grid):
-            rows[i] = run_cell(config)
-            bar.update(1)
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(run_cell, config): i for i, config in enumerate(grid)}
-            for future in as_completed(futures):
-                rows[futures[future]] = future.result()
-                bar.update(1)
-    bar.close()
-    return [row for pair in rows for row in pair]
+def report(runs, out, header="Fig. 3"):
+    """Write fig3.csv, fig3.png and fig3.md for the finished runs; return the
+    table as text. ``header`` says what was run (scale, seeds, epochs)."""
+    path = write_csv(rows(runs), os.path.join(out, "fig3.csv"))
+    table = read_csv(path)
+    plot(table, os.path.join(out, "fig3.png"), header)
+    text = header + "\n\n" + format_table(table) + "\n"
+    with open(os.path.join(out, "fig3.md"), "w") as f:
+        f.write(text)
+    return text
 
 
 def write_csv(rows, path):
@@ -200,11 +131,11 @@ def read_csv(path):
 
 
 def summary(rows):
-    """{(model, trained): {depth: mean test MSE}}."""
+    """{(model, trained): {layers: mean test MSE}}."""
     out = {}
     for row in rows:
         key = (row["model"], row["trained"])
-        out.setdefault(key, {}).setdefault(row["depth"], []).append(row["test_mse"])
+        out.setdefault(key, {}).setdefault(row["layers"], []).append(row["test_mse"])
     return {k: {d: float(np.mean(v)) for d, v in sorted(by.items())} for k, by in out.items()}
 
 
@@ -212,37 +143,31 @@ def format_table(rows):
     """Markdown table: mean test MSE per model (trained and untrained) and depth,
     and the mean alignment angle (over seeds and areas) for trained models."""
     means = summary(rows)
-    depths = sorted({row["depth"] for row in rows})
-    layers = {row["depth"]: row["layers"] for row in rows}
-    lines = ["| model | " + " | ".join(layers[d] for d in depths) + " |",
-             "|---|" + "---|" * len(depths)]
+    nets = sorted({row["layers"] for row in rows}, key=lambda s: (len(s.split("-")), s))
+    lines = ["| model | " + " | ".join(nets) + " |", "|---|" + "---|" * len(nets)]
     order = [m for m in MODELS if any(r["model"] == m for r in rows)]
     for trained in (True, False):
         for model in order:
             by = means.get((model, trained), {})
             name = model if trained else f"{model} (untrained)"
             lines.append(f"| {name} | " + " | ".join(
-                f"{by[d]:.3g}" if d in by else "" for d in depths) + " |")
+                f"{by[n]:.3g}" if n in by else "" for n in nets) + " |")
     angle_lines = []
     for model in order:
         if model not in ALIGNED_MODELS:
             continue
         cells = []
-        for d in depths:
+        for n in nets:
             values = [row[f"angle_{l}"] for row in rows
-                      if row["model"] == model and row["trained"] and row["depth"] == d
-                      for l in range(1, d + 1) if row.get(f"angle_{l}") is not None]
+                      if row["model"] == model and row["trained"] and row["layers"] == n
+                      for l in range(1, row["depth"] + 1) if row.get(f"angle_{l}") is not None]
             cells.append(f"{np.mean(values):.1f}" if values else "")
         angle_lines.append(f"| {model} angle (deg) | " + " | ".join(cells) + " |")
     return "\n".join(lines + angle_lines)
 
 
-def plot(rows, path):
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
+def plot(rows, path, header="Fig. 3"):
+    """Test MSE and alignment against depth; the title says what was run."""
     colors = {"errormc": "C3", "ann": "k", "sacramento2018": "C0", "dpc": "C2"}
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
     for model in MODELS:
@@ -275,11 +200,14 @@ def plot(rows, path):
     ax.set_ylabel("test MSE")
     ax.set_xticks(range(1, MAX_AREAS + 1))
     ax.legend(fontsize=7, ncol=2)
-    ax.set_title("teacher-student: test MSE (median, IQR over seeds)")
+    n_seeds = len({r["seed"] for r in rows})
+    ax.set_title("test MSE, " + (f"median and IQR over {n_seeds} seeds" if n_seeds > 1
+                                 else "one seed"))
+    fig.suptitle(header, fontsize=9)
     ax2.set_xlabel("depth (areas)")
     ax2.set_ylabel("angle to backprop update (deg)")
     ax2.set_xticks(range(1, MAX_AREAS + 1))
-    ax2.set_title("mean alignment with backprop (over areas, seeds)")
+    ax2.set_title("mean alignment with backprop (over areas and seeds)")
     ax2.legend(fontsize=7)
     fig.tight_layout()
     tmp = f"{path}.tmp.png"
@@ -287,49 +215,3 @@ def plot(rows, path):
     plt.close(fig)
     os.replace(tmp, path)
     return path
-
-
-def run(out, quick=False, seeds=None, protocol="reference", workers=None, progress=True,
-        epochs=None, layers=None, models=None):
-    """Run Fig. 3's grid and write ``fig3.csv``, ``fig3.png`` and ``fig3.md`` to
-    ``out``; return the table (mean test MSE per model and depth) as text.
-
-    Parameters
-    ----------
-    out : str
-    quick : bool
-        `QUICK_EPOCHS` epochs and `QUICK_SEEDS` seeds instead of the paper's 1000
-        epochs and 10 seeds.
-    seeds : int, optional
-        Number of seeds (the paper's list, in order).
-    protocol : "reference" or "clean"
-    workers : int, optional
-        Parallel processes (default: all CPUs).
-    epochs, layers, models : optional
-        Override the grid (e.g. for tests).
-    """
-    if out is None:
-        raise ValueError("out: fig3 needs an output directory (--out DIR)")
-    os.makedirs(out, exist_ok=True)
-    grid = configs(quick, seeds, protocol, epochs, layers, models)
-    t0 = time.perf_counter()
-    sweep = _sweep()
-    if sweep is not None:
-        rows = _run_with_sweep(sweep, grid, out, workers, progress)
-    else:
-        rows = _run_in_pool(grid, workers, progress)
-    wall = time.perf_counter() - t0
-    header = (f"Fig. 3 ({'quick, ' if quick else ''}{grid[0].epochs} epochs, "
-              f"{len({c.seed for c in grid})} seeds, protocol {protocol}): mean test MSE "
-              f"per model and network; {len(grid)} runs in {wall:.0f} s")
-    return _write_outputs(rows, out, header)
-
-
-def _write_outputs(rows, out, header):
-    write_csv(rows, os.path.join(out, "fig3.csv"))
-    rows = read_csv(os.path.join(out, "fig3.csv"))
-    plot(rows, os.path.join(out, "fig3.png"))
-    text = header + "\n\n" + format_table(rows) + "\n"
-    with open(os.path.join(out, "fig3.md"), "w") as f:
-        f.write(text)
-    return text

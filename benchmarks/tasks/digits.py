@@ -7,6 +7,11 @@ import os
 
 import numpy as np
 
+from errormc.networks.errors import ConfigError
+
+from ..datafiles import read_npz
+from ..metrics import accuracy, sample_readout
+
 N_CLASSES = 10
 
 MNIST_HELP = (
@@ -27,9 +32,9 @@ def _check_count(value, field, available):
     if value is None:
         return available
     if int(value) != value or value <= 0:
-        raise ValueError(f"{field}: must be a positive integer, got {value!r}")
+        raise ConfigError(f"{field}: must be a positive integer, got {value!r}")
     if value > available:
-        raise ValueError(f"{field}: {value} requested, only {available} available")
+        raise ConfigError(f"{field}: {value} requested, only {available} available")
     return int(value)
 
 
@@ -50,7 +55,7 @@ def load_digits_task(seed=0, n_train=None, n_test=None, test_fraction=0.3):
     from sklearn.datasets import load_digits  # pylint: disable=import-outside-toplevel
 
     if not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction: must be in (0, 1), got {test_fraction!r}")
+        raise ConfigError(f"test_fraction: must be in (0, 1), got {test_fraction!r}")
     data = load_digits()
     x = data.data / 16.0
     labels = data.target.astype(int)
@@ -77,21 +82,24 @@ def _task(x_train, l_train, x_test, l_test):
 def load_mnist(path, n_train=None, n_test=None):
     """MNIST from a local ``.npz`` in keras' layout (x_train, y_train, x_test, y_test).
 
-    Images are flattened to 784 rates in [0, 1]. Raises FileNotFoundError naming
-    the path (and saying how to get the file) when it is absent, ValueError when
-    the file lacks the arrays.
+    Images are flattened to 784 rates in [0, 1]. A missing file, a file that is
+    not an ``.npz`` of numeric arrays, NaN pixels or labels outside 0-9 raise a
+    `ConfigError` naming the file and the problem (and how to get the file).
     """
     path = os.fspath(path)
     if not os.path.exists(path):
-        raise FileNotFoundError(f"data: MNIST file {path!r} not found. {MNIST_HELP}")
-    with np.load(path) as f:
-        missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in f]
-        if missing:
-            raise ValueError(
-                f"data: {path!r} lacks array(s) {', '.join(missing)}; {MNIST_HELP}"
-            )
-        arrays = {k: np.asarray(f[k]) for k in ("x_train", "y_train", "x_test", "y_test")}
-    n_train = _check_count(n_train, "n_train", len(arrays["x_train"]))
+        raise ConfigError(f"data: MNIST file {path!r} not found. {MNIST_HELP}")
+    arrays = read_npz(path, "data", ("x_train", "y_train", "x_test", "y_test"), MNIST_HELP)
+    for split in ("train", "test"):
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if x.ndim < 2 or len(x) != len(y) or y.ndim != 1:
+            raise ConfigError(f"data {path!r}: x_{split} {x.shape} and y_{split} {y.shape} "
+                              "do not pair images with labels")
+        if not np.all(np.isfinite(x)):
+            raise ConfigError(f"data {path!r}: x_{split} holds NaN or inf pixels")
+        if not np.all(np.isfinite(y)) or np.any(y != np.round(y)) or y.min() < 0 or y.max() > 9:
+            raise ConfigError(f"data {path!r}: y_{split} holds labels outside the integers 0-9")
+    n_train = _check_count(n_train, "n_samples", len(arrays["x_train"]))
     n_test = _check_count(n_test, "n_test", len(arrays["x_test"]))
 
     def flat(x, n):
@@ -100,9 +108,9 @@ def load_mnist(path, n_train=None, n_test=None):
 
     return _task(
         flat(arrays["x_train"], n_train),
-        arrays["y_train"][:n_train],
+        arrays["y_train"][:n_train].astype(int),
         flat(arrays["x_test"], n_test),
-        arrays["y_test"][:n_test],
+        arrays["y_test"][:n_test].astype(int),
     )
 
 
@@ -131,7 +139,7 @@ class ClassificationTask:
                  target_scale=0.8):
         n_in = data["x_train"].shape[1]
         if layers[0] != n_in or layers[-1] != N_CLASSES:
-            raise ValueError(
+            raise ConfigError(
                 f"layers: {'-'.join(map(str, layers))} does not fit the data; it must "
                 f"start with {n_in} inputs and end with {N_CLASSES} outputs"
             )
@@ -149,18 +157,17 @@ class ClassificationTask:
         self.records = {k: np.repeat(target_scale * one_hot(v[1]), P, axis=0)
                         for k, v in split.items()}
         if settle_steps > len(self.inputs["train"]):
-            raise ValueError(f"settle_steps: {settle_steps} exceeds the training sequence")
+            raise ConfigError(f"settle_steps: {settle_steps} exceeds the training sequence")
 
     def targets(self, kind="rate"):
         if kind != "rate":
-            raise ValueError(f"target kind: classification has rate targets, not {kind!r}")
+            raise ConfigError(f"target kind: classification has rate targets, not {kind!r}")
         return self.records
 
 
-def accuracy_at_sample_ends(outputs, targets, steps_per_sample):
-    """Fraction of samples whose largest output at the sample's last step is the
-    class of its (delayed) target at that step."""
-    from ..metrics import accuracy
-
+def accuracy_at_sample_ends(outputs, targets, steps_per_sample, readout_steps=1):
+    """Fraction of samples whose largest output, averaged over the sample's last
+    ``readout_steps`` steps, is the class of its (delayed) target at its last step."""
     P = steps_per_sample
-    return accuracy(outputs[P - 1 :: P], np.argmax(targets[P - 1 :: P], axis=1))
+    return accuracy(sample_readout(outputs, P, readout_steps),
+                    np.argmax(targets[P - 1 :: P], axis=1))

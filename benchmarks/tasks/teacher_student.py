@@ -9,6 +9,8 @@ private generators, so seed s gives the authors' teacher and data.
 
 import numpy as np
 
+from errormc.networks.errors import ConfigError
+
 from errormc.networks import activations
 
 
@@ -59,6 +61,8 @@ class TeacherStudentTask:
         The teacher's activation(s) (the paper: tanh everywhere).
     g_l, g_bas : float
         Conductances that set the teacher's gain gamma = g_bas / (g_bas + g_l).
+    n_test : int, optional
+        Test samples, if not ``n_samples`` (the reference draws N of each).
 
     Attributes
     ----------
@@ -81,6 +85,7 @@ class TeacherStudentTask:
         activation="tanh",
         g_l=0.03,
         g_bas=0.1,
+        n_test=None,
     ):
         self.layers = [int(n) for n in layers]
         self.seed = int(seed)
@@ -90,11 +95,11 @@ class TeacherStudentTask:
             ("steps_per_sample", steps_per_sample),
         ):
             if int(value) != value or value < 1:
-                raise ValueError(f"{name}: must be a positive integer, got {value!r}")
+                raise ConfigError(f"{name}: must be a positive integer, got {value!r}")
         if int(settle_steps) != settle_steps or settle_steps < 0:
-            raise ValueError(f"settle_steps: must be an integer >= 0, got {settle_steps!r}")
+            raise ConfigError(f"settle_steps: must be an integer >= 0, got {settle_steps!r}")
         if settle_steps > n_samples * steps_per_sample:
-            raise ValueError(
+            raise ConfigError(
                 f"settle_steps: {settle_steps} exceeds the training sequence "
                 f"({n_samples} samples x {steps_per_sample} steps); settling runs on it"
             )
@@ -105,8 +110,11 @@ class TeacherStudentTask:
         self.gain = g_bas / (g_bas + g_l)
         self.weights = teacher_weights(self.layers, self.teacher_seed)
 
+        n_test = self.n_samples if n_test is None else int(n_test)
+        if n_test < 1:
+            raise ConfigError(f"n_test: must be a positive integer, got {n_test!r}")
         data = np.random.RandomState(self.teacher_seed).uniform(
-            size=(3 * self.n_samples, self.layers[0])
+            size=(2 * self.n_samples + n_test, self.layers[0])
         )
         P = self.steps_per_sample
         self.samples = {
@@ -148,7 +156,7 @@ class TeacherStudentTask:
     def targets(self, kind="rate"):
         """Raw per-step teacher records: ``rate`` or ``voltage`` targets."""
         if kind not in ("rate", "voltage"):
-            raise ValueError(f"target kind: {kind!r}; choose rate or voltage")
+            raise ConfigError(f"target kind: {kind!r}; choose rate or voltage")
         return self.records if kind == "rate" else self.voltage_records
 
     def sample_targets(self, split, kind="rate"):

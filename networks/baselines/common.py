@@ -278,6 +278,10 @@ class LayeredBaseline(nengo.Network):
     ({(l, l-1): connection}), and set ``self.output``.
     """
 
+    #: the simulator time step this network is made for (one Nengo time unit is 1 ms (MODEL.md 5));
+    #: `errormc.hardware.Simulator` takes it unless given another
+    dt = 0.01
+
     def _setup(self, layers, activation, seed, g, input, target, nudging, plasticity):
         self.layers = parse_layers(layers)
         self.n_areas = len(self.layers) - 1

@@ -5,7 +5,7 @@ axes, and the runs are their product. An optional ``[sweep]`` table names the
 benchmark whose report applies (``benchmark = "fig3"``).
 
 Each run gets the directory ``OUT/runs/<hash>``, named by a stable hash of its
-resolved config. It is built under ``OUT/runs/.<hash>.partial`` (where the run
+resolved config. It is built under ``OUT/runs/.<hash>.running`` (where the run
 checkpoints) and renamed into place when complete, so a run directory exists
 complete or not at all. A run that raises is recorded in ``OUT/failed/<hash>/``
 (config, error and traceback) and the sweep goes on; running the same sweep
@@ -14,15 +14,30 @@ partial run continues from its checkpoint. A worker that dies mid-run has its
 run rescheduled on another worker by Dask, up to ``allowed_failures`` times.
 """
 
+import csv
 import hashlib
+import importlib
 import itertools
 import json
 import os
 import shutil
 import time
+import tomllib
 import traceback
 
+import dask
+from dask.distributed import Client, LocalCluster, as_completed
+from tqdm.auto import tqdm
+
+from errormc.benchmarks.paper import FIGURES
+from errormc.networks.errors import ConfigError
+
+from . import runner
 from .config import RunConfig, read_toml
+from .results import check_out, working_dir
+
+#: seconds to wait for a scheduler to answer
+CONNECT_TIMEOUT = 5
 
 SWEEP_FILE = "sweep.toml"
 
@@ -33,7 +48,11 @@ def load_grid(path):
     options = grid.pop("sweep", {})
     unknown = set(options) - {"benchmark", "name"}
     if unknown:
-        raise ValueError(f"grid {path!r}: unknown key 'sweep.{sorted(unknown)[0]}'; known: benchmark, name")
+        raise ConfigError(f"grid {path!r}: unknown key 'sweep.{sorted(unknown)[0]}'; known: benchmark, name")
+    benchmark = options.get("benchmark")
+    if benchmark is not None and benchmark not in FIGURES:
+        raise ConfigError(f"grid {path!r}: sweep.benchmark {benchmark!r} is not one of "
+                          f"{', '.join(FIGURES)}")
     return grid, options
 
 
@@ -42,7 +61,7 @@ def expand(grid, where="grid"):
     axes = {k: v for k, v in grid.items() if isinstance(v, list)}
     for key, values in axes.items():
         if not values:
-            raise ValueError(f"{where}: axis {key!r} is an empty list")
+            raise ConfigError(f"{where}: axis {key!r} is an empty list")
     fixed = {k: v for k, v in grid.items() if not isinstance(v, list)}
     configs = []
     for combo in itertools.product(*axes.values()):
@@ -62,19 +81,15 @@ def execute(config_dict, root):
 
     Runs on a Dask worker; resumes from a checkpoint left by an earlier attempt.
     """
-    from . import runner
-
     config = RunConfig.from_dict(config_dict)
     name = config_hash(config)
     final = os.path.join(root, "runs", name)
-    partial = os.path.join(root, "runs", f".{name}.partial")
     t0 = time.perf_counter()
     try:
-        if os.path.exists(os.path.join(partial, runner.CHECKPOINT)):
-            metrics = runner.resume(partial)
+        if runner.unfinished(final):
+            metrics = runner.resume(final)
         else:
-            metrics = runner.run(config, out=partial)
-        os.replace(partial, final)
+            metrics = runner.run(config, out=final, force=True)
         return {"name": name, "status": "done", "test_mse_final": metrics["test_mse_final"],
                 "wall_s": time.perf_counter() - t0}
     except Exception as e:  # noqa: BLE001 - every failure is recorded, the sweep goes on
@@ -87,16 +102,28 @@ def execute(config_dict, root):
         with open(tmp, "w") as f:
             json.dump(record, f, indent=2)
         os.replace(tmp, os.path.join(failed, "error.json"))
-        shutil.rmtree(partial, ignore_errors=True)
+        shutil.rmtree(working_dir(final), ignore_errors=True)
         return {"name": name, "status": "failed", "error": record["error"],
                 "wall_s": time.perf_counter() - t0}
 
 
-def _client(workers, scheduler):
-    from dask.distributed import Client, LocalCluster
+def check_workers(workers, scheduler):
+    """Refuse worker counts below 1 and schedulers that do not answer, at once."""
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise ConfigError(f"workers: must be an integer >= 1, got {workers!r}")
+    if workers is not None and scheduler:
+        raise ConfigError("workers: an existing scheduler brings its own workers; "
+                          "give --workers or --scheduler, not both")
 
+
+def _client(workers, scheduler):
     if scheduler:
-        return Client(scheduler), None
+        try:
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+        except (OSError, TimeoutError) as e:
+            raise ConfigError(f"scheduler: no Dask scheduler answered at {scheduler!r} "
+                              f"within {CONNECT_TIMEOUT} s ({type(e).__name__})") from None
+        return client, None
     cluster = LocalCluster(
         n_workers=workers or os.cpu_count() or 1,
         threads_per_worker=1,
@@ -131,23 +158,25 @@ def run_sweep(configs, out, workers=None, scheduler=None, retry_failed=False,
     Returns
     -------
     dict
-        ``done``, ``failed``, ``skipped`` (lists of run names), ``total``,
-        ``wall_s``.
+        ``done``, ``failed``, ``skipped`` (finished earlier), ``failed_before``
+        (recorded failures left alone; ``retry_failed`` reruns them), lists of run
+        names; ``duplicates`` (grid points equal to an earlier one, run once),
+        ``total``, ``wall_s``.
     """
-    import dask
-    from dask.distributed import as_completed
-    from tqdm.auto import tqdm
-
-    out = os.fspath(out)
+    check_workers(workers, scheduler)
+    out = check_out(out, field="out", run=False)
     os.makedirs(os.path.join(out, "runs"), exist_ok=True)
     if options:
         with open(os.path.join(out, SWEEP_FILE), "w") as f:
             f.write("[sweep]\n" + "".join(f'{k} = "{v}"\n' for k, v in options.items()))
-    todo, summary = [], {"done": [], "failed": [], "skipped": [], "total": len(configs)}
+    todo = []
+    summary = {"done": [], "failed": [], "skipped": [], "failed_before": [], "duplicates": 0,
+               "total": len(configs)}
     seen = set()
     for config in configs:
         name = config_hash(config)
         if name in seen:
+            summary["duplicates"] += 1
             continue
         seen.add(name)
         if os.path.isfile(os.path.join(out, "runs", name, "metrics.json")):
@@ -156,7 +185,7 @@ def run_sweep(configs, out, workers=None, scheduler=None, retry_failed=False,
         failed = os.path.join(out, "failed", name)
         if os.path.isdir(failed):
             if not retry_failed:
-                summary["skipped"].append(name)
+                summary["failed_before"].append(name)
                 continue
             shutil.rmtree(failed)
         todo.append(config)
@@ -164,6 +193,7 @@ def run_sweep(configs, out, workers=None, scheduler=None, retry_failed=False,
     if todo:
         with dask.config.set({"distributed.scheduler.allowed-failures": allowed_failures}):
             client, cluster = _client(workers, scheduler)
+            n_workers = max(1, len(client.scheduler_info().get("workers", {})))
             try:
                 futures = [
                     client.submit(execute, c.to_dict(), os.path.abspath(out),
@@ -180,7 +210,7 @@ def run_sweep(configs, out, workers=None, scheduler=None, retry_failed=False,
                     summary["done" if result["status"] == "done" else "failed"].append(result["name"])
                     bar.update(1)
                     bar.set_postfix(done=len(summary["done"]), failed=len(summary["failed"]),
-                                    running=len(futures) - bar.n)
+                                    running=min(n_workers, len(futures) - bar.n))
                 bar.close()
             finally:
                 client.close()
@@ -192,12 +222,10 @@ def run_sweep(configs, out, workers=None, scheduler=None, retry_failed=False,
 
 def collect(out):
     """``(config dict, metrics dict)`` of every finished run of a sweep."""
-    import tomllib
-
     rows = []
     runs = os.path.join(os.fspath(out), "runs")
     if not os.path.isdir(runs):
-        raise ValueError(f"report: {out!r} has no runs/ directory; is it a sweep directory?")
+        raise ConfigError(f"report: {out!r} has no runs/ directory; is it a sweep directory?")
     for name in sorted(os.listdir(runs)):
         path = os.path.join(runs, name)
         if name.startswith(".") or not os.path.isfile(os.path.join(path, "metrics.json")):
@@ -216,12 +244,10 @@ REPORT_METRICS = ("test_mse_initial", "test_mse_final", "steps", "wall_s")
 def report(out):
     """Write ``OUT/summary.csv`` (config fields that vary plus final metrics) and
     the report of the sweep's benchmark, if it names one. Returns the rows."""
-    import csv
-
     out = os.fspath(out)
     runs = collect(out)
     if not runs:
-        raise ValueError(f"report: no finished runs in {out!r}")
+        raise ConfigError(f"report: no finished runs in {out!r}")
     keys = sorted({k for c, _ in runs for k in c} - {"run"})
     varying = [k for k in keys if len({str(c.get(k)) for c, _ in runs}) > 1]
     rows = []
@@ -238,12 +264,9 @@ def report(out):
     os.replace(tmp, os.path.join(out, "summary.csv"))
     sweep_file = os.path.join(out, SWEEP_FILE)
     if os.path.isfile(sweep_file):
-        import importlib
-        import tomllib
-
         with open(sweep_file, "rb") as f:
             benchmark = tomllib.load(f).get("sweep", {}).get("benchmark")
         if benchmark:
             module = importlib.import_module(f"errormc.benchmarks.paper.{benchmark}")
-            module.report(runs, out)
+            module.report(runs, out, header=f"sweep {out}")
     return rows

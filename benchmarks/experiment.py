@@ -1,0 +1,114 @@
+"""One training run from its parts: the driver every run and study goes through.
+
+``train(factory, task, protocol, ...)`` builds the network on a backend (a
+`Session`), runs the `TeacherStudentProtocol` on it, scores the untrained
+network, and returns metrics under one set of names for every network, model,
+task and backend. The run machinery (`errormc.runs.runner`) adds results
+directories, checkpoints and the divergence guard through its hooks; studies
+(`errormc bench backends`, energy) call it directly.
+
+Metric names
+------------
+``test_mse_initial`` (untrained), ``test_mse_final``, ``test_mse_final_all_steps``,
+``val_mse`` and ``val_epochs`` (validation passes), with classification also
+``test_accuracy_initial`` and ``test_accuracy``; ``steps``, ``wall_s``,
+``steps_per_s``, ``simulated_s`` (steps x dt).
+"""
+
+import time
+
+from .protocol import Session
+from .tasks.digits import ClassificationTask, accuracy_at_sample_ends
+
+#: how the spiking network is presented with samples (Nengo seconds, dt = 1 ms):
+#: 100 ms per sample, nudged after 30 ms (when its filtered pipeline has caught up)
+SPIKING_PRESENTATION = dict(steps_per_sample=100, onset_steps=30)
+#: the spiking network's output is read over the last 30% of a presentation
+READOUT_FRACTION = 0.3
+
+
+def readout_steps(steps_per_sample):
+    """Steps at the end of a presentation over which a spiking output is read."""
+    return max(1, int(READOUT_FRACTION * steps_per_sample))
+
+
+def train(factory, task, protocol, dt, backend="nengo", seed=None, untrained=None,
+          progress=None, chunk_steps=None, on_chunk=None, restore=None, on_build=None):
+    """Train ``factory``'s network on ``task`` with ``protocol``.
+
+    Parameters
+    ----------
+    factory : callable
+        ``factory(**session_nodes) -> nengo.Network`` (see `Session`).
+    task : TeacherStudentTask or ClassificationTask
+    protocol : TeacherStudentProtocol
+    dt : float
+    backend : str
+    seed : int, optional
+        Simulator seed.
+    untrained : TeacherStudentProtocol, optional
+        The untrained control, run in a fresh session with plasticity off (the
+        paper's rate runs). Without it the protocol must test before training
+        (``initial_test``).
+    progress : callable, optional
+        ``progress(epoch, val_mse)`` after each epoch.
+    chunk_steps : int, optional
+        Run in chunks of this many steps, calling ``on_chunk(session, state)``
+        after each (checkpoints, guards, interrupts).
+    restore : callable, optional
+        ``restore(session) -> ProtocolState``: continue a run (after putting its
+        simulator state back).
+    on_build : callable, optional
+        ``on_build(session)`` once the network is built (e.g. to attach counters).
+
+    Returns
+    -------
+    metrics : dict
+    weights : dict
+        The trained network's weights (``get_weights``).
+    info : dict
+        ``placement`` (the backend's report) and ``resumed``.
+    """
+    t0 = time.perf_counter()
+    layers = task.layers
+    with Session(factory, layers[0], layers[-1], dt=dt, backend=backend, seed=seed) as session:
+        if on_build is not None:
+            on_build(session)
+        state = restore(session) if restore is not None else None
+        trained = protocol.run(
+            session, progress=progress, state=state, chunk_steps=chunk_steps,
+            on_chunk=None if on_chunk is None else (lambda s: on_chunk(session, s)),
+        )
+        weights = session.weights()
+        info = {"placement": getattr(session.sim, "placement", None),
+                "resumed": state is not None}
+        steps = trained["steps"]
+    if trained["initial"] is not None:
+        initial = trained["initial"]
+    else:
+        if untrained is None:
+            raise ValueError("untrained: the protocol has no initial test; give a control")
+        with Session(factory, layers[0], layers[-1], dt=dt, backend=backend,
+                     seed=seed) as control:
+            initial = untrained.run(control, plastic=False)
+            steps += control.steps
+    wall = time.perf_counter() - t0
+    metrics = {}
+    if isinstance(task, ClassificationTask):
+        P, k = task.steps_per_sample, protocol.readout_steps or 1
+        for key, result in (("test_accuracy_initial", initial), ("test_accuracy", trained)):
+            metrics[key] = accuracy_at_sample_ends(
+                result["test_outputs"], result["test_targets"], P, k)
+    metrics.update({
+        "test_mse_initial": initial["test_mse"],
+        "test_mse_final": trained["test_mse"],
+        "test_mse_final_all_steps": trained["test_mse_all_steps"],
+        "val_mse": trained["val_mse"],
+        "val_epochs": trained["val_epochs"],
+        "epochs": protocol.epochs,
+        "steps": steps,
+        "simulated_s": steps * dt,
+        "wall_s": wall,
+        "steps_per_s": steps / wall,
+    })
+    return metrics, weights, info

@@ -1,0 +1,339 @@
+"""One run: config -> task and network -> backend -> the one driver -> results directory.
+
+Every network (the rate error microcircuit, the comparison models, the spiking
+microcircuit) on every backend goes through the same steps: a task
+(`errormc.benchmarks.tasks`), a network factory (`.models`), a `Session` on the
+backend and the `TeacherStudentProtocol` (`errormc.benchmarks.protocol`), scored
+with the same metric names.
+
+Long runs checkpoint into their results directory every ``checkpoint_every``
+samples (and on SIGINT/SIGTERM) and continue from there with `resume`; a
+divergence guard stops a run whose weights become non-finite or exceed
+``weight_bound``, keeping the last good checkpoint. On the Loihi emulator no
+checkpoint is written: nengo-loihi offers no way to put a saved chip state back
+into a new emulator, so a Loihi run is not resumable (configs refuse
+``checkpoint_every`` there).
+"""
+
+import contextlib
+import os
+import signal
+import time
+from functools import partial
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from errormc.benchmarks.alignment import update_alignment
+from errormc.benchmarks.plots import learning_curve
+from errormc.benchmarks import experiment
+from errormc.benchmarks.protocol import ProtocolState, TeacherStudentProtocol
+from errormc.benchmarks.tasks.digits import (
+    ClassificationTask,
+    accuracy_at_sample_ends,
+    load_digits_task,
+    load_mnist,
+)
+from errormc.benchmarks.tasks.teacher_student import TeacherStudentTask
+from errormc.networks.errors import ConfigError
+from errormc.networks.microcircuit import Conductances
+
+from . import models
+from .checkpoint import read_checkpoint, restore_simulator_state, write_checkpoint
+from .config import RunConfig
+from .results import CHECKPOINT, FAILED, METRICS, RunDirectory, prepare_out, working_dir
+
+#: samples between guard checks (and the granularity of checkpoints and interrupts)
+GUARD_SAMPLES = 10
+
+
+class Interrupted(Exception):
+    """A run stopped by SIGINT/SIGTERM (after writing a checkpoint where it can)."""
+
+
+class Diverged(FloatingPointError):
+    """A run whose weights or voltages left the allowed range."""
+
+
+def task_for(config):
+    """The per-step task of a run (teacher-student or digits). Teacher and data
+    derive from ``task_seed`` (the paper: the first seed of its list, for every
+    student) or else ``seed``."""
+    P = config.steps_per_sample
+    if config.task == "digits":
+        if config.data is not None:
+            data = load_mnist(config.data, n_train=config.n_samples, n_test=config.n_test)
+        else:
+            data = load_digits_task(config.seed, n_train=config.n_samples, n_test=config.n_test)
+        return ClassificationTask(data, config.layer_sizes(), config.seed,
+                                  steps_per_sample=P, settle_steps=config.settle_steps)
+    return TeacherStudentTask(
+        config.layer_sizes(),
+        config.seed if config.task_seed is None else config.task_seed,
+        n_samples=config.n_samples,
+        steps_per_sample=P,
+        settle_steps=config.settle_steps,
+        activation=config.activation,
+        g_l=config.g_l,
+        g_bas=config.g_bas,
+        n_test=config.n_test,
+    )
+
+
+def protocol_for(config, task, epochs):
+    """The driver with the config's protocol; the spiking network reads filtered
+    outputs, is nudged only once its pipeline has caught up with a sample, and
+    is tested untrained in the same simulation."""
+    if config.network == "spiking":
+        return TeacherStudentProtocol(
+            task, epochs, config.protocol, rng=np.random.RandomState(config.seed),
+            target_delay=0, onset_steps=config.onset_steps,
+            readout_steps=config.readout_steps, initial_test=True,
+        )
+    spec = models.get(config.model)
+    return TeacherStudentProtocol(
+        task,
+        epochs,
+        config.protocol,
+        rng=spec.shuffle_rng(config),
+        target_kind=spec.target_kind,
+        score_target=None if spec.score_target is None else partial(spec.score_target, config),
+    )
+
+
+def divergence(weights, layers, bound):
+    """``None``, or a message naming the first array that is non-finite or beyond
+    ``bound``, and the area it belongs to."""
+    offsets = np.cumsum([0] + list(layers))
+    for name, value in weights.items():
+        value = np.asarray(value, dtype=float)
+        bad = ~np.isfinite(value) | (np.abs(np.nan_to_num(value)) > bound)
+        if not np.any(bad):
+            continue
+        index = np.unravel_index(np.argmax(bad), value.shape)
+        if name == "W":  # skip mode: the row's block is the post area
+            area = int(np.searchsorted(offsets, index[0], side="right") - 1)
+        else:
+            digits = "".join(c for c in name.split("_")[0] if c.isdigit())
+            area = int(digits) if digits else None
+        what = "NaN or inf" if not np.isfinite(value[index]) else f"|value| > {bound:g}"
+        where = f"area {area}" if area is not None else "the network"
+        return f"{name} of {where} has {what} (element {tuple(int(i) for i in index)})"
+    return None
+
+
+@contextlib.contextmanager
+def _interrupt_flag():
+    """Turn SIGINT/SIGTERM into a flag checked between chunks (main thread only)."""
+    flag = {"signal": None}
+
+    def handler(signum, frame):  # noqa: ARG001
+        flag["signal"] = signum
+
+    previous = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            previous[signum] = signal.signal(signum, handler)
+        except ValueError:  # not the main thread (e.g. a sweep worker)
+            break
+    try:
+        yield flag
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+class Guard:
+    """Called after every chunk: divergence check, periodic checkpoints, interrupts."""
+
+    def __init__(self, config, directory, flag, wall_before):
+        self.config = config
+        self.directory = directory if config.checkpoint_every > 0 else None
+        self.flag = flag
+        self.every = config.checkpoint_every * config.steps_per_sample
+        self.last = None
+        self.count = 0
+        self.wall_before = wall_before
+        self.t0 = time.perf_counter()
+        self.session = None
+        self.steps = 0
+
+    def problem(self):
+        """What is wrong with the current weights, or None."""
+        if self.session is None:
+            return None
+        return divergence(self.session.weights(), self.config.layer_sizes(),
+                          self.config.weight_bound)
+
+    def checkpoint(self, state):
+        if self.directory is None:
+            return None
+        wall = self.wall_before + time.perf_counter() - self.t0
+        self.count += 1
+        return write_checkpoint(
+            self.directory.file(CHECKPOINT), self.session.sim, self.session.model, state,
+            extra={"wall_s": wall, "checkpoints": self.count},
+        )
+
+    def __call__(self, session, state):
+        self.session, self.steps = session, state.steps
+        problem = self.problem()
+        if problem is not None:
+            raise Diverged(f"the run diverged at step {state.steps}: {problem}")
+        if self.last is None:
+            self.last = state.steps
+        if self.flag["signal"] is not None:
+            path = self.checkpoint(state)
+            raise Interrupted(
+                f"interrupted at step {state.steps}"
+                + ("; checkpoint written" if path else "; no checkpoint on this backend")
+            )
+        if self.every > 0 and state.steps - self.last >= self.every:
+            self.checkpoint(state)
+            self.last = state.steps
+
+
+def describe(config):
+    """What a run is, for progress bars and summaries."""
+    network = config.model if config.network == "rate" else "spiking errormc"
+    return f"{config.task} {network} {config.layers} on {config.backend}"
+
+
+def _progress_bar(config, enabled):
+    return tqdm(total=config.epochs, desc=describe(config), unit="epoch",
+                disable=not enabled, leave=False)
+
+
+def train(config, progress=False, directory=None, checkpoint=None):
+    """Train the config's network on its task; return metrics and final weights.
+
+    ``test_mse_initial`` is the untrained network's score: for rate networks the
+    paper's untrained control (the same protocol with plasticity off for one
+    epoch, a separate run), for the spiking network a test pass before training.
+    ``checkpoint`` (from `read_checkpoint`) continues an interrupted run.
+    """
+    task = task_for(config)
+    protocol = protocol_for(config, task, config.epochs)
+    wall_before = checkpoint[2].get("wall_s", 0.0) if checkpoint is not None else 0.0
+    bar = _progress_bar(config, progress)
+
+    def report(epoch, val_mse):
+        bar.update(1)
+        if val_mse is not None:
+            bar.set_postfix(val_mse=f"{val_mse:.3g}")
+
+    def restore(session):
+        sim_arrays, proto_arrays, info = checkpoint
+        restore_simulator_state(session.sim, session.model, sim_arrays)
+        state = ProtocolState.from_arrays(proto_arrays, info)
+        bar.update(state.epoch)
+        return state
+
+    with _interrupt_flag() as flag:
+        guard = Guard(config, directory, flag, wall_before)
+        try:
+            metrics, weights, info = experiment.train(
+                models.network_factory(config), task, protocol, config.dt,
+                backend=config.backend, seed=config.seed,
+                untrained=None if protocol.initial_test else protocol_for(config, task, 1),
+                progress=report, chunk_steps=GUARD_SAMPLES * config.steps_per_sample,
+                on_chunk=guard, restore=None if checkpoint is None else restore,
+            )
+        except FloatingPointError as e:
+            if isinstance(e, Diverged):
+                raise
+            # numpy raised inside a simulator step (nengo runs with invalid="raise")
+            problem = guard.problem()
+            raise Diverged(f"the run diverged at step {guard.steps}: {problem or e}") from None
+        finally:
+            bar.close()
+    problem = divergence(weights, config.layer_sizes(), config.weight_bound)
+    if problem is not None:
+        raise Diverged(f"the run diverged by its last step: {problem}")
+    metrics = dict(task=config.task, network=config.network, model=config.model,
+                   backend=config.backend, layers=config.layers, **metrics)
+    metrics["wall_s"] += wall_before
+    metrics["steps_per_s"] = metrics["steps"] / metrics["wall_s"]
+    metrics["resumed"] = info["resumed"]
+    if config.network == "spiking" and info["placement"] is not None:
+        metrics["placement"] = info["placement"]
+    if config.compare == "bp":
+        metrics["alignment_deg"] = update_alignment(
+            models.network_factory(config), task, weights, config.model, config.activation,
+            Conductances(config.g_l, config.g_bas, config.g_api, config.g_den, config.g_ntgt),
+            config.connectivity, models.get(config.model).target_kind, config.dt, config.seed,
+        )
+    return metrics, weights
+
+
+def _finish(config, directory, metrics, weights):
+    directory.write_arrays("weights_final.npz", weights)
+    directory.write_figure(
+        "learning_curve.png",
+        learning_curve(metrics, title=f"{describe(config)}, seed {config.seed}"),
+    )
+    if "placement" in metrics:
+        directory.write_json("placement.json", metrics["placement"])
+    directory.write_metrics({k: v for k, v in metrics.items() if k != "placement"})
+    for name in (CHECKPOINT, FAILED):
+        if os.path.exists(directory.file(name)):
+            os.remove(directory.file(name))
+
+
+def _execute(config, directory, progress, checkpoint=None):
+    try:
+        metrics, weights = train(config, progress, directory, checkpoint)
+    except Diverged as e:
+        if directory is None:
+            raise
+        directory.write_json(FAILED, {"error": str(e), "kind": "diverged"})
+        raise Diverged(f"{e} (recorded in {directory.file(FAILED)})") from None
+    if directory is not None:
+        _finish(config, directory, metrics, weights)
+    return metrics
+
+
+def run(config, out=None, progress=False, force=False):
+    """Run ``config`` (a `.RunConfig` or a dict of its fields) and write ``out``.
+
+    Returns the metrics dict. ``out`` receives ``config.toml`` (resolved),
+    ``metrics.json``, ``weights_final.npz``, ``learning_curve.png``. The run is
+    written in its working directory ``.NAME.running`` beside ``out`` (with
+    ``checkpoint.npz`` while under way) and renamed to ``out`` when complete: a
+    finished ``out`` is refused unless ``force`` (and then replaced only by a
+    complete new run); an interrupted or failed run stays in the working
+    directory, for `resume` or inspection.
+    """
+    if not isinstance(config, RunConfig):
+        config = RunConfig.from_dict(config)
+    if out is None:
+        return _execute(config, None, progress)
+    with prepare_out(out, force) as directory:
+        directory.write_config(config)
+        return _execute(config, directory, progress)
+
+
+def resume(out, progress=False):
+    """Continue the run of directory ``out`` from its last checkpoint (kept in its
+    working directory, `errormc.runs.results.working_dir`, until it finishes)."""
+    work = working_dir(out)
+    if not os.path.isdir(work):
+        if os.path.isfile(os.path.join(out, METRICS)):
+            raise ConfigError(f"resume: the run in {out!r} has already finished")
+        raise ConfigError(f"resume: no unfinished run of {out!r} (no config.toml in {work!r})")
+    directory = RunDirectory(work)
+    config_path = directory.file("config.toml")
+    if not os.path.isfile(config_path):
+        raise ConfigError(f"resume: {work!r} has no config.toml; is it a run directory?")
+    config = RunConfig.from_toml(config_path)
+    if config.backend == "loihi":
+        raise ConfigError(f"resume: {out!r} ran on the Loihi emulator, whose state cannot "
+                          "be restored; run it again with --force")
+    checkpoint = read_checkpoint(directory.file(CHECKPOINT))
+    with prepare_out(out, resume=True) as directory:
+        return _execute(config, directory, progress, checkpoint)
+
+
+def unfinished(out):
+    """Whether ``out`` has an unfinished run with a checkpoint to continue."""
+    return os.path.isfile(os.path.join(working_dir(out), CHECKPOINT))
