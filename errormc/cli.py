@@ -324,7 +324,7 @@ def build_parser():
     p.set_defaults(func=cmd_check_bp)
 
     p = sub.add_parser("paper", help="reproduce a figure of the paper")
-    p.add_argument("figure", choices=FIGURES)
+    p.add_argument("figure", choices=FIGURES, help=f"one of {', '.join(FIGURES)}")
     p.add_argument("--quick", action="store_true", help="fewer epochs and seeds (minutes)")
     p.add_argument("--seeds", type=int, default=None, help="number of seeds (default: the "
                                                            "paper's 10; --quick 2)")
@@ -362,7 +362,7 @@ def build_parser():
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("bench", help="speed benchmarks")
-    p.add_argument("what", choices=["speed", "backends"])
+    p.add_argument("what", choices=["speed", "backends"], help="speed | backends")
     p.add_argument("--out", default=None, help="output directory (default: print only; "
                                                "backends: results/bench-backends)")
     p.add_argument("--steps", type=int, default=20000, help="speed: steps per timing "

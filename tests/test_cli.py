@@ -1,6 +1,7 @@
 """The command line: each verb writes what it promises."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -54,9 +55,13 @@ def test_check_bp_json(capsys):
 
 
 def test_console_script_installed():
-    proc = subprocess.run(
-        [sys.executable, "-m", "errormc.cli", "check-bp", "--layers", "4-2-1"],
-        capture_output=True, text=True, check=False,
-    )
+    """The ``errormc`` script pip puts beside the interpreter, not ``python -m``."""
+    script = os.path.join(os.path.dirname(sys.executable), "errormc")
+    assert os.path.isfile(script) and os.access(script, os.X_OK), script
+    proc = subprocess.run([script, "check-bp", "--layers", "4-2-1"],
+                          capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "angle" in proc.stdout
+    proc = subprocess.run([script, "run", "teacher-student", "--layers", "4--2"],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "layers" in proc.stderr

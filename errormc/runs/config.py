@@ -19,7 +19,7 @@ from typing import Optional
 
 from errormc.benchmarks.experiment import SPIKING_PRESENTATION, readout_steps
 from errormc.benchmarks.tasks.digits import MNIST_HELP
-from errormc.networks import activations
+from errormc.networks import activations, weights
 from errormc.networks.connectivity import BACKWARD_MODES, CONNECTIVITY_MODES
 from errormc.networks.errors import ConfigError
 from errormc.networks.microcircuit import Conductances, parse_layers
@@ -256,8 +256,13 @@ class RunConfig:
                 raise ConfigError(f"{name}: must be >= 0, got {value!r}")
         if self.eta is not None:
             self.eta_values()
-        if self.init_weights is not None and not os.path.isfile(self.init_weights):
-            raise ConfigError(f"init_weights: file {self.init_weights!r} does not exist")
+        if self.init_weights is not None:
+            if not os.path.isfile(self.init_weights):
+                raise ConfigError(f"init_weights: file {self.init_weights!r} does not exist")
+            if self.model == "errormc":
+                # read now, not after building: wrong arrays are the user's to fix
+                _user(weights.load, self.init_weights, layers,
+                      self.error_sizes() or layers[1:], self.connectivity, self.backward)
         if self.data is not None and not os.path.isfile(self.data):
             raise ConfigError(f"data: file {self.data!r} does not exist. {MNIST_HELP}")
         if self.compare is not None:

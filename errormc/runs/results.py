@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import shutil
+import tempfile
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -45,8 +46,12 @@ def check_out(path, field="out", force=False, run=True):
         probe = os.path.dirname(probe)
     if not os.path.isdir(probe):
         raise ConfigError(f"{field}: {path!r} lies under {probe!r}, which is a file")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise ConfigError(f"{field}: cannot write to {probe!r}")
+    try:
+        # a real write: permissions alone do not tell (root, read-only mounts, /proc)
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError as e:
+        raise ConfigError(f"{field}: cannot write to {probe!r} ({e.strerror})") from None
     if not run:
         return path
     work = working_dir(path)
