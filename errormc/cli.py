@@ -109,7 +109,7 @@ RUN_FLAGS = (
                        "(cortical rate models, teacher-student)"),
     ("--checkpoint-every", int, "samples between checkpoints, 0: none (default 1000; "
                                 "none on loihi)"),
-    ("--weight-bound", float, "divergence guard on |weights| (default 1000)"),
+    ("--weight-bound", float, "divergence guard on |weights| (default 1000; not on loihi)"),
     ("--data", str, "digits: an MNIST .npz (keras layout) instead of the bundled 8x8 digits"),
 )
 

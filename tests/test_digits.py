@@ -1,18 +1,17 @@
 """Digits task: data loading, MNIST file errors, a short spiking smoke test."""
 
-import nengo
 import numpy as np
 import pytest
 
-from errormc.benchmarks.deployment import run_digits
 from errormc.benchmarks.tasks.digits import load_digits_task, load_mnist
+from errormc.networks.errors import ConfigError
+from errormc.runs.runner import run
 
-nengo.rc.set("decoder_cache", "enabled", "False")
 
-
-@pytest.fixture(autouse=True)
-def no_decoder_cache():
-    nengo.rc.set("decoder_cache", "enabled", "False")
+def run_digits(n_samples, n_test, epochs):
+    """The spiking network on digits through the one runner."""
+    return run(dict(task="digits", network="spiking", n_samples=n_samples, n_test=n_test,
+                    epochs=epochs))
 
 
 def test_digits_split_is_fixed_by_seed():
@@ -28,16 +27,16 @@ def test_digits_split_is_fixed_by_seed():
     # train and test never share an image index (no duplicates across the split)
     rows = {r.tobytes() for r in a["x_test"]}
     assert sum(r.tobytes() in rows for r in a["x_train"]) < 5  # (digits has few exact duplicates)
-    with pytest.raises(ValueError, match="n_train"):
+    with pytest.raises(ConfigError, match="n_train"):
         load_digits_task(n_train=5000)
 
 
 def test_mnist_missing_file_names_path(tmp_path):
     path = tmp_path / "mnist.npz"
-    with pytest.raises(FileNotFoundError, match="mnist.npz.*not found.*Download"):
+    with pytest.raises(ConfigError, match="mnist.npz.*not found.*Download"):
         load_mnist(path)
     np.savez(path, x_train=np.zeros((3, 28, 28)))
-    with pytest.raises(ValueError, match="lacks array"):
+    with pytest.raises(ConfigError, match="lacks array"):
         load_mnist(path)
     rng = np.random.RandomState(0)
     np.savez(
@@ -57,7 +56,7 @@ def test_digits_spiking_smoke():
 
     (200 presentations only; measured 0.36. The >= 90% check is a benchmark run.)
     """
-    m = run_digits(backend="nengo", n_train=200, n_test=100, epochs=1)
+    m = run_digits(n_samples=200, n_test=100, epochs=1)
     assert m["test_accuracy"] >= 0.25, m["test_accuracy"]
     assert m["test_accuracy"] > m["test_accuracy_initial"] + 0.15
     assert m["layers"] == "64-10" and m["task"] == "digits"
@@ -69,5 +68,5 @@ def test_digits_spiking_reaches_90_percent_on_reference_simulator():
 
     Same as ``errormc run digits --network spiking --n-samples 1258 --epochs 2``.
     """
-    metrics = run_digits(backend="nengo", n_train=1258, n_test=539, epochs=2)
+    metrics = run_digits(n_samples=1258, n_test=539, epochs=2)
     assert metrics["test_accuracy"] >= 0.90

@@ -119,7 +119,7 @@ class RunConfig:
     init_weights: Optional[str] = None
     data: Optional[str] = None
     checkpoint_every: Optional[int] = None
-    weight_bound: float = 1000.0
+    weight_bound: Optional[float] = None
 
     def __post_init__(self):
         for name, allowed in (("task", TASKS), ("model", tuple(MODELS))):
@@ -138,6 +138,12 @@ class RunConfig:
         elif self.backend == "loihi" and self.checkpoint_every != 0:
             raise ConfigError("checkpoint_every: the Loihi emulator's state cannot be "
                               "saved and restored; leave it out (0)")
+        if self.backend == "loihi" and self.weight_bound is not None:
+            raise ConfigError("weight_bound: on the Loihi emulator weights are the chip's "
+                              "8-bit integers, bounded by construction; the divergence "
+                              "guard checks that they stay finite; leave it out")
+        if self.weight_bound is None and self.backend != "loihi":
+            self.weight_bound = 1000.0
         self._refuse_unused()
         self._resolve_defaults()
         self.validate()
@@ -246,7 +252,8 @@ class RunConfig:
             raise ConfigError(f"readout_steps: {self.readout_steps} exceeds "
                               f"steps_per_sample ({self.steps_per_sample})")
         _positive_int("checkpoint_every", self.checkpoint_every, zero=True)
-        if not _finite(self.weight_bound) or self.weight_bound <= 0:
+        if self.weight_bound is not None and (not _finite(self.weight_bound)
+                                              or self.weight_bound <= 0):
             raise ConfigError(f"weight_bound: must be > 0, got {self.weight_bound!r}")
         if not _finite(self.dt) or self.dt <= 0:
             raise ConfigError(f"dt: must be > 0, got {self.dt!r}")

@@ -101,10 +101,11 @@ def protocol_for(config, task, epochs):
     )
 
 
-def divergence(weights, layers, bound):
+def divergence(weights, layers, bound=None):
     """``None``, or a message naming the first array that is non-finite or beyond
-    ``bound``, and the area it belongs to."""
+    ``bound`` (if given), and the area it belongs to."""
     offsets = np.cumsum([0] + list(layers))
+    bound = np.inf if bound is None else bound
     for name, value in weights.items():
         value = np.asarray(value, dtype=float)
         bad = ~np.isfinite(value) | (np.abs(np.nan_to_num(value)) > bound)
