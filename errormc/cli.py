@@ -140,7 +140,12 @@ def _summary(config, metrics, out):
     if "test_accuracy" in metrics:
         line += (f", accuracy {metrics['test_accuracy_initial']:.1%} -> "
                  f"{metrics['test_accuracy']:.1%}")
-    return line + f", wall {metrics['wall_s']:.1f} s; results in {out}"
+    line += f", wall {metrics['wall_s']:.1f} s; results in {out}"
+    q = (metrics.get("placement") or {}).get("quantisation") or {}
+    if q.get("lost_bits_warnings"):
+        line += (f"\n{q['lost_bits_warnings']} weight discretisation notices from nengo-loihi: "
+                 f"up to {q['lost_bits_max']} bits lost (details in {out}/placement.json)")
+    return line
 
 
 def cmd_run(args):
@@ -231,7 +236,8 @@ def cmd_bench(args):
         check_out(args.out, run=False)
     if args.what == "backends":
         out = args.out or os.path.join("results", "bench-backends")
-        print(bench_backends.write_table(out, progress=not args.quiet))
+        tasks = bench_backends.sized_tasks(args.n_samples, args.n_test, args.epochs)
+        print(bench_backends.write_table(out, tasks=tasks, progress=not args.quiet))
         print(f"table in {out}")
     if args.what == "speed":
         rows = speed.bench_speed(out=args.out, steps=args.steps, progress=not args.quiet)
@@ -367,6 +373,12 @@ def build_parser():
                                                "backends: results/bench-backends)")
     p.add_argument("--steps", type=int, default=20000, help="speed: steps per timing "
                                                             "(default 20000)")
+    p.add_argument("--n-samples", type=int, default=None,
+                   help="backends: training samples of every task (default: the task's)")
+    p.add_argument("--n-test", type=int, default=None,
+                   help="backends: test samples of every task (default: the task's)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="backends: epochs of every task (default: the task's)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_bench)
     return parser
