@@ -44,6 +44,10 @@ class DendriticPrediction(LearningRuleType):
         If given, the postsynaptic term compares rates instead of voltages,
         :math:`\varphi(\breve u^k) - \varphi(c\, b^{k-1})` (the "activation"
         variant of Urbanczik & Senn used by Sacramento et al. 2018, MODEL.md 2.1).
+    blocks : sequence of (slice, slice, float), optional
+        For a matrix spanning several areas (skip connectivity): the blocks
+        ``(rows, columns, eta)`` that learn, each with its own rate; the other
+        entries are fixed. Default: the whole matrix with ``learning_rate``.
     """
 
     modifies = "decoders"
@@ -53,12 +57,16 @@ class DendriticPrediction(LearningRuleType):
     attenuation = NumberParam("attenuation", low=0, readonly=True, default=0.5263)
     soma = Parameter("soma", readonly=True)
     activation = Parameter("activation", readonly=True, optional=True)
+    blocks = Parameter("blocks", readonly=True, optional=True)
 
-    def __init__(self, learning_rate=Default, attenuation=Default, soma=None, activation=None):
+    def __init__(
+        self, learning_rate=Default, attenuation=Default, soma=None, activation=None, blocks=None
+    ):
         super().__init__(learning_rate, size_in=1)
         self.attenuation = attenuation
         self.soma = soma
         self.activation = activation
+        self.blocks = None if blocks is None else tuple(blocks)
 
 
 class TransposeTracking(LearningRuleType):
@@ -82,6 +90,11 @@ class TransposeTracking(LearningRuleType):
     scale : float
         The weights follow ``scale`` times the noisy transpose (default 1; -1
         locks Sacramento et al.'s interneuron-to-apical weights to -B, MODEL.md 2.1).
+    blocks : sequence of (slice, slice, slice, slice), optional
+        For matrices spanning several areas (skip connectivity): the tracked
+        blocks ``(rows, columns)`` of the backward weights, each with the block
+        ``(rows, columns)`` of the forward weights it follows; the other entries
+        are fixed. Default: the whole matrix.
     """
 
     modifies = "decoders"
@@ -90,12 +103,14 @@ class TransposeTracking(LearningRuleType):
     forward = Parameter("forward", readonly=True)
     noise = NdarrayParam("noise", shape=("...",), readonly=True)
     scale = NumberParam("scale", readonly=True, default=1.0)
+    blocks = Parameter("blocks", readonly=True, optional=True)
 
-    def __init__(self, forward, noise, scale=1.0):
+    def __init__(self, forward, noise, scale=1.0, blocks=None):
         super().__init__(learning_rate=1.0, size_in=1)
         self.forward = forward
         self.noise = np.asarray(noise, dtype=float)
         self.scale = scale
+        self.blocks = None if blocks is None else tuple(blocks)
 
 
 class IdentityDecay(LearningRuleType):
