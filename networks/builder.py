@@ -63,12 +63,13 @@ from .neurons import DelayedRate, Identity, ProspectiveRate
 # --- operators ----------------------------------------------------------------------
 
 
-def _soma_current(gains, inputs):
+def _soma_current(gains, inputs, out, scratch):
     # J = g_1 x_1 + g_2 x_2 + ..., summed in the order the compartments are given
-    J = gains[0] * inputs[0]
+    np.multiply(inputs[0], gains[0], out=out)
     for g, x in zip(gains[1:], inputs[1:]):
-        J = J + g * x
-    return J
+        np.multiply(x, g, out=scratch)
+        np.add(out, scratch, out=out)
+    return out
 
 
 class SimProspectiveRate(Operator):
@@ -95,18 +96,25 @@ class SimProspectiveRate(Operator):
         u = signals[self.reads[0]]
         history = signals[self.updates[0]]
         rates, breve, rho = (signals[s] for s in self.sets)
-        phi = activations.phi(self.neurons.activation)
-        dphi = activations.dphi(self.neurons.activation)
+        activation = self.neurons.activation
+        phi, dphi = activations.phi(activation), activations.dphi(activation)
+        phi_dphi = activations.phi_dphi(activation)
         lookahead = (1.0 / self.neurons.conductance) / dt
-        prospective = self.neurons.prospective
 
         def step_prospective_rate():
+            np.subtract(u, history, out=breve)
+            np.multiply(breve, lookahead, out=breve)
+            np.add(breve, history, out=breve)
+            rates[...], rho[...] = phi_dphi(breve)
+            history[...] = u
+
+        def step_nonprospective_rate():
             breve[...] = history + lookahead * (u - history)
-            rates[...] = phi(breve if prospective else u)
+            rates[...] = phi(u)
             rho[...] = dphi(breve)
             history[...] = u
 
-        return step_prospective_rate
+        return step_prospective_rate if self.neurons.prospective else step_nonprospective_rate
 
 
 class SimSomaticEuler(Operator):
@@ -132,9 +140,15 @@ class SimSomaticEuler(Operator):
         u = signals[self.updates[0]]
         gains = self.gains
         g = self.conductance
+        J, du = np.empty_like(u), np.empty_like(u)
+        single = len(inputs) == 1 and gains[0] == 1.0
 
         def step_somatic_euler():
-            u[...] = u + dt * (_soma_current(gains, inputs) - g * u)
+            current = inputs[0] if single else _soma_current(gains, inputs, J, du)
+            np.multiply(u, g, out=du)
+            np.subtract(current, du, out=du)
+            np.multiply(du, dt, out=du)
+            np.add(u, du, out=u)
 
         return step_somatic_euler
 
@@ -190,9 +204,10 @@ class SimReplace(Operator):
         inputs = [signals[s] for s in self.reads]
         u = signals[self.updates[0]]
         gains = self.gains
+        scratch = np.empty_like(u)
 
         def step_replace():
-            u[...] = _soma_current(gains, inputs)
+            _soma_current(gains, inputs, u, scratch)
 
         return step_replace
 
@@ -329,8 +344,9 @@ class SimPreviousStepRule(Operator):
         plasticity, dendrite, pre = (signals[s] for s in self.reads[:3])
         soma = signals[self.reads[3]] if len(self.reads) > 3 else None
         delta, dendrite_prev, pre_prev = (signals[s] for s in self.updates)
-        blocks = [(rows, cols, dt * eta) for rows, cols, eta in self.blocks]
-        whole = len(blocks) == 1 and blocks[0][:2] == (slice(None), slice(None))
+        # views into the signals, valid for the simulator's life (reset is in place)
+        blocks = [(rows, pre_prev[cols], delta[rows, cols], dt * eta) for rows, cols, eta in self.blocks]
+        whole = len(blocks) == 1 and self.blocks[0][:2] == (slice(None), slice(None))
         c = self.attenuation
         kind = self.post
         phi = activations.phi(self.activation) if kind == "rate" else None
@@ -348,8 +364,8 @@ class SimPreviousStepRule(Operator):
                 post = post_term()
                 if not whole:
                     delta[...] = 0
-                for rows, cols, rate in blocks:
-                    np.outer((rate * m) * post[rows], pre_prev[cols], out=delta[rows, cols])
+                for rows, pre_block, delta_block, rate in blocks:
+                    np.outer((rate * m) * post[rows], pre_block, out=delta_block)
             else:
                 delta[...] = 0
             dendrite_prev[...] = dendrite
@@ -381,24 +397,26 @@ class SimTransposeTracking(Operator):
     def make_step(self, signals, dt, rng):
         plasticity, forward, backward = (signals[s] for s in self.reads)
         delta = signals[self.updates[0]]
-        noise = self.noise
         scale = self.scale
-        blocks = self.blocks
-        whole = len(blocks) == 1 and blocks[0][:2] == (slice(None), slice(None))
+        whole = len(self.blocks) == 1 and self.blocks[0][:2] == (slice(None), slice(None))
+        # views into the signals, valid for the simulator's life (reset is in place)
+        blocks = []
+        for rows, cols, w_rows, w_cols in self.blocks:
+            B, W = backward[rows, cols], forward[w_rows, w_cols]
+            r, c = min(B.shape[0], W.shape[1]), min(B.shape[1], W.shape[0])
+            blocks.append((B, W.T[:r, :c], self.noise[rows, cols], delta[rows, cols], r, c))
 
         def step_transpose_tracking():
             m = plasticity[0]
             if m != 0:
                 if not whole:
                     delta[...] = 0
-                for rows, cols, w_rows, w_cols in blocks:
-                    B, W = backward[rows, cols], forward[w_rows, w_cols]
-                    r, c = min(B.shape[0], W.shape[1]), min(B.shape[1], W.shape[0])
-                    target = noise[rows, cols].copy()
-                    target[:r, :c] += W.T[:r, :c]
+                for B, WT, noise, delta_block, r, c in blocks:
+                    target = noise.copy()
+                    target[:r, :c] += WT
                     if scale != 1.0:
                         target *= scale
-                    delta[rows, cols] = m * (target - B)
+                    delta_block[...] = m * (target - B)
             else:
                 delta[...] = 0
 
