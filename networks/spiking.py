@@ -70,7 +70,7 @@ import nengo
 
 from . import activations
 from .connectivity import CONNECTIVITY_MODES, check_mode, forward_mask
-from .microcircuit import Conductances, parse_layers
+from .microcircuit import Conductances, _node, parse_layers
 
 BACKWARD_MODES = ("bp", "fa")
 
@@ -130,6 +130,34 @@ class ForwardFunction:
 
     def __call__(self, x):
         return self.W @ (self.phi(x) + self.offset)
+
+
+class Coordinate:
+    """Component ``i`` of ``f(u)`` (the decoded function of one x slot)."""
+
+    def __init__(self, f, i):
+        self.f, self.i = f, i
+
+    def __call__(self, u):
+        return self.f(u)[self.i]
+
+
+class Complement:
+    """Node output ``1 - x`` (the nudging gate: 1 inhibits every error population)."""
+
+    def __call__(self, t, x):
+        return 1.0 - x
+
+
+class EffectiveForward:
+    """``scale * D M``: the effective forward matrix from the current decoders ``D``
+    of ``conn`` (read through ``reader``) and the fixed least-squares map ``M``."""
+
+    def __init__(self, reader, conn, M, scale):
+        self.reader, self.conn, self.M, self.scale = reader, conn, M, scale
+
+    def __call__(self):
+        return self.scale * (self.reader.decoders(self.conn) @ self.M)
 
 
 class BackwardProjection:
@@ -254,8 +282,7 @@ class SpikingArea(nengo.Network):
         for i in range(self.n_units):
             kwargs = {}
             if function is not None:
-                f = function
-                kwargs["function"] = lambda u, i=i, f=f: f(u)[i]
+                kwargs["function"] = Coordinate(function, i)
                 nengo.Connection(
                     pre, self.x_input[i], transform=transform / self.error_scale,
                     synapse=synapse, **kwargs,
@@ -417,9 +444,7 @@ class SpikingErrorMicrocircuit(nengo.Network):
         n0 = self.layers[0]
         with self:
             self.input = (
-                nengo.Node(size_in=n0, label="input")
-                if input is None
-                else nengo.Node(input, size_out=n0, label="input")
+                nengo.Node(size_in=n0, label="input") if input is None else _node(input, n0, "input")
             )
             # the input population represents r_0 - 1/2 (rates in [0, 1] centred)
             self.input_radius = np.sqrt(n0) / 2.0
@@ -461,19 +486,13 @@ class SpikingErrorMicrocircuit(nengo.Network):
             # target comparison: x_L = t - phi(u_L)
             self.target = None
             if target is not None:
-                self.target = (
-                    target if isinstance(target, (nengo.Node, nengo.base.ObjView))
-                    else nengo.Node(target, size_out=self.layers[-1], label="target")
-                )
+                self.target = _node(target, self.layers[-1], "target")
                 out.connect_x(self.target, synapse=None)
                 out.connect_x(out.representation, transform=-1.0, function=phi_out, synapse=self.tau)
 
             # nudging gate: nudging = 0 inhibits every error population
-            self.nudging = (
-                nudging if isinstance(nudging, (nengo.Node, nengo.base.ObjView))
-                else nengo.Node(nudging, size_out=1, label="nudging")
-            )
-            self.gate = nengo.Node(lambda t, x: 1.0 - x, size_in=1, label="gate")
+            self.nudging = _node(nudging, 1, "nudging")
+            self.gate = nengo.Node(Complement(), size_in=1, label="gate")
             nengo.Connection(self.nudging, self.gate, synapse=None)
             for area in self.areas:
                 for ens in area.error.ensembles:
@@ -619,10 +638,7 @@ class SpikingErrorMicrocircuit(nengo.Network):
             # the decoders solve W_init well)
             scale = float(np.sum(W0 * W_init) / max(np.sum(W0 * W0), 1e-12))
 
-            def source(conn=conn, M=M, scale=scale):
-                return scale * (reader.decoders(conn) @ M)
-
-            node.output.source = source
+            node.output.source = EffectiveForward(reader, conn, M, scale)
             self.weight_scale = getattr(self, "weight_scale", {})
             self.weight_scale[name] = scale
 
