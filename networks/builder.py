@@ -345,7 +345,9 @@ class SimPreviousStepRule(Operator):
         soma = signals[self.reads[3]] if len(self.reads) > 3 else None
         delta, dendrite_prev, pre_prev = (signals[s] for s in self.updates)
         # views into the signals, valid for the simulator's life (reset is in place)
-        blocks = [(rows, pre_prev[cols], delta[rows, cols], dt * eta) for rows, cols, eta in self.blocks]
+        blocks = [
+            (rows, pre_prev[cols], delta[rows, cols], dt * eta) for rows, cols, eta in self.blocks
+        ]
         whole = len(blocks) == 1 and self.blocks[0][:2] == (slice(None), slice(None))
         c = self.attenuation
         kind = self.post
@@ -365,7 +367,8 @@ class SimPreviousStepRule(Operator):
                 if not whole:
                     delta[...] = 0
                 for rows, pre_block, delta_block, rate in blocks:
-                    np.outer((rate * m) * post[rows], pre_block, out=delta_block)
+                    # np.outer, without its Python-level reshaping
+                    np.multiply(((rate * m) * post[rows])[:, None], pre_block[None, :], out=delta_block)
             else:
                 delta[...] = 0
             dendrite_prev[...] = dendrite
@@ -771,9 +774,17 @@ def build_projection(model, conn):
 
 
 def _plasticity_input(model, rule):
-    plasticity = Signal(shape=1, name=f"{rule}.plasticity")
-    model.add_op(Reset(plasticity))
-    model.sig[rule]["in"] = plasticity
+    """The switch m: read from the rule's ``plasticity`` Node, or summed from what
+    connects into the rule."""
+    source = rule.learning_rule_type.plasticity
+    if source is not None:
+        plasticity = node_output(model, source)
+        if plasticity.shape != (1,):
+            raise BuildError(f"{rule}: plasticity {source} has shape {plasticity.shape}, not (1,)")
+    else:
+        plasticity = Signal(shape=1, name=f"{rule}.plasticity")
+        model.add_op(Reset(plasticity))
+        model.sig[rule]["in"] = plasticity
     model.sig[rule]["plasticity"] = plasticity
     return plasticity
 

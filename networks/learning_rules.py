@@ -1,9 +1,10 @@
 """Local learning rules of the error microcircuit, as Nengo learning rule types.
 
-Each rule takes a one-dimensional *plasticity* input (connect a signal into
-``conn.learning_rule``): the update of a step is multiplied by it, so 1 means
-plastic and 0 frozen. Nothing connected means frozen, as for `nengo.PES` without an
-error. Updates computed in step k are added to the weights at the start of step k+1,
+Each rule's update of a step is multiplied by a one-dimensional *plasticity* switch
+``m`` (1 plastic, 0 frozen): the rule reads it from the Node (or Node slice) given
+as ``plasticity``, or, without one, from what is connected into
+``conn.learning_rule`` (nothing connected means frozen, as for `nengo.PES` without
+an error). Updates computed in step k are added to the weights at the start of step k+1,
 before they are read, exactly as MODEL.md 1.7 applies them at the end of step k.
 
 The rules modify ``"decoders"``, which in Nengo is the weight matrix of a
@@ -15,7 +16,27 @@ from nengo.learning_rules import LearningRuleType
 from nengo.params import Default, NdarrayParam, NumberParam, Parameter
 
 
-class DendriticPrediction(LearningRuleType):
+class SwitchedRule(LearningRuleType):
+    """A rule of this module: its update is multiplied by the plasticity switch.
+
+    Parameters
+    ----------
+    learning_rate : float
+    plasticity : nengo.Node or ObjView, optional
+        One-dimensional switch ``m`` read directly (no connection into the rule).
+    """
+
+    modifies = "decoders"
+    probeable = ("delta", "plasticity")
+
+    plasticity = Parameter("plasticity", readonly=True, optional=True)
+
+    def __init__(self, learning_rate, plasticity=None):
+        super().__init__(learning_rate, size_in=1 if plasticity is None else 0)
+        self.plasticity = plasticity
+
+
+class DendriticPrediction(SwitchedRule):
     r"""Forward plasticity driven by the dendritic prediction error (MODEL.md 1.8).
 
     For a connection from presynaptic rates :math:`r_{pre}` into the basal dendrite
@@ -50,9 +71,6 @@ class DendriticPrediction(LearningRuleType):
         entries are fixed. Default: the whole matrix with ``learning_rate``.
     """
 
-    modifies = "decoders"
-    probeable = ("delta", "plasticity")
-
     learning_rate = NumberParam("learning_rate", low=0, readonly=True, default=1.0)
     attenuation = NumberParam("attenuation", low=0, readonly=True, default=0.5263)
     soma = Parameter("soma", readonly=True)
@@ -60,16 +78,22 @@ class DendriticPrediction(LearningRuleType):
     blocks = Parameter("blocks", readonly=True, optional=True)
 
     def __init__(
-        self, learning_rate=Default, attenuation=Default, soma=None, activation=None, blocks=None
+        self,
+        learning_rate=Default,
+        attenuation=Default,
+        soma=None,
+        activation=None,
+        blocks=None,
+        plasticity=None,
     ):
-        super().__init__(learning_rate, size_in=1)
+        super().__init__(learning_rate, plasticity)
         self.attenuation = attenuation
         self.soma = soma
         self.activation = activation
         self.blocks = None if blocks is None else tuple(blocks)
 
 
-class TransposeTracking(LearningRuleType):
+class TransposeTracking(SwitchedRule):
     r"""Backward weights that follow the transpose of a forward connection (``bp``).
 
     .. math::
@@ -97,23 +121,20 @@ class TransposeTracking(LearningRuleType):
         are fixed. Default: the whole matrix.
     """
 
-    modifies = "decoders"
-    probeable = ("delta", "plasticity")
-
     forward = Parameter("forward", readonly=True)
     noise = NdarrayParam("noise", shape=("...",), readonly=True)
     scale = NumberParam("scale", readonly=True, default=1.0)
     blocks = Parameter("blocks", readonly=True, optional=True)
 
-    def __init__(self, forward, noise, scale=1.0, blocks=None):
-        super().__init__(learning_rate=1.0, size_in=1)
+    def __init__(self, forward, noise, scale=1.0, blocks=None, plasticity=None):
+        super().__init__(1.0, plasticity)
         self.forward = forward
         self.noise = np.asarray(noise, dtype=float)
         self.scale = scale
         self.blocks = None if blocks is None else tuple(blocks)
 
 
-class IdentityDecay(LearningRuleType):
+class IdentityDecay(SwitchedRule):
     r"""Lateral weights decaying towards a scaled rectangular identity (MODEL.md 1.10).
 
     .. math:: \Delta P^k = -dt\,\eta\,m^k\,(P^k - s\,I)
@@ -126,12 +147,9 @@ class IdentityDecay(LearningRuleType):
         :math:`s`, the value the diagonal decays to.
     """
 
-    modifies = "decoders"
-    probeable = ("delta", "plasticity")
-
     learning_rate = NumberParam("learning_rate", low=0, readonly=True, default=0.0)
     scale = NumberParam("scale", readonly=True, default=1.0)
 
-    def __init__(self, learning_rate=Default, scale=Default):
-        super().__init__(learning_rate, size_in=1)
+    def __init__(self, learning_rate=Default, scale=Default, plasticity=None):
+        super().__init__(learning_rate, plasticity)
         self.scale = scale

@@ -149,6 +149,7 @@ class Area(nengo.Network):
         eta_lateral=0.0,
         target=None,
         nudging=None,
+        plasticity=None,
         label=None,
     ):
         super().__init__(label=label)
@@ -158,7 +159,9 @@ class Area(nengo.Network):
         self.learned = []
 
         def decay(scale=1.0):
-            return IdentityDecay(eta_lateral, scale=scale) if eta_lateral > 0 else None
+            if eta_lateral > 0:
+                return IdentityDecay(eta_lateral, scale=scale, plasticity=plasticity)
+            return None
 
         with self:
             self.basal = Dendrite(n_units, label="basal")
@@ -359,6 +362,7 @@ class ErrorMicrocircuit(nengo.Network):
                         eta_lateral=eta_lateral,
                         target=self.target if l == L else None,
                         nudging=self.nudging if l == L else None,
+                        plasticity=self.plasticity,
                         label=f"area{l}",
                     )
                 )
@@ -371,8 +375,6 @@ class ErrorMicrocircuit(nengo.Network):
             self.learned += [c for c in self.backward.values() if c.learning_rule_type]
             for area in self.areas:
                 self.learned += area.learned
-            for conn in self.learned:
-                Projection(self.plasticity, conn.learning_rule)
 
         self.output = self.areas[-1].representation
 
@@ -380,7 +382,7 @@ class ErrorMicrocircuit(nengo.Network):
 
     def _forward_rule(self, rate, soma, blocks=None):
         return DendriticPrediction(
-            rate, self.conductances.attenuation, soma=soma, blocks=blocks
+            rate, self.conductances.attenuation, soma=soma, blocks=blocks, plasticity=self.plasticity
         )
 
     def _kept_forward_blocks(self, w):
@@ -419,7 +421,9 @@ class ErrorMicrocircuit(nengo.Network):
         for j, i in self._kept_backward_blocks(w, self.forward):
             rule = None
             if self.backward_mode == "bp" and (i, j) in self.forward:
-                rule = TransposeTracking(self.forward[(i, j)], self._backward_noise(w, j, i))
+                rule = TransposeTracking(
+                    self.forward[(i, j)], self._backward_noise(w, j, i), plasticity=self.plasticity
+                )
             self.backward[(j, i)] = Projection(
                 self.areas[i - 1].error.neurons,
                 self.areas[j - 1].top_down,
@@ -468,7 +472,9 @@ class ErrorMicrocircuit(nengo.Network):
                 tracked.append((rows, cols) + self.forward_slices[(i, j)])
         rule = None
         if tracked:
-            rule = TransposeTracking(self.forward["W"], noise, blocks=tracked)
+            rule = TransposeTracking(
+                self.forward["W"], noise, blocks=tracked, plasticity=self.plasticity
+            )
         self.backward = {
             "B": Projection(errors.neurons, top_down, transform=B, learning_rule_type=rule, label="B")
         }

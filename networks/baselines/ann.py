@@ -166,7 +166,9 @@ class ANN(LayeredBaseline):
                 pre = self.input_area if l == 1 else self.units[l - 2]
                 rule = None
                 if learn and self.eta[l - 1] > 0:
-                    rule = DendriticPrediction(self.eta[l - 1], 0.0, soma=self.errors[l - 1])
+                    rule = DendriticPrediction(
+                        self.eta[l - 1], 0.0, soma=self.errors[l - 1], plasticity=self.plasticity
+                    )
                 conn = Projection(
                     pre.neurons, self.inputs[l - 1], transform=w[f"W{l}"],
                     learning_rule_type=rule, label=f"W{l}",
@@ -180,7 +182,8 @@ class ANN(LayeredBaseline):
                     rule = None
                     if self.backward_mode == "bp":
                         rule = TransposeTracking(
-                            self.forward[(l + 1, l)], np.zeros((n, self.layers[l + 1]))
+                            self.forward[(l + 1, l)], np.zeros((n, self.layers[l + 1])),
+                            plasticity=self.plasticity,
                         )
                     conn = Projection(
                         self.errors[l].neurons, self.error_input[l - 1], transform=w[f"B{l}"],

@@ -13,7 +13,6 @@ cells (`.TargetDrive`) live with the other neuron types and compartments.
 import numpy as np
 import nengo
 from nengo.builder import Builder
-from nengo.learning_rules import LearningRuleType
 from nengo.params import Default, NumberParam
 
 from errormc.networks import activations
@@ -25,6 +24,7 @@ from errormc.networks.builder import (
     previous_step_buffers,
 )
 from errormc.networks.compartments import Population, Projection
+from errormc.networks.learning_rules import SwitchedRule
 from errormc.networks.microcircuit import Conductances, _node, parse_layers
 from errormc.networks.neurons import DelayedRate, Identity  # noqa: F401 - DelayedRate re-exported
 from errormc.networks.weights import load_arrays, save
@@ -33,7 +33,7 @@ from errormc.networks.weights import load_arrays, save
 # --- learning rule ------------------------------------------------------------------
 
 
-class ApicalSilencing(LearningRuleType):
+class ApicalSilencing(SwitchedRule):
     r"""Lateral weights that cancel the apical potential (anti-Hebbian).
 
     For a connection from presynaptic signals :math:`x` into an apical dendrite
@@ -47,13 +47,10 @@ class ApicalSilencing(LearningRuleType):
     sees its dendrite and its presynaptic input.
     """
 
-    modifies = "decoders"
-    probeable = ("delta", "plasticity")
-
     learning_rate = NumberParam("learning_rate", low=0, readonly=True, default=1.0)
 
-    def __init__(self, learning_rate=Default):
-        super().__init__(learning_rate, size_in=1)
+    def __init__(self, learning_rate=Default, plasticity=None):
+        super().__init__(learning_rate, plasticity)
 
 
 @Builder.register(ApicalSilencing)
@@ -135,12 +132,10 @@ class LayeredBaseline(nengo.Network):
                 self.nudging = _node(nudging, 1, "nudging")
 
     def _connect_plasticity(self):
+        # every rule reads ``self.plasticity`` (passed at construction)
         self.learned = [
             c for c in self.model_connections() if c.learning_rule_type is not None
         ]
-        with self:
-            for conn in self.learned:
-                Projection(self.plasticity, conn.learning_rule)
 
     def model_connections(self):
         return list(self.weight_connections.values())

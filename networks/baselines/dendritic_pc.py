@@ -121,7 +121,9 @@ class DendriticPredictiveCoding(PyramidalHierarchy):
                     delayed.neurons,
                     self.apical[l - 1],
                     transform=w[f"Q{l}"],
-                    learning_rule_type=ApicalSilencing(rate) if rate > 0 else None,
+                    learning_rule_type=(
+                        ApicalSilencing(rate, plasticity=self.plasticity) if rate > 0 else None
+                    ),
                     label=f"Q{l}",
                 )
                 self.delayed.append(delayed)

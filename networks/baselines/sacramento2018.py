@@ -181,6 +181,7 @@ class PyramidalHierarchy(LayeredBaseline):
                         self.basal_attenuation(l),
                         soma=self.pyramidal[l - 1],
                         activation=self.activation[l - 1] if activation_rule else None,
+                        plasticity=self.plasticity,
                     )
                 conn = Projection(
                     pre.neurons,
@@ -198,7 +199,9 @@ class PyramidalHierarchy(LayeredBaseline):
             for l in range(1, self.n_areas):
                 rule = None
                 if self.backward_mode == "bp":
-                    rule = TransposeTracking(self.forward[(l + 1, l)], w[f"Bnoise{l}"])
+                    rule = TransposeTracking(
+                        self.forward[(l + 1, l)], w[f"Bnoise{l}"], plasticity=self.plasticity
+                    )
                 conn = Projection(
                     self.pyramidal[l].neurons,
                     self.apical[l - 1],
@@ -358,7 +361,8 @@ class DendriticMicrocircuit(PyramidalHierarchy):
                     transform=w[f"P{l}"],
                     learning_rule_type=(
                         DendriticPrediction(
-                            rate, g.g_den / (g.g_l + g.g_den), soma=inter, activation=act
+                            rate, g.g_den / (g.g_l + g.g_den), soma=inter, activation=act,
+                            plasticity=self.plasticity,
                         )
                         if rate > 0
                         else None
@@ -366,9 +370,12 @@ class DendriticMicrocircuit(PyramidalHierarchy):
                     label=f"P{l}",
                 )
                 if self.backward_mode == "bp":
-                    rule = TransposeTracking(self.forward[(l + 1, l)], w[f"Bnoise{l}"], scale=-1.0)
+                    rule = TransposeTracking(
+                        self.forward[(l + 1, l)], w[f"Bnoise{l}"], scale=-1.0,
+                        plasticity=self.plasticity,
+                    )
                 elif self.eta_apical[l - 1] > 0:
-                    rule = ApicalSilencing(self.eta_apical[l - 1])
+                    rule = ApicalSilencing(self.eta_apical[l - 1], plasticity=self.plasticity)
                 else:
                     rule = None
                 self.lateral_Q[l] = Projection(
