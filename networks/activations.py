@@ -100,6 +100,39 @@ def dphi(name):
     return ACTIVATIONS[canonical_name(name)][1]
 
 
+def _fused(phi_, dphi_):
+    def phi_dphi(x):
+        return phi_(x), dphi_(x)
+
+    return phi_dphi
+
+
+def _tanh_dtanh(x):
+    y = np.tanh(x)
+    return y, 1.0 - y**2
+
+
+def _logistic_dlogistic(x):
+    y = _logistic(x)
+    return y, y * (1.0 - y)
+
+
+def _linear_dlinear(x):
+    # (x, 1): assigned into the rate and derivative signals, equal to copies
+    return x, 1.0
+
+
+#: name -> x -> (phi(x), phi'(x)), sharing work where phi' is a function of phi
+_FUSED = {"tanh": _tanh_dtanh, "logistic": _logistic_dlogistic, "linear": _linear_dlinear}
+
+
+def phi_dphi(name):
+    """``x -> (phi(x), phi'(x))`` of activation ``name``, equal to the two separately
+    once assigned into arrays (``phi'`` may come back as a scalar)."""
+    key = canonical_name(name)
+    return _FUSED.get(key) or _fused(*ACTIVATIONS[key])
+
+
 def per_area(activation, n_areas, field="activation"):
     """Expand an activation spec to one name per area.
 

@@ -1,46 +1,170 @@
-"""Dendritic compartments that are not plain sums.
+"""Frontend objects of the rate microcircuits: populations, compartments, projections.
 
-A basal or apical dendrite is a linear sum of its synaptic inputs, which a
-passthrough `nengo.Node` already is. The objects here compute what a sum cannot:
+One model unit is one Nengo neuron, with gain 1, bias 0 and no encoders, so the
+objects here are lighter than `nengo.Ensemble`: their builders (`.builder`) create
+the signals of the model's equations and nothing else.
 
-* `DerivativeReadout`: the rate derivative rho = phi'(u_breve) of a representation
-  population, as a population that lateral connections can start from (the phi'
-  transfer of MODEL.md 1.6 travels from representation to error units);
-* `Product`: the error dendrite with phi' transfer, d = (P rho) * (B eps), the
-  elementwise product of its input slices (MODEL.md 1.6);
-* `Nudging`: the output error units' target drive m rho_L * (t - r_L), with the
-  nudging switch m (1: target present, 0: no target at that step, MODEL.md 1.3).
+* `Population`: ``n`` units of one neuron type whose somatic input current is the
+  conductance-weighted sum of its compartments, :math:`J = \\sum_k g_k x_k`
+  (without compartments, the sum of what projects into ``population.neurons``).
+* `Dendrite`: a dendritic compartment, the sum of the projections into it.
+* `Gate`: the elementwise product of two compartments, ``d = x * y`` (the phi'
+  transfer of hidden error units, MODEL.md 1.6: ``d = (P rho) * (B eps)``).
+* `Nudging`: the output error drive ``n = m rho * (t - r)`` with the nudging switch
+  ``m`` (1: target present, 0: none, MODEL.md 1.3), a population so that a
+  learned connection can start from it.
+* `TargetDrive`: the somatic drive of an output pyramidal cell with a voltage
+  target (Sacramento et al. 2018, dPC; MODEL.md 2.1).
+* `StateReadout` / `Stack`: state signals of populations (rates, ``"derivative"``,
+  ``"prospective"``, ...) as the output of one population, without copying where
+  the stack is built first: several areas' units as one presynaptic vector.
+* `DendriteStack`: several compartments as one postsynaptic vector.
+* `Projection`: a connection built as one matrix product into its post object
+  (one ``DotInc``), the weights of one model matrix.
+
+A model matrix spanning several areas (the skip-connectivity W and B, MODEL.md
+1.9) is one `Projection` from a `Stack` into a `DendriteStack`.
 """
 
-import numpy as np
 import nengo
-from nengo.params import IntParam
+import numpy as np
+from nengo.params import Parameter
 
 
-class StateReadout(nengo.Ensemble):
-    """A state signal (``"derivative"``, ``"prospective"``, ...) of ``source``'s
-    neurons as the output of a population, one neuron per unit.
+def _unit_ensemble_kwargs(n):
+    # the Ensemble parameters a unit population never uses
+    return dict(gain=np.ones(n), bias=np.zeros(n), encoders=np.ones((n, 1)))
 
-    Its neurons' output *is* the source's signal; nothing is simulated twice and
+
+class Population(nengo.Ensemble):
+    """``n_neurons`` model units of ``neuron_type``, one Nengo neuron each.
+
+    Parameters
+    ----------
+    n_neurons : int
+    neuron_type : nengo.neurons.NeuronType
+        A rate type of `.neurons` (or of the baselines) with a registered builder.
+    inputs : sequence of (object, float), optional
+        Compartments and their conductances, ``J = sum_k g_k x_k``; an object is a
+        `Dendrite`, `Gate`, `TargetDrive`, `Nudging` or `StateReadout`. Without
+        inputs, ``J`` is the sum of the projections into ``self.neurons``.
+    label : str, optional
+    """
+
+    inputs = Parameter("inputs", readonly=True)
+
+    def __init__(self, n_neurons, neuron_type, inputs=(), label=None):
+        super().__init__(
+            n_neurons, 1, neuron_type=neuron_type, label=label, **_unit_ensemble_kwargs(n_neurons)
+        )
+        self.inputs = tuple((obj, float(g)) for obj, g in inputs)
+
+
+class Compartment(nengo.Node):
+    """A compartment of ``size`` units: its output is read by somas and learning
+    rules. Subclasses say how its value is computed."""
+
+    def __init__(self, size, label=None):
+        super().__init__(size_in=size, label=label)
+
+
+class Dendrite(Compartment):
+    """A dendritic compartment: ``x = sum of the projections into it``."""
+
+
+class Gate(Compartment):
+    """``d = x * y``, the elementwise product of two compartments of one size.
+
+    Nothing connects into a gate; ``x`` and ``y`` are `Dendrite`s or
+    `StateReadout`s.
+    """
+
+    x = Parameter("x", readonly=True)
+    y = Parameter("y", readonly=True)
+
+    def __init__(self, x, y, label=None):
+        self.x, self.y = x, y
+        size = x.n_neurons if isinstance(x, nengo.Ensemble) else x.size_out
+        super().__init__(size, label=label)
+
+
+class TargetDrive(Compartment):
+    r"""Somatic drive of an output pyramidal population with a voltage target.
+
+    .. math:: J = m\,(g_{bas} b + g_{ntgt} t) + (1 - m)\, g_f b
+
+    with :math:`g_f = g_O\, g_{bas}/(g_l + g_{bas})`, :math:`g_O = g_l + g_{bas} +
+    g_{ntgt}`: a soma of total conductance :math:`g_O` is nudged towards the target
+    when ``m = 1`` and relaxes to the attenuated basal potential when ``m = 0``
+    (MODEL.md 2.1).
+
+    Parameters
+    ----------
+    basal : Dendrite
+    target, nudging : nengo.Node or ObjView
+        The target ``t`` and the switch ``m`` (one dimension).
+    g_bas, g_ntgt, free_gain : float
+    """
+
+    basal = Parameter("basal", readonly=True)
+    target = Parameter("target", readonly=True)
+    nudging = Parameter("nudging", readonly=True)
+
+    def __init__(self, basal, target, nudging, g_bas, g_ntgt, free_gain, label=None):
+        self.basal, self.target, self.nudging = basal, target, nudging
+        self.g_bas, self.g_ntgt, self.free_gain = float(g_bas), float(g_ntgt), float(free_gain)
+        super().__init__(basal.size_out, label=label)
+
+
+class DendriteStack(nengo.Node):
+    """Compartments ``[x_1; x_2; ...]`` as one post object (e.g. the basal dendrites
+    of every area, into which one forward matrix projects)."""
+
+    members = Parameter("members", readonly=True)
+
+    def __init__(self, members, label=None):
+        self.members = tuple(members)
+        super().__init__(size_in=sum(m.size_in for m in self.members), label=label)
+
+    def offsets(self):
+        """Start of each member in the stacked vector (and the total size last)."""
+        return np.concatenate([[0], np.cumsum([m.size_in for m in self.members])]).astype(int)
+
+
+class Stack(nengo.Ensemble):
+    """The signal ``state`` of several populations' neurons as one population output.
+
+    ``stack.neurons`` outputs ``[s_1; s_2; ...]``; nothing is computed twice and
     nothing may connect into it.
 
     Parameters
     ----------
-    source : nengo.Ensemble
-        A population whose neuron type's builder creates the signal ``state``.
+    members : sequence of nengo.Ensemble
+        Populations whose neuron types create ``state`` (``"out"`` is the rates).
     state : str
     """
 
+    members = Parameter("members", readonly=True)
+    state = Parameter("state", readonly=True)
+
+    def __init__(self, members, state="out", label=None):
+        self.members = tuple(members)
+        self.state = state
+        n = sum(m.n_neurons for m in self.members)
+        super().__init__(n, 1, label=label, **_unit_ensemble_kwargs(n))
+
+    def offsets(self):
+        """Start of each member in the stacked vector (and the total size last)."""
+        return np.concatenate([[0], np.cumsum([m.n_neurons for m in self.members])]).astype(int)
+
+
+class StateReadout(Stack):
+    """A state signal (``"derivative"``, ``"prospective"``, ...) of ``source``'s
+    neurons as the output of a population, one neuron per unit."""
+
     def __init__(self, source, state, label=None):
         self.source = source
-        self.state = state
-        super().__init__(
-            source.n_neurons,
-            1,
-            label=label or f"{source.label}.{state}",
-            gain=np.ones(source.n_neurons),
-            bias=np.zeros(source.n_neurons),
-        )
+        super().__init__([source], state, label=label or f"{source.label}.{state}")
 
 
 class DerivativeReadout(StateReadout):
@@ -50,54 +174,28 @@ class DerivativeReadout(StateReadout):
         super().__init__(source, "derivative", label=label)
 
 
-class Product(nengo.Process):
-    """Elementwise product of ``factors`` consecutive input slices of ``size`` each.
+class Nudging(nengo.Ensemble):
+    """Target drive of the output error units, ``n = m * rho * (t - r)``.
 
-    .. math:: y = x_{[0:n]} \\odot x_{[n:2n]} \\odot \\dots
-
-    Parameters
-    ----------
-    size : int
-        Length of each factor (and of the output).
-    factors : int
-        Number of factors.
+    ``rho`` and ``r`` are the derivative and the rates of ``representation``,
+    ``t`` the target and ``m`` the nudging switch; ``nudging.neurons`` outputs ``n``.
     """
 
-    size = IntParam("size", low=1, readonly=True)
-    factors = IntParam("factors", low=2, readonly=True)
+    representation = Parameter("representation", readonly=True)
+    target = Parameter("target", readonly=True)
+    nudging = Parameter("nudging", readonly=True)
 
-    def __init__(self, size, factors=2, **kwargs):
-        self.size = size
-        self.factors = factors
-        super().__init__(
-            default_size_in=size * factors, default_size_out=size, **kwargs
-        )
-
-    def make_step(self, shape_in, shape_out, dt, rng, state):
-        n, k = self.size, self.factors
-
-        def step_product(t, x):
-            return np.prod(x.reshape(k, n), axis=0)
-
-        return step_product
+    def __init__(self, representation, target, nudging, label=None):
+        self.representation, self.target, self.nudging = representation, target, nudging
+        n = representation.n_neurons
+        super().__init__(n, 1, label=label, **_unit_ensemble_kwargs(n))
 
 
-class Nudging(nengo.Process):
-    """Target drive of the output error units, ``m * rho * (t - r)``.
+class Projection(nengo.Connection):
+    """A connection built as one product into its post object, without synapse
+    machinery: ``post += W pre`` (matrix), ``post += w * pre`` (scalar or vector
+    transform) or ``post += pre`` (``transform=None``). A ``synapse`` (default none)
+    filters the presynaptic signal first."""
 
-    Input: ``[rho; t; r; m]``, three slices of ``size`` and the switch ``m``.
-    """
-
-    size = IntParam("size", low=1, readonly=True)
-
-    def __init__(self, size, **kwargs):
-        self.size = size
-        super().__init__(default_size_in=3 * size + 1, default_size_out=size, **kwargs)
-
-    def make_step(self, shape_in, shape_out, dt, rng, state):
-        n = self.size
-
-        def step_nudging(t, x):
-            return x[-1] * (x[:n] * (x[n : 2 * n] - x[2 * n : 3 * n]))
-
-        return step_nudging
+    def __init__(self, pre, post, transform=None, synapse=None, **kwargs):
+        super().__init__(pre, post, transform=transform, synapse=synapse, **kwargs)

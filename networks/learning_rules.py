@@ -1,9 +1,10 @@
 """Local learning rules of the error microcircuit, as Nengo learning rule types.
 
-Each rule takes a one-dimensional *plasticity* input (connect a signal into
-``conn.learning_rule``): the update of a step is multiplied by it, so 1 means
-plastic and 0 frozen. Nothing connected means frozen, as for `nengo.PES` without an
-error. Updates computed in step k are added to the weights at the start of step k+1,
+Each rule's update of a step is multiplied by a one-dimensional *plasticity* switch
+``m`` (1 plastic, 0 frozen): the rule reads it from the Node (or Node slice) given
+as ``plasticity``, or, without one, from what is connected into
+``conn.learning_rule`` (nothing connected means frozen, as for `nengo.PES` without
+an error). Updates computed in step k are added to the weights at the start of step k+1,
 before they are read, exactly as MODEL.md 1.7 applies them at the end of step k.
 
 The rules modify ``"decoders"``, which in Nengo is the weight matrix of a
@@ -15,7 +16,27 @@ from nengo.learning_rules import LearningRuleType
 from nengo.params import Default, NdarrayParam, NumberParam, Parameter
 
 
-class DendriticPrediction(LearningRuleType):
+class SwitchedRule(LearningRuleType):
+    """A rule of this module: its update is multiplied by the plasticity switch.
+
+    Parameters
+    ----------
+    learning_rate : float
+    plasticity : nengo.Node or ObjView, optional
+        One-dimensional switch ``m`` read directly (no connection into the rule).
+    """
+
+    modifies = "decoders"
+    probeable = ("delta", "plasticity")
+
+    plasticity = Parameter("plasticity", readonly=True, optional=True)
+
+    def __init__(self, learning_rate, plasticity=None):
+        super().__init__(learning_rate, size_in=1 if plasticity is None else 0)
+        self.plasticity = plasticity
+
+
+class DendriticPrediction(SwitchedRule):
     r"""Forward plasticity driven by the dendritic prediction error (MODEL.md 1.8).
 
     For a connection from presynaptic rates :math:`r_{pre}` into the basal dendrite
@@ -44,24 +65,35 @@ class DendriticPrediction(LearningRuleType):
         If given, the postsynaptic term compares rates instead of voltages,
         :math:`\varphi(\breve u^k) - \varphi(c\, b^{k-1})` (the "activation"
         variant of Urbanczik & Senn used by Sacramento et al. 2018, MODEL.md 2.1).
+    blocks : sequence of (slice, slice, float), optional
+        For a matrix spanning several areas (skip connectivity): the blocks
+        ``(rows, columns, eta)`` that learn, each with its own rate; the other
+        entries are fixed. Default: the whole matrix with ``learning_rate``.
     """
-
-    modifies = "decoders"
-    probeable = ("delta", "plasticity")
 
     learning_rate = NumberParam("learning_rate", low=0, readonly=True, default=1.0)
     attenuation = NumberParam("attenuation", low=0, readonly=True, default=0.5263)
     soma = Parameter("soma", readonly=True)
     activation = Parameter("activation", readonly=True, optional=True)
+    blocks = Parameter("blocks", readonly=True, optional=True)
 
-    def __init__(self, learning_rate=Default, attenuation=Default, soma=None, activation=None):
-        super().__init__(learning_rate, size_in=1)
+    def __init__(
+        self,
+        learning_rate=Default,
+        attenuation=Default,
+        soma=None,
+        activation=None,
+        blocks=None,
+        plasticity=None,
+    ):
+        super().__init__(learning_rate, plasticity)
         self.attenuation = attenuation
         self.soma = soma
         self.activation = activation
+        self.blocks = None if blocks is None else tuple(blocks)
 
 
-class TransposeTracking(LearningRuleType):
+class TransposeTracking(SwitchedRule):
     r"""Backward weights that follow the transpose of a forward connection (``bp``).
 
     .. math::
@@ -82,23 +114,27 @@ class TransposeTracking(LearningRuleType):
     scale : float
         The weights follow ``scale`` times the noisy transpose (default 1; -1
         locks Sacramento et al.'s interneuron-to-apical weights to -B, MODEL.md 2.1).
+    blocks : sequence of (slice, slice, slice, slice), optional
+        For matrices spanning several areas (skip connectivity): the tracked
+        blocks ``(rows, columns)`` of the backward weights, each with the block
+        ``(rows, columns)`` of the forward weights it follows; the other entries
+        are fixed. Default: the whole matrix.
     """
-
-    modifies = "decoders"
-    probeable = ("delta", "plasticity")
 
     forward = Parameter("forward", readonly=True)
     noise = NdarrayParam("noise", shape=("...",), readonly=True)
     scale = NumberParam("scale", readonly=True, default=1.0)
+    blocks = Parameter("blocks", readonly=True, optional=True)
 
-    def __init__(self, forward, noise, scale=1.0):
-        super().__init__(learning_rate=1.0, size_in=1)
+    def __init__(self, forward, noise, scale=1.0, blocks=None, plasticity=None):
+        super().__init__(1.0, plasticity)
         self.forward = forward
         self.noise = np.asarray(noise, dtype=float)
         self.scale = scale
+        self.blocks = None if blocks is None else tuple(blocks)
 
 
-class IdentityDecay(LearningRuleType):
+class IdentityDecay(SwitchedRule):
     r"""Lateral weights decaying towards a scaled rectangular identity (MODEL.md 1.10).
 
     .. math:: \Delta P^k = -dt\,\eta\,m^k\,(P^k - s\,I)
@@ -111,12 +147,9 @@ class IdentityDecay(LearningRuleType):
         :math:`s`, the value the diagonal decays to.
     """
 
-    modifies = "decoders"
-    probeable = ("delta", "plasticity")
-
     learning_rate = NumberParam("learning_rate", low=0, readonly=True, default=0.0)
     scale = NumberParam("scale", readonly=True, default=1.0)
 
-    def __init__(self, learning_rate=Default, scale=Default):
-        super().__init__(learning_rate, size_in=1)
+    def __init__(self, learning_rate=Default, scale=Default, plasticity=None):
+        super().__init__(learning_rate, plasticity)
         self.scale = scale

@@ -17,7 +17,16 @@ import numpy as np
 import nengo
 
 from . import activations, weights as weights_io
-from .compartments import DerivativeReadout, Nudging, Product
+from .compartments import (
+    DendriteStack,
+    Dendrite,
+    DerivativeReadout,
+    Gate,
+    Nudging,
+    Population,
+    Projection,
+    Stack,
+)
 from .connectivity import (
     BACKWARD_MODES,
     CONNECTIVITY_MODES,
@@ -57,11 +66,6 @@ def parse_layers(layers, field="layers"):
         if int(n) != n or n <= 0:
             raise ValueError(f"{field}: sizes must be positive integers, got {n!r} in {layers}")
     return [int(n) for n in layers]
-
-
-def unit_kwargs(n):
-    """Ensemble arguments for units driven through ``.neurons`` (gain 1, bias 0)."""
-    return dict(gain=np.ones(n), bias=np.zeros(n), encoders=np.ones((n, 1)))
 
 
 class Conductances:
@@ -108,20 +112,24 @@ class Area(nengo.Network):
 
     Attributes
     ----------
-    representation : nengo.Ensemble
+    representation : Population
         Representation units (`.ProspectiveRate`, total conductance
-        g_l + g_bas + g_api); their input is g_bas b + g_api a.
+        g_l + g_bas + g_api); their somatic input is g_bas b + g_api a.
     derivative : DerivativeReadout
         phi'(u_breve) of the representation units.
-    basal, apical : nengo.Node
+    basal, apical : Dendrite
         Basal dendrite b (forward input) and apical dendrite a = Q eps.
-    error : nengo.Ensemble
-        Error units (`.ProspectiveRate`, linear by default).
-    top_down : nengo.Node or ObjView
-        Where backward projections from higher areas arrive (hidden areas).
-    mismatch : nengo.Node
-        Output area only: ``[rho; t; r; m] -> m rho * (t - r)`` (`.Nudging`).
-    lateral_P, lateral_Q : nengo.Connection
+    error : Population
+        Error units (`.ProspectiveRate`, linear by default); hidden areas: input
+        g_den d; the output area: g_ntgt P n.
+    top_down : Dendrite
+        Hidden areas: where backward projections from higher areas arrive.
+    dendrite : Gate or Dendrite
+        Hidden areas: the error dendrite d = (P rho) * top_down (phi' transfer) or
+        d = top_down.
+    mismatch : Nudging
+        Output area with a target: n = m rho * (t - r).
+    lateral_P, lateral_Q : Projection
         The phi' transfer / target comparison through P, and error -> apical (Q).
     """
 
@@ -139,6 +147,8 @@ class Area(nengo.Network):
         e0=None,
         phi_transfer=True,
         eta_lateral=0.0,
+        target=None,
+        nudging=None,
         plasticity=None,
         label=None,
     ):
@@ -147,85 +157,55 @@ class Area(nengo.Network):
         self.is_output = is_output
         self.n_units, self.n_errors = n_units, n_errors
         self.learned = []
+
+        def decay(scale=1.0):
+            if eta_lateral > 0:
+                return IdentityDecay(eta_lateral, scale=scale, plasticity=plasticity)
+            return None
+
         with self:
-            self.representation = nengo.Ensemble(
+            self.basal = Dendrite(n_units, label="basal")
+            self.apical = Dendrite(n_units, label="apical")
+            self.representation = Population(
                 n_units,
-                1,
-                neuron_type=ProspectiveRate(activation, g.representation, initial_voltage=u0),
+                ProspectiveRate(activation, g.representation, initial_voltage=u0),
+                inputs=[(self.basal, g.g_bas), (self.apical, g.g_api)],
                 label="representation",
-                **unit_kwargs(n_units),
             )
             self.derivative = DerivativeReadout(self.representation, label="derivative")
-            self.error = nengo.Ensemble(
-                n_errors,
-                1,
-                neuron_type=ProspectiveRate(
-                    error_activation,
-                    g.output_error if is_output else g.hidden_error,
-                    initial_voltage=e0,
-                ),
-                label="error",
-                **unit_kwargs(n_errors),
-            )
-            self.basal = nengo.Node(size_in=n_units, label="basal")
-            self.apical = nengo.Node(size_in=n_units, label="apical")
-            nengo.Connection(
-                self.basal, self.representation.neurons, transform=g.g_bas, synapse=None
-            )
-            nengo.Connection(
-                self.apical, self.representation.neurons, transform=g.g_api, synapse=None
-            )
-            self.lateral_Q = nengo.Connection(
-                self.error.neurons,
-                self.apical,
-                transform=Q,
-                synapse=None,
-                learning_rule_type=IdentityDecay(eta_lateral) if eta_lateral > 0 else None,
+            error_type = ProspectiveRate(
+                error_activation,
+                g.output_error if is_output else g.hidden_error,
+                initial_voltage=e0,
             )
             self.lateral_P = None
+            self.mismatch = None
+            self.top_down = self.dendrite = None
             if is_output:
-                self.top_down = None
-                self.mismatch = nengo.Node(Nudging(n_units), label="mismatch")
-                nengo.Connection(
-                    self.derivative.neurons, self.mismatch[:n_units], synapse=None
-                )
-                nengo.Connection(
-                    self.representation.neurons, self.mismatch[2 * n_units : 3 * n_units], synapse=None
-                )
-                source = self.mismatch
-                if eta_lateral > 0:
-                    # Nengo's learning rules need a neural presynaptic object
-                    source = nengo.Ensemble(
-                        n_units, 1, neuron_type=Identity(), label="target_drive", **unit_kwargs(n_units)
-                    ).neurons
-                    nengo.Connection(self.mismatch, source, synapse=None)
-                self.lateral_P = nengo.Connection(
-                    source,
-                    self.error.neurons,
-                    transform=g.g_ntgt * P,
-                    synapse=None,
-                    learning_rule_type=(
-                        IdentityDecay(eta_lateral, scale=g.g_ntgt) if eta_lateral > 0 else None
-                    ),
-                )
-            else:
-                self.mismatch = None
-                if phi_transfer:
-                    self.dendrite = nengo.Node(Product(n_errors), label="dendrite")
-                    self.lateral_P = nengo.Connection(
-                        self.derivative.neurons,
-                        self.dendrite[:n_errors],
-                        transform=P,
-                        synapse=None,
-                        learning_rule_type=IdentityDecay(eta_lateral) if eta_lateral > 0 else None,
+                self.error = Population(n_errors, error_type, label="error")
+                if target is not None:
+                    self.mismatch = Nudging(self.representation, target, nudging, label="mismatch")
+                    self.lateral_P = Projection(
+                        self.mismatch.neurons,
+                        self.error.neurons,
+                        transform=g.g_ntgt * P,
+                        learning_rule_type=decay(g.g_ntgt),
                     )
-                    self.top_down = self.dendrite[n_errors:]
-                else:
-                    self.dendrite = nengo.Node(size_in=n_errors, label="dendrite")
-                    self.top_down = self.dendrite
-                nengo.Connection(
-                    self.dendrite, self.error.neurons, transform=g.g_den, synapse=None
+            else:
+                self.top_down = Dendrite(n_errors, label="top_down")
+                self.dendrite = self.top_down
+                if phi_transfer:
+                    lateral = Dendrite(n_errors, label="lateral")
+                    self.dendrite = Gate(lateral, self.top_down, label="dendrite")
+                    self.lateral_P = Projection(
+                        self.derivative.neurons, lateral, transform=P, learning_rule_type=decay()
+                    )
+                self.error = Population(
+                    n_errors, error_type, inputs=[(self.dendrite, g.g_den)], label="error"
                 )
+            self.lateral_Q = Projection(
+                self.error.neurons, self.apical, transform=Q, learning_rule_type=decay()
+            )
         for conn in (self.lateral_P, self.lateral_Q):
             if conn is not None and conn.learning_rule_type is not None:
                 self.learned.append(conn)
@@ -360,16 +340,13 @@ class ErrorMicrocircuit(nengo.Network):
                 self.input = nengo.Node(size_in=self.layers[0], label="input")
             else:
                 self.input = _node(input, self.layers[0], "input")
-            self.input_area = nengo.Ensemble(
-                self.layers[0],
-                1,
-                neuron_type=Identity(),
-                label="input_area",
-                **unit_kwargs(self.layers[0]),
-            )
-            nengo.Connection(self.input, self.input_area.neurons, synapse=None)
             self.plasticity = _node(plasticity, 1, "plasticity")
             self.target = None if target is None else _node(target, self.layers[-1], "target")
+            self.nudging = None if target is None else _node(nudging, 1, "nudging")
+            # a sub-network, so that stacks of this network are built before it
+            with nengo.Network(label="input_area"):
+                self.input_area = Population(self.layers[0], Identity(), label="input_area")
+            Projection(self.input, self.input_area.neurons)
 
             self.areas = []
             for l in range(1, L + 1):
@@ -387,68 +364,124 @@ class ErrorMicrocircuit(nengo.Network):
                         e0=w.get(f"e{l}"),
                         phi_transfer=self.phi_transfer,
                         eta_lateral=eta_lateral,
+                        target=self.target if l == L else None,
+                        nudging=self.nudging if l == L else None,
+                        plasticity=self.plasticity,
                         label=f"area{l}",
                     )
                 )
-            output = self.areas[-1]
-            self.nudging = None
-            if self.target is not None:
-                n_out = self.layers[-1]
-                nengo.Connection(self.target, output.mismatch[n_out : 2 * n_out], synapse=None)
-                self.nudging = _node(nudging, 1, "nudging")
-                nengo.Connection(self.nudging, output.mismatch[-1:], synapse=None)
-
-            self.forward = {}
-            for i, j in forward_blocks(L, self.connectivity):
-                block = self.forward_block(w, i, j)
-                rate = self.eta[i - 1, j]
-                mask = forward_mask(L, self.connectivity)[i, j]
-                if mask == 0 and rate == 0 and not np.any(block):
-                    continue
-                pre = self.input_area if j == 0 else self.areas[j - 1].representation
-                self.forward[(i, j)] = nengo.Connection(
-                    pre.neurons,
-                    self.areas[i - 1].basal,
-                    transform=block,
-                    synapse=None,
-                    learning_rule_type=(
-                        DendriticPrediction(
-                            rate,
-                            self.conductances.attenuation,
-                            soma=self.areas[i - 1].representation,
-                        )
-                        if rate > 0
-                        else None
-                    ),
-                    label=f"W[{i},{j}]",
-                )
-
-            self.backward = {}
-            for j, i in self._backward_blocks():
-                block = self.backward_block(w, j, i)
-                tracked = self.forward.get((i, j))
-                rule = None
-                if self.backward_mode == "bp" and tracked is not None:
-                    rule = TransposeTracking(tracked, self._backward_noise(w, j, i))
-                elif not np.any(block):
-                    continue
-                self.backward[(j, i)] = nengo.Connection(
-                    self.areas[i - 1].error.neurons,
-                    self.areas[j - 1].top_down,
-                    transform=block,
-                    synapse=None,
-                    learning_rule_type=rule,
-                    label=f"B[{j},{i}]",
-                )
+            if self.connectivity == "skip":
+                self._build_skip(w)
+            else:
+                self._build_layered(w)
 
             self.learned = [c for c in self.forward.values() if c.learning_rule_type]
             self.learned += [c for c in self.backward.values() if c.learning_rule_type]
             for area in self.areas:
                 self.learned += area.learned
-            for conn in self.learned:
-                nengo.Connection(self.plasticity, conn.learning_rule, synapse=None)
 
-        self.output = output.representation
+        self.output = self.areas[-1].representation
+
+    # --- forward and backward weights --------------------------------------------------
+
+    def _forward_rule(self, rate, soma, blocks=None):
+        return DendriticPrediction(
+            rate, self.conductances.attenuation, soma=soma, blocks=blocks, plasticity=self.plasticity
+        )
+
+    def _kept_forward_blocks(self, w):
+        """Forward blocks (i, j) with weights, a connection or a learning rate."""
+        mask = forward_mask(self.n_areas, self.connectivity)
+        return [
+            (i, j)
+            for i, j in forward_blocks(self.n_areas, self.connectivity)
+            if mask[i, j] != 0 or self.eta[i - 1, j] != 0 or np.any(self.forward_block(w, i, j))
+        ]
+
+    def _kept_backward_blocks(self, w, tracked):
+        """Backward blocks (j, i) with weights or (bp) a tracked forward block."""
+        return [
+            (j, i)
+            for j, i in self._backward_blocks()
+            if (self.backward_mode == "bp" and (i, j) in tracked)
+            or np.any(self.backward_block(w, j, i))
+        ]
+
+    def _build_layered(self, w):
+        """One projection per weight matrix W_l, B_l."""
+        self.forward, self.backward = {}, {}
+        for i, j in self._kept_forward_blocks(w):
+            pre = self.input_area if j == 0 else self.areas[j - 1].representation
+            rate = self.eta[i - 1, j]
+            self.forward[(i, j)] = Projection(
+                pre.neurons,
+                self.areas[i - 1].basal,
+                transform=self.forward_block(w, i, j),
+                learning_rule_type=(
+                    self._forward_rule(rate, self.areas[i - 1].representation) if rate > 0 else None
+                ),
+                label=f"W[{i},{j}]",
+            )
+        for j, i in self._kept_backward_blocks(w, self.forward):
+            rule = None
+            if self.backward_mode == "bp" and (i, j) in self.forward:
+                rule = TransposeTracking(
+                    self.forward[(i, j)], self._backward_noise(w, j, i), plasticity=self.plasticity
+                )
+            self.backward[(j, i)] = Projection(
+                self.areas[i - 1].error.neurons,
+                self.areas[j - 1].top_down,
+                transform=self.backward_block(w, j, i),
+                learning_rule_type=rule,
+                label=f"B[{j},{i}]",
+            )
+
+    def _build_skip(self, w):
+        """One projection for W (stacked rates -> stacked basal dendrites) and one
+        for B (stacked errors -> stacked top-down dendrites), MODEL.md 1.9."""
+        areas = self.areas
+        rates = Stack([self.input_area] + [a.representation for a in areas[:-1]], label="rates")
+        basal = DendriteStack([a.basal for a in areas], label="basal")
+        p, q = rates.offsets(), basal.offsets()
+        self.forward_slices = {
+            (i, j): (slice(q[i - 1], q[i]), slice(p[j], p[j + 1]))
+            for i, j in self._kept_forward_blocks(w)
+        }
+        W = np.zeros((q[-1], p[-1]))
+        blocks = []
+        for (i, j), (rows, cols) in self.forward_slices.items():
+            W[rows, cols] = self.forward_block(w, i, j)
+            if self.eta[i - 1, j] > 0:
+                blocks.append((rows, cols, float(self.eta[i - 1, j])))
+        rule = None
+        if blocks:
+            soma = Stack([a.representation for a in areas], "prospective", label="prospective")
+            rule = self._forward_rule(1.0, soma, blocks)
+        self.forward = {"W": Projection(rates.neurons, basal, transform=W, learning_rule_type=rule, label="W")}
+        self.backward, self.backward_slices = {}, {}
+        if self.n_areas == 1:
+            return
+        errors = Stack([a.error for a in areas], label="errors")
+        top_down = DendriteStack([a.top_down for a in areas[:-1]], label="top_down")
+        e = errors.offsets()
+        B = np.zeros((e[-2], e[-1]))
+        noise = np.zeros_like(B)
+        tracked = []
+        for j, i in self._kept_backward_blocks(w, self.forward_slices):
+            rows, cols = slice(e[j - 1], e[j]), slice(e[i - 1], e[i])
+            self.backward_slices[(j, i)] = (rows, cols)
+            B[rows, cols] = self.backward_block(w, j, i)
+            if self.backward_mode == "bp" and (i, j) in self.forward_slices:
+                noise[rows, cols] = self._backward_noise(w, j, i)
+                tracked.append((rows, cols) + self.forward_slices[(i, j)])
+        rule = None
+        if tracked:
+            rule = TransposeTracking(
+                self.forward["W"], noise, blocks=tracked, plasticity=self.plasticity
+            )
+        self.backward = {
+            "B": Projection(errors.neurons, top_down, transform=B, learning_rule_type=rule, label="B")
+        }
 
     # --- weight layout -------------------------------------------------------------
 
@@ -504,10 +537,13 @@ class ErrorMicrocircuit(nengo.Network):
 
         if self.connectivity == "skip":
             o, e = self._rep_offsets(), self._err_offsets()
-            for (i, j), conn in self.forward.items():
-                w["W"][o[i] : o[i + 1], o[j] : o[j + 1]] = value(conn)
-            for (j, i), conn in self.backward.items():
-                w["B"][e[j - 1] : e[j], e[i - 1] : e[i]] = value(conn)
+            W = value(self.forward["W"])
+            for (i, j), (rows, cols) in self.forward_slices.items():
+                w["W"][o[i] : o[i + 1], o[j] : o[j + 1]] = W[rows, cols]
+            if self.backward:
+                B = value(self.backward["B"])
+                for (j, i), (rows, cols) in self.backward_slices.items():
+                    w["B"][e[j - 1] : e[j], e[i - 1] : e[i]] = B[rows, cols]
         else:
             for (i, j), conn in self.forward.items():
                 w[f"W{i}"] = value(conn)

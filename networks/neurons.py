@@ -1,8 +1,9 @@
-"""Neuron types of the rate microcircuit.
+"""Neuron types of the rate microcircuits.
 
 `ProspectiveRate` is a somatic compartment with forward-Euler leak dynamics and the
-prospective ("look-ahead") voltage of MODEL.md 1.3-1.4; `Identity` passes its input
-current through unchanged (the input area).
+prospective ("look-ahead") voltage of MODEL.md 1.3-1.4; `DelayedRate` is the ANN
+unit whose voltage is replaced every step (MODEL.md 2.3); `Identity` passes its
+input current through unchanged (the input area). Their builders are in `.builder`.
 """
 
 import numpy as np
@@ -28,6 +29,16 @@ class SomaticRate(NeuronType):
                 f"initial_voltage: shape {u0.shape} does not match {n_neurons} neurons"
             )
         return u0
+
+    def initial_state(self, n_neurons):
+        """Initial values of the per-neuron signals the builder creates."""
+        u0 = self.initial_voltages(n_neurons)
+        return {
+            "voltage": u0,
+            "history": u0,
+            "prospective": u0,
+            "derivative": activations.dphi(self.activation)(u0),
+        }
 
 
 class ProspectiveRate(SomaticRate):
@@ -80,6 +91,33 @@ class ProspectiveRate(SomaticRate):
     def step(self, dt, J, output, **state):
         # Steady state of the soma, u = J / g_tot; used by nengo for ``rates``.
         output[...] = activations.phi(self.activation)(J / self.conductance)
+
+
+class DelayedRate(SomaticRate):
+    r"""Rate unit without look-ahead whose voltage is replaced every step.
+
+    .. math:: r^k = \varphi(u^k),\quad \rho^k = \varphi'(u^k),\quad u^{k+1} = J^k
+
+    so a layer responds to its input with exactly one step of delay (the ANN of
+    MODEL.md 2.3; the gain gamma is the conductance of its input compartment). Its
+    ``prospective`` signal is the voltage itself.
+    """
+
+    state = {"voltage": 0.0, "derivative": 0.0}
+    spiking = False
+    negative = True
+
+    def __init__(self, activation="tanh", initial_voltage=None):
+        super().__init__()
+        self.activation = activations.canonical_name(activation)
+        self.initial_voltage = initial_voltage
+
+    def initial_state(self, n_neurons):
+        u0 = self.initial_voltages(n_neurons)
+        return {"voltage": u0, "derivative": activations.dphi(self.activation)(u0)}
+
+    def step(self, dt, J, output, **state):
+        output[...] = activations.phi(self.activation)(J)
 
 
 class Identity(NeuronType):

@@ -70,7 +70,7 @@ import nengo
 
 from . import activations
 from .connectivity import CONNECTIVITY_MODES, check_mode, forward_mask
-from .microcircuit import Conductances, parse_layers
+from .microcircuit import Conductances, _node, parse_layers
 
 BACKWARD_MODES = ("bp", "fa")
 
@@ -95,13 +95,6 @@ def _intercepts(dimensions):
     # (and below 0.95: nengo-loihi cannot discretise neurons with higher intercepts)
     k = min(0.9, 2.0 / np.sqrt(dimensions))
     return nengo.dists.Uniform(-k, k)
-
-
-class Inhibition:
-    """Node output ``1 - nudging``: drives the inhibition of the error populations."""
-
-    def __call__(self, t, x):
-        return 1.0 - x
 
 
 class Relay:
@@ -137,6 +130,34 @@ class ForwardFunction:
 
     def __call__(self, x):
         return self.W @ (self.phi(x) + self.offset)
+
+
+class Coordinate:
+    """Component ``i`` of ``f(u)`` (the decoded function of one x slot)."""
+
+    def __init__(self, f, i):
+        self.f, self.i = f, i
+
+    def __call__(self, u):
+        return self.f(u)[self.i]
+
+
+class Complement:
+    """Node output ``1 - x`` (the nudging gate: 1 inhibits every error population)."""
+
+    def __call__(self, t, x):
+        return 1.0 - x
+
+
+class EffectiveForward:
+    """``scale * D M``: the effective forward matrix from the current decoders ``D``
+    of ``conn`` (read through ``reader``) and the fixed least-squares map ``M``."""
+
+    def __init__(self, reader, conn, M, scale):
+        self.reader, self.conn, self.M, self.scale = reader, conn, M, scale
+
+    def __call__(self):
+        return self.scale * (self.reader.decoders(self.conn) @ self.M)
 
 
 class BackwardProjection:
@@ -261,8 +282,7 @@ class SpikingArea(nengo.Network):
         for i in range(self.n_units):
             kwargs = {}
             if function is not None:
-                f = function
-                kwargs["function"] = lambda u, i=i, f=f: f(u)[i]
+                kwargs["function"] = Coordinate(function, i)
                 nengo.Connection(
                     pre, self.x_input[i], transform=transform / self.error_scale,
                     synapse=synapse, **kwargs,
@@ -428,14 +448,9 @@ class SpikingErrorMicrocircuit(nengo.Network):
 
         n0 = self.layers[0]
         with self:
-            if isinstance(input, (nengo.Node, nengo.base.ObjView)):
-                self.input = input
-            else:
-                self.input = (
-                    nengo.Node(size_in=n0, label="input")
-                    if input is None
-                    else nengo.Node(input, size_out=n0, label="input")
-                )
+            self.input = (
+                nengo.Node(size_in=n0, label="input") if input is None else _node(input, n0, "input")
+            )
             # the input population represents r_0 - 1/2 (rates in [0, 1] centred)
             self.input_radius = np.sqrt(n0) / 2.0
             self.input_area = nengo.Ensemble(
@@ -485,19 +500,13 @@ class SpikingErrorMicrocircuit(nengo.Network):
                     relay = nengo.Node(size_in=self.layers[-1], label="target")
                     nengo.Connection(target, relay, synapse=None)
                     target = relay
-                self.target = (
-                    target if isinstance(target, nengo.Node)
-                    else nengo.Node(target, size_out=self.layers[-1], label="target")
-                )
+                self.target = _node(target, self.layers[-1], "target")
                 out.connect_x(self.target, synapse=None)
                 out.connect_x(out.representation, transform=-1.0, function=phi_out, synapse=self.tau)
 
             # nudging gate: nudging = 0 inhibits every error population
-            self.nudging = (
-                nudging if isinstance(nudging, (nengo.Node, nengo.base.ObjView))
-                else nengo.Node(nudging, size_out=1, label="nudging")
-            )
-            self.gate = nengo.Node(Inhibition(), size_in=1, label="gate")
+            self.nudging = _node(nudging, 1, "nudging")
+            self.gate = nengo.Node(Complement(), size_in=1, label="gate")
             nengo.Connection(self.nudging, self.gate, synapse=None)
             for area in self.areas:
                 for ens in area.error.ensembles:
@@ -644,10 +653,7 @@ class SpikingErrorMicrocircuit(nengo.Network):
             # the decoders solve W_init well)
             scale = float(np.sum(W0 * W_init) / max(np.sum(W0 * W0), 1e-12))
 
-            def source(conn=conn, M=M, scale=scale):
-                return scale * (reader.decoders(conn) @ M)
-
-            node.output.source = source
+            node.output.source = EffectiveForward(reader, conn, M, scale)
             self.weight_scale = getattr(self, "weight_scale", {})
             self.weight_scale[name] = scale
 

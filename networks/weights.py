@@ -40,15 +40,9 @@ def expected_shapes(layers, errors, connectivity, backward):
     return required, optional
 
 
-def load(source, layers, errors, connectivity, backward, field="init_weights"):
-    """Read and validate weights from a path or a mapping of arrays.
-
-    Raises
-    ------
-    ValueError
-        Naming the file, the array and its expected and actual shape, for a
-        missing file, a missing array, a wrong shape or a non-finite value.
-    """
+def read_arrays(source, field="init_weights"):
+    """``(arrays, where)`` from a path (``.npz``) or a mapping of arrays; ``where``
+    names the source in error messages."""
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
         if not os.path.isfile(path):
@@ -58,13 +52,25 @@ def load(source, layers, errors, connectivity, backward, field="init_weights"):
                 arrays = {k: np.array(data[k]) for k in data.files}
         except Exception as e:  # noqa: BLE001 - any unreadable file is a user error
             raise ValueError(f"{field}: cannot read {path!r} as .npz ({e})") from None
-        where = f"{field} {path!r}"
-    else:
-        arrays = {k: np.asarray(v) for k, v in dict(source).items()}
-        where = field
-    required, optional = expected_shapes(layers, errors, connectivity, backward)
+        return arrays, f"{field} {path!r}"
+    return {k: np.asarray(v) for k, v in dict(source).items()}, field
+
+
+def load_arrays(source, required, optional=None, field="init_weights"):
+    """Read ``source`` and validate it against ``{name: shape}`` of required and
+    optional arrays; return the arrays found, as floats.
+
+    Raises
+    ------
+    ValueError
+        Naming the file, the array and its expected and actual shape, for a
+        missing file, a missing array, a wrong shape or a non-finite value.
+    """
+    arrays, where = read_arrays(source, field)
+    optional = optional or {}
     out = {}
     for name, shape in list(required.items()) + list(optional.items()):
+        shape = tuple(shape)
         if name not in arrays:
             if name in required:
                 raise ValueError(
@@ -81,6 +87,13 @@ def load(source, layers, errors, connectivity, backward, field="init_weights"):
             raise ValueError(f"{where}: array {name!r} contains NaN or inf")
         out[name] = value
     return out
+
+
+def load(source, layers, errors, connectivity, backward, field="init_weights"):
+    """Read and validate an error microcircuit's weights from a path or a mapping
+    of arrays (`load_arrays` with the shapes of `expected_shapes`)."""
+    required, optional = expected_shapes(layers, errors, connectivity, backward)
+    return load_arrays(source, required, optional, field)
 
 
 def save(path, arrays):

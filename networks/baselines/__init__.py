@@ -8,9 +8,10 @@
 
 from . import common  # registers builders
 from .ann import ANN
-from errormc.networks.compartments import StateReadout
+from errormc.networks.compartments import StateReadout, TargetDrive
+from errormc.networks.neurons import DelayedRate
 
-from .common import ApicalSilencing, DelayedRate, OutputDrive
+from .common import ApicalSilencing
 from .dendritic_pc import DendriticPredictiveCoding
 from .learning_rates import FIG3_ETA, paper_eta
 from .sacramento2018 import DendriticMicrocircuit
@@ -22,7 +23,7 @@ __all__ = [
     "DendriticMicrocircuit",
     "DendriticPredictiveCoding",
     "FIG3_ETA",
-    "OutputDrive",
     "StateReadout",
+    "TargetDrive",
     "paper_eta",
 ]

@@ -2,15 +2,19 @@
 teacher's architecture and the backprop baseline."""
 
 import numpy as np
-import nengo
-
-from errormc.networks.compartments import Nudging, Product
+from errormc.networks.compartments import (
+    Dendrite,
+    Gate,
+    Nudging,
+    Population,
+    Projection,
+    StateReadout,
+)
 from errormc.networks.connectivity import BACKWARD_MODES, check_mode
 from errormc.networks.learning_rules import DendriticPrediction, TransposeTracking
+from errormc.networks.neurons import DelayedRate
 
-from errormc.networks.compartments import StateReadout
-
-from .common import DelayedRate, LayeredBaseline, load_weights, per_layer, unit_kwargs
+from .common import LayeredBaseline, load_weights, per_layer
 from .learning_rates import paper_eta
 
 
@@ -121,53 +125,52 @@ class ANN(LayeredBaseline):
         w = self.initial_weights = load_weights(weights, shapes, optional)
 
         self.units, self.errors, self.derivatives, self.inputs = [], [], [], []
+        self.error_input = []
         learn = self.target is not None
         with self:
             for l in range(1, L + 1):
                 n = self.layers[l]
-                unit = nengo.Ensemble(
-                    n, 1, neuron_type=DelayedRate(self.activation[l - 1], w.get(f"u{l}")),
-                    label=f"layer{l}", **unit_kwargs(n),
+                basal = Dendrite(n, label=f"input{l}")
+                unit = Population(
+                    n,
+                    DelayedRate(self.activation[l - 1], w.get(f"u{l}")),
+                    inputs=[(basal, self.gain)],
+                    label=f"layer{l}",
                 )
                 self.voltage_neurons[f"u{l}"] = unit.neurons
-                basal = nengo.Node(size_in=n, label=f"input{l}")
-                nengo.Connection(basal, unit.neurons, transform=self.gain, synapse=None)
                 self.inputs.append(basal)
                 self.units.append(unit)
-                if learn:
-                    self.derivatives.append(StateReadout(unit, "derivative", label=f"rho{l}"))
-                    err = nengo.Ensemble(
-                        n, 1, neuron_type=DelayedRate("linear", w.get(f"d{l}")),
-                        label=f"delta{l}", **unit_kwargs(n),
-                    )
-                    self.voltage_neurons[f"d{l}"] = err.neurons
-                    self.errors.append(err)
             self.output = self.units[-1]
 
             # the error pathway: delta_L from the target, delta_l from above
-            self.error_input = []
             if learn:
-                n = self.layers[-1]
-                mismatch = nengo.Node(Nudging(n), label="mismatch")
-                nengo.Connection(self.derivatives[-1].neurons, mismatch[:n], synapse=None)
-                nengo.Connection(self.target, mismatch[n : 2 * n], synapse=None)
-                nengo.Connection(self.output.neurons, mismatch[2 * n : 3 * n], synapse=None)
-                nengo.Connection(self.nudging, mismatch[-1:], synapse=None)
-                nengo.Connection(mismatch, self.errors[-1].neurons, synapse=None)
-                for l in range(1, L):
+                self.mismatch = Nudging(self.output, self.target, self.nudging, label="mismatch")
+                for l in range(1, L + 1):
                     n = self.layers[l]
-                    product = nengo.Node(Product(n), label=f"backprop{l}")
-                    nengo.Connection(self.derivatives[l - 1].neurons, product[:n], synapse=None)
-                    nengo.Connection(product, self.errors[l - 1].neurons, synapse=None)
-                    self.error_input.append(product)
+                    self.derivatives.append(StateReadout(self.units[l - 1], "derivative", label=f"rho{l}"))
+                    if l == L:
+                        drive = self.mismatch
+                    else:
+                        self.error_input.append(Dendrite(n, label=f"backprop{l}"))
+                        drive = Gate(self.derivatives[-1], self.error_input[-1], label=f"gate{l}")
+                    err = Population(
+                        n,
+                        DelayedRate("linear", w.get(f"d{l}")),
+                        inputs=[(drive, 1.0)],
+                        label=f"delta{l}",
+                    )
+                    self.voltage_neurons[f"d{l}"] = err.neurons
+                    self.errors.append(err)
 
             for l in range(1, L + 1):
                 pre = self.input_area if l == 1 else self.units[l - 2]
                 rule = None
                 if learn and self.eta[l - 1] > 0:
-                    rule = DendriticPrediction(self.eta[l - 1], 0.0, soma=self.errors[l - 1])
-                conn = nengo.Connection(
-                    pre.neurons, self.inputs[l - 1], transform=w[f"W{l}"], synapse=None,
+                    rule = DendriticPrediction(
+                        self.eta[l - 1], 0.0, soma=self.errors[l - 1], plasticity=self.plasticity
+                    )
+                conn = Projection(
+                    pre.neurons, self.inputs[l - 1], transform=w[f"W{l}"],
                     learning_rule_type=rule, label=f"W{l}",
                 )
                 self.forward[(l, l - 1)] = conn
@@ -179,11 +182,12 @@ class ANN(LayeredBaseline):
                     rule = None
                     if self.backward_mode == "bp":
                         rule = TransposeTracking(
-                            self.forward[(l + 1, l)], np.zeros((n, self.layers[l + 1]))
+                            self.forward[(l + 1, l)], np.zeros((n, self.layers[l + 1])),
+                            plasticity=self.plasticity,
                         )
-                    conn = nengo.Connection(
-                        self.errors[l].neurons, self.error_input[l - 1][n:], transform=w[f"B{l}"],
-                        synapse=None, learning_rule_type=rule, label=f"B{l}",
+                    conn = Projection(
+                        self.errors[l].neurons, self.error_input[l - 1], transform=w[f"B{l}"],
+                        learning_rule_type=rule, label=f"B{l}",
                     )
                     self.backward[l] = conn
                     self.weight_connections[f"B{l}"] = conn

@@ -1,178 +1,39 @@
-"""Pieces the comparison models share: neuron types, compartments, a learning
-rule with its builder, and the layered-network scaffolding (nodes, weights I/O).
+"""Pieces the comparison models share: a learning rule with its builder and the
+layered-network scaffolding (nodes, weights I/O).
 
-* `DelayedRate`: the ANN unit, ``r^k = phi(u^k)``, ``u^{k+1} = g J^k`` (full
-  replacement each step, no look-ahead, MODEL.md 2.3).
-* `OutputDrive`: the somatic drive of Sacramento/dPC output pyramidal cells,
-  target-nudged (voltage target) or free (MODEL.md 2.1).
 * `ApicalSilencing`: ``Delta Q = -dt eta a^{k-1} (pre^{k-1})^T``, the
   interneuron-to-apical rule of Sacramento et al. (rule 3) and of dPC.
-"""
+* `LayeredBaseline`: input area, plasticity, target and nudging nodes, weights in
+  and out.
 
-import os
+The ANN unit (`.DelayedRate`) and the voltage-target drive of output pyramidal
+cells (`.TargetDrive`) live with the other neuron types and compartments.
+"""
 
 import numpy as np
 import nengo
-from nengo.builder import Builder, Operator, Signal
-from nengo.learning_rules import LearningRuleType
-from nengo.params import Default, IntParam, NumberParam
+from nengo.builder import Builder
+from nengo.params import Default, NumberParam
 
 from errormc.networks import activations
 from errormc.networks.builder import (
     SimPreviousStepRule,
     _plasticity_input,
     _pre_rates,
+    _whole,
     previous_step_buffers,
 )
-from errormc.networks.microcircuit import Conductances, _node, parse_layers, unit_kwargs
-from errormc.networks.neurons import Identity, SomaticRate
-
-# --- neuron type: the ANN's delayed rate unit -------------------------------------
-
-
-class DelayedRate(SomaticRate):
-    r"""Rate unit without look-ahead whose voltage is replaced every step.
-
-    .. math:: r^k = \varphi(u^k),\quad \rho^k = \varphi'(u^k),\quad u^{k+1} = J^k
-
-    so a layer responds to its input with exactly one step of delay (the ANN of
-    MODEL.md 2.3; the gain gamma lives on the input connection). Its
-    ``prospective`` signal is the voltage itself.
-    """
-
-    state = {"voltage": 0.0, "derivative": 0.0}
-    spiking = False
-    negative = True
-
-    def __init__(self, activation="tanh", initial_voltage=None):
-        super().__init__()
-        self.activation = activations.canonical_name(activation)
-        self.initial_voltage = initial_voltage
-
-    def step(self, dt, J, output, **state):
-        output[...] = activations.phi(self.activation)(J)
-
-
-class SimDelayedRate(Operator):
-    """``r = phi(u)``, ``rho = phi'(u)``.
-
-    1. sets ``[rates, derivative]``
-    2. incs ``[]``
-    3. reads ``[voltage]``
-    4. updates ``[]``
-    """
-
-    def __init__(self, neurons, voltage, rates, derivative, tag=None):
-        super().__init__(tag=tag)
-        self.neurons = neurons
-        self.sets = [rates, derivative]
-        self.incs = []
-        self.reads = [voltage]
-        self.updates = []
-
-    def make_step(self, signals, dt, rng):
-        u = signals[self.reads[0]]
-        rates, rho = (signals[s] for s in self.sets)
-        phi = activations.phi(self.neurons.activation)
-        dphi = activations.dphi(self.neurons.activation)
-
-        def step_delayed_rate():
-            rates[...] = phi(u)
-            rho[...] = dphi(u)
-
-        return step_delayed_rate
-
-
-class SimReplace(Operator):
-    """``u = J`` (the full-replacement step of the ANN).
-
-    1. sets ``[]``
-    2. incs ``[]``
-    3. reads ``[J]``
-    4. updates ``[voltage]``
-    """
-
-    def __init__(self, J, voltage, tag=None):
-        super().__init__(tag=tag)
-        self.sets = []
-        self.incs = []
-        self.reads = [J]
-        self.updates = [voltage]
-
-    def make_step(self, signals, dt, rng):
-        J = signals[self.reads[0]]
-        u = signals[self.updates[0]]
-
-        def step_replace():
-            u[...] = J
-
-        return step_replace
-
-
-@Builder.register(DelayedRate)
-def build_delayed_rate(model, neuron_type, neurons):
-    n = neurons.size_in
-    u0 = neuron_type.initial_voltages(n)
-    sig = model.sig[neurons]
-    sig["voltage"] = Signal(u0.copy(), name=f"{neurons}.voltage")
-    sig["prospective"] = sig["voltage"]
-    sig["derivative"] = Signal(
-        activations.dphi(neuron_type.activation)(u0), name=f"{neurons}.derivative"
-    )
-    model.add_op(
-        SimDelayedRate(
-            neuron_type, sig["voltage"], sig["out"], sig["derivative"], tag=f"{neurons}.rates"
-        )
-    )
-    model.add_op(SimReplace(sig["in"], sig["voltage"], tag=f"{neurons}.replace"))
-
-
-# --- compartments -----------------------------------------------------------------
-
-
-class OutputDrive(nengo.Process):
-    r"""Somatic drive of an output pyramidal population with a voltage target.
-
-    Input ``[b; t; m]``; output
-
-    .. math:: J = m\,(g_{bas} b + g_{ntgt} t) + (1 - m)\, g_O \frac{g_{bas}}{g_l + g_{bas}} b
-
-    with :math:`g_O = g_l + g_{bas} + g_{ntgt}`, so that a soma of total
-    conductance :math:`g_O` is nudged towards the target when ``m = 1`` and
-    relaxes to the attenuated basal potential otherwise (MODEL.md 2.1).
-    """
-
-    size = IntParam("size", low=1, readonly=True)
-    g_bas = NumberParam("g_bas", readonly=True)
-    g_ntgt = NumberParam("g_ntgt", readonly=True)
-    free_gain = NumberParam("free_gain", readonly=True)
-
-    def __init__(self, size, g_bas, g_ntgt, free_gain, **kwargs):
-        self.size = size
-        self.g_bas = g_bas
-        self.g_ntgt = g_ntgt
-        self.free_gain = free_gain
-        super().__init__(default_size_in=2 * size + 1, default_size_out=size, **kwargs)
-
-    def make_step(self, shape_in, shape_out, dt, rng, state):
-        n, g_bas, g_ntgt, free = self.size, self.g_bas, self.g_ntgt, self.free_gain
-
-        def step_output_drive(t, x):
-            m = x[-1]
-            b = x[:n]
-            if m == 1:
-                return g_bas * b + g_ntgt * x[n : 2 * n]
-            if m == 0:
-                return free * b
-            return m * (g_bas * b + g_ntgt * x[n : 2 * n]) + (1 - m) * free * b
-
-        return step_output_drive
+from errormc.networks.compartments import Population, Projection
+from errormc.networks.learning_rules import SwitchedRule
+from errormc.networks.microcircuit import Conductances, _node, parse_layers
+from errormc.networks.neurons import DelayedRate, Identity  # noqa: F401 - DelayedRate re-exported
+from errormc.networks.weights import load_arrays, save
 
 
 # --- learning rule ------------------------------------------------------------------
 
 
-class ApicalSilencing(LearningRuleType):
+class ApicalSilencing(SwitchedRule):
     r"""Lateral weights that cancel the apical potential (anti-Hebbian).
 
     For a connection from presynaptic signals :math:`x` into an apical dendrite
@@ -186,18 +47,10 @@ class ApicalSilencing(LearningRuleType):
     sees its dendrite and its presynaptic input.
     """
 
-    modifies = "decoders"
-    probeable = ("delta", "plasticity")
-
     learning_rate = NumberParam("learning_rate", low=0, readonly=True, default=1.0)
 
-    def __init__(self, learning_rate=Default):
-        super().__init__(learning_rate, size_in=1)
-
-
-def _apical_silencing(soma, apical_prev):
-    # the apical potential of the last step, with the sign that silences it
-    return -apical_prev
+    def __init__(self, learning_rate=Default, plasticity=None):
+        super().__init__(learning_rate, plasticity)
 
 
 @Builder.register(ApicalSilencing)
@@ -214,8 +67,8 @@ def build_apical_silencing(model, rule_type, rule):
             model.sig[rule]["delta"],
             apical_prev,
             pre_prev,
-            rule_type.learning_rate,
-            _apical_silencing,
+            _whole(rule_type.learning_rate),
+            post="silencing",
             tag=f"{rule}.apical_silencing",
         )
     )
@@ -241,32 +94,8 @@ def per_layer(values, n, field):
 def load_weights(source, shapes, optional=(), field="init_weights"):
     """Read and validate a weights dict or ``.npz``: ``shapes`` maps the required
     names to shapes; names in ``optional`` may be missing."""
-    if isinstance(source, (str, os.PathLike)):
-        path = os.fspath(source)
-        if not os.path.isfile(path):
-            raise ValueError(f"{field}: file {path!r} does not exist")
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: np.array(data[k]) for k in data.files}
-        where = f"{field} {path!r}"
-    else:
-        arrays = {k: np.asarray(v) for k, v in dict(source).items()}
-        where = field
-    out = {}
-    for name, shape in shapes.items():
-        if name not in arrays:
-            if name in optional:
-                continue
-            raise ValueError(
-                f"{where}: missing array {name!r} (expected shape {shape}; has "
-                f"{sorted(arrays) or 'no arrays'})"
-            )
-        value = np.asarray(arrays[name], dtype=float)
-        if value.shape != tuple(shape):
-            raise ValueError(f"{where}: array {name!r} has shape {value.shape}, expected {shape}")
-        if not np.all(np.isfinite(value)):
-            raise ValueError(f"{where}: array {name!r} contains NaN or inf")
-        out[name] = value
-    return out
+    required = {k: v for k, v in shapes.items() if k not in optional}
+    return load_arrays(source, required, {k: shapes[k] for k in optional if k in shapes}, field)
 
 
 class LayeredBaseline(nengo.Network):
@@ -298,10 +127,8 @@ class LayeredBaseline(nengo.Network):
                 self.input = nengo.Node(size_in=n0, label="input")
             else:
                 self.input = _node(input, n0, "input")
-            self.input_area = nengo.Ensemble(
-                n0, 1, neuron_type=Identity(), label="input_area", **unit_kwargs(n0)
-            )
-            nengo.Connection(self.input, self.input_area.neurons, synapse=None)
+            self.input_area = Population(n0, Identity(), label="input_area")
+            Projection(self.input, self.input_area.neurons)
             self.plasticity = _node(plasticity, 1, "plasticity")
             self.target = None if target is None else _node(target, self.layers[-1], "target")
             self.nudging = None
@@ -309,12 +136,10 @@ class LayeredBaseline(nengo.Network):
                 self.nudging = _node(nudging, 1, "nudging")
 
     def _connect_plasticity(self):
+        # every rule reads ``self.plasticity`` (passed at construction)
         self.learned = [
             c for c in self.model_connections() if c.learning_rule_type is not None
         ]
-        with self:
-            for conn in self.learned:
-                nengo.Connection(self.plasticity, conn.learning_rule, synapse=None)
 
     def model_connections(self):
         return list(self.weight_connections.values())
@@ -329,6 +154,4 @@ class LayeredBaseline(nengo.Network):
         return w
 
     def save_weights(self, path, sim):
-        from errormc.networks.weights import save
-
         return save(path, self.get_weights(sim))

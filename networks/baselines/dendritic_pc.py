@@ -6,10 +6,11 @@ import warnings
 
 import nengo
 
+from errormc.networks.compartments import Population, Projection
 from errormc.networks.connectivity import BACKWARD_MODES, check_mode
 from errormc.networks.neurons import Identity
 
-from .common import ApicalSilencing, load_weights, per_layer, unit_kwargs
+from .common import ApicalSilencing, load_weights, per_layer
 from .learning_rates import paper_eta
 from .sacramento2018 import PyramidalHierarchy, initial_state
 
@@ -113,17 +114,16 @@ class DendriticPredictiveCoding(PyramidalHierarchy):
         with self:
             for l in range(1, self.n_areas):
                 n = self.layers[l]
-                delayed = nengo.Ensemble(
-                    n, 1, neuron_type=Identity(), label=f"previous_rates{l}", **unit_kwargs(n)
-                )
-                nengo.Connection(self.pyramidal[l - 1].neurons, delayed.neurons, synapse=delay)
+                delayed = Population(n, Identity(), label=f"previous_rates{l}")
+                Projection(self.pyramidal[l - 1].neurons, delayed.neurons, synapse=delay)
                 rate = self.eta_lateral[l - 1]
-                self.lateral_Q[l] = nengo.Connection(
+                self.lateral_Q[l] = Projection(
                     delayed.neurons,
                     self.apical[l - 1],
                     transform=w[f"Q{l}"],
-                    synapse=None,
-                    learning_rule_type=ApicalSilencing(rate) if rate > 0 else None,
+                    learning_rule_type=(
+                        ApicalSilencing(rate, plasticity=self.plasticity) if rate > 0 else None
+                    ),
                     label=f"Q{l}",
                 )
                 self.delayed.append(delayed)

@@ -8,21 +8,20 @@ dedicated units: they are the apical mismatch between top-down pyramidal input
 """
 
 import numpy as np
-import nengo
 
-from errormc.networks.compartments import StateReadout
+from errormc.networks.compartments import (
+    Dendrite,
+    Population,
+    Projection,
+    StateReadout,
+    TargetDrive,
+)
 from errormc.networks.connectivity import BACKWARD_MODES, check_mode
 from errormc.networks.learning_rules import DendriticPrediction, TransposeTracking
+from errormc.networks.microcircuit import Conductances
 from errormc.networks.neurons import ProspectiveRate
 
-from .common import (
-    ApicalSilencing,
-    LayeredBaseline,
-    OutputDrive,
-    load_weights,
-    per_layer,
-    unit_kwargs,
-)
+from .common import ApicalSilencing, LayeredBaseline, load_weights, per_layer
 from .learning_rates import paper_eta
 
 
@@ -58,8 +57,6 @@ def initial_state(
     (Sacramento only), ``u1..``, ``v1..`` (Sacramento only).
     """
     layers, L = _sizes(layers)
-    from errormc.networks.microcircuit import Conductances
-
     g = conductances or Conductances()
     out = {}
     rng = np.random.RandomState(seed)
@@ -135,35 +132,30 @@ class PyramidalHierarchy(LayeredBaseline):
             for l in range(1, L + 1):
                 n = self.layers[l]
                 is_output = l == L
-                pyr = nengo.Ensemble(
+                basal = Dendrite(n, label=f"basal{l}")
+                apical = None
+                if not is_output:
+                    apical = Dendrite(n, label=f"apical{l}")
+                    inputs = [(basal, g.g_bas), (apical, g.g_api)]
+                elif self.target is None:
+                    inputs = [(basal, free_gain)]
+                else:
+                    drive = TargetDrive(
+                        basal, self.target, self.nudging, g.g_bas, g.g_ntgt, free_gain,
+                        label="target_drive",
+                    )
+                    inputs = [(drive, 1.0)]
+                pyr = Population(
                     n,
-                    1,
-                    neuron_type=ProspectiveRate(
+                    ProspectiveRate(
                         self.activation[l - 1],
                         g_out if is_output else g_hidden,
                         initial_voltage=w.get(f"u{l}"),
                     ),
+                    inputs=inputs,
                     label=f"pyramidal{l}",
-                    **unit_kwargs(n),
                 )
                 self.voltage_neurons[f"u{l}"] = pyr.neurons
-                basal = nengo.Node(size_in=n, label=f"basal{l}")
-                apical = None
-                if is_output:
-                    if self.target is None:
-                        nengo.Connection(basal, pyr.neurons, transform=free_gain, synapse=None)
-                    else:
-                        drive = nengo.Node(
-                            OutputDrive(n, g.g_bas, g.g_ntgt, free_gain), label="target_drive"
-                        )
-                        nengo.Connection(basal, drive[:n], synapse=None)
-                        nengo.Connection(self.target, drive[n : 2 * n], synapse=None)
-                        nengo.Connection(self.nudging, drive[-1:], synapse=None)
-                        nengo.Connection(drive, pyr.neurons, synapse=None)
-                else:
-                    nengo.Connection(basal, pyr.neurons, transform=g.g_bas, synapse=None)
-                    apical = nengo.Node(size_in=n, label=f"apical{l}")
-                    nengo.Connection(apical, pyr.neurons, transform=g.g_api, synapse=None)
                 self.pyramidal.append(pyr)
                 self.basal.append(basal)
                 self.apical.append(apical)
@@ -189,12 +181,12 @@ class PyramidalHierarchy(LayeredBaseline):
                         self.basal_attenuation(l),
                         soma=self.pyramidal[l - 1],
                         activation=self.activation[l - 1] if activation_rule else None,
+                        plasticity=self.plasticity,
                     )
-                conn = nengo.Connection(
+                conn = Projection(
                     pre.neurons,
                     self.basal[l - 1],
                     transform=w[f"W{l}"],
-                    synapse=None,
                     learning_rule_type=rule,
                     label=f"W{l}",
                 )
@@ -207,12 +199,13 @@ class PyramidalHierarchy(LayeredBaseline):
             for l in range(1, self.n_areas):
                 rule = None
                 if self.backward_mode == "bp":
-                    rule = TransposeTracking(self.forward[(l + 1, l)], w[f"Bnoise{l}"])
-                conn = nengo.Connection(
+                    rule = TransposeTracking(
+                        self.forward[(l + 1, l)], w[f"Bnoise{l}"], plasticity=self.plasticity
+                    )
+                conn = Projection(
                     self.pyramidal[l].neurons,
                     self.apical[l - 1],
                     transform=w[f"B{l}"],
-                    synapse=None,
                     learning_rule_type=rule,
                     label=f"B{l}",
                 )
@@ -352,27 +345,24 @@ class DendriticMicrocircuit(PyramidalHierarchy):
             for l in range(1, self.n_areas):
                 n_up = self.layers[l + 1]
                 act = self.activation[l]  # interneurons use the activation of area l + 1
-                inter = nengo.Ensemble(
+                dendrite = Dendrite(n_up, label=f"interneuron_dendrite{l}")
+                above = StateReadout(self.pyramidal[l], "prospective", label=f"nudge{l}")
+                inter = Population(
                     n_up,
-                    1,
-                    neuron_type=ProspectiveRate(act, g_int, initial_voltage=w.get(f"v{l}")),
+                    ProspectiveRate(act, g_int, initial_voltage=w.get(f"v{l}")),
+                    inputs=[(dendrite, g.g_den), (above, self.g_nI)],
                     label=f"interneurons{l}",
-                    **unit_kwargs(n_up),
                 )
                 self.voltage_neurons[f"v{l}"] = inter.neurons
-                dendrite = nengo.Node(size_in=n_up, label=f"interneuron_dendrite{l}")
-                nengo.Connection(dendrite, inter.neurons, transform=g.g_den, synapse=None)
-                above = StateReadout(self.pyramidal[l], "prospective", label=f"nudge{l}")
-                nengo.Connection(above.neurons, inter.neurons, transform=self.g_nI, synapse=None)
                 rate = self.eta_lateral[l - 1]
-                self.lateral_P[l] = nengo.Connection(
+                self.lateral_P[l] = Projection(
                     self.pyramidal[l - 1].neurons,
                     dendrite,
                     transform=w[f"P{l}"],
-                    synapse=None,
                     learning_rule_type=(
                         DendriticPrediction(
-                            rate, g.g_den / (g.g_l + g.g_den), soma=inter, activation=act
+                            rate, g.g_den / (g.g_l + g.g_den), soma=inter, activation=act,
+                            plasticity=self.plasticity,
                         )
                         if rate > 0
                         else None
@@ -380,16 +370,18 @@ class DendriticMicrocircuit(PyramidalHierarchy):
                     label=f"P{l}",
                 )
                 if self.backward_mode == "bp":
-                    rule = TransposeTracking(self.forward[(l + 1, l)], w[f"Bnoise{l}"], scale=-1.0)
+                    rule = TransposeTracking(
+                        self.forward[(l + 1, l)], w[f"Bnoise{l}"], scale=-1.0,
+                        plasticity=self.plasticity,
+                    )
                 elif self.eta_apical[l - 1] > 0:
-                    rule = ApicalSilencing(self.eta_apical[l - 1])
+                    rule = ApicalSilencing(self.eta_apical[l - 1], plasticity=self.plasticity)
                 else:
                     rule = None
-                self.lateral_Q[l] = nengo.Connection(
+                self.lateral_Q[l] = Projection(
                     inter.neurons,
                     self.apical[l - 1],
                     transform=w[f"Q{l}"],
-                    synapse=None,
                     learning_rule_type=rule,
                     label=f"Q{l}",
                 )
