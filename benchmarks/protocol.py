@@ -467,7 +467,25 @@ class TeacherStudentProtocol:
         -------
         dict
             ``test_mse``, ``test_mse_all_steps``, ``test_sqerr``, ``val_mse``,
-            ``val_epochs``, ``steps`` (all steps of the run, resumed ones included).
+            ``val_epochs``, ``steps`` (all steps of the run, resumed ones included),
+            ``initial`` (the untrained test, with ``initial_test``).
+        """
+        chunks = self.chunks(progress, plastic, state, chunk_steps, on_chunk)
+        try:
+            phase = next(chunks)
+            while True:
+                phase = chunks.send(session.run(*phase)["output"])
+        except StopIteration as done:
+            return done.value
+
+    def chunks(self, progress=None, plastic=True, state=None, chunk_steps=None,
+               on_chunk=None):
+        """The protocol as a generator of phases, for drivers that step several
+        runs together (seeds batched on a compiled backend).
+
+        Yields ``(inputs, targets, learn)`` of the next chunk to run and receives
+        the chunk's output rows; returns (``StopIteration.value``) what `run`
+        returns. Arguments as for `run`.
         """
         if state is None:
             state = self.start()
@@ -485,9 +503,9 @@ class TeacherStudentProtocol:
             step = chunk_steps or T
             while state.offset < T:
                 a, b = state.offset, min(state.offset + step, T)
-                data = session.run(x[a:b], None if t is None else t[a:b], learn[a:b])
+                output = yield x[a:b], None if t is None else t[a:b], learn[a:b]
                 if score is not None:
-                    state.outputs.append(data["output"])
+                    state.outputs.append(output)
                 state.offset = b
                 state.steps += b - a
                 if on_chunk is not None and b < T:

@@ -134,7 +134,7 @@ def test_learning_updates_and_host_traffic():
 def test_counter_needs_the_emulator():
     with nengo.Network() as net:
         nengo.Ensemble(5, 1)
-    with Simulator(net, backend="nengo") as sim:
+    with Simulator(net, backend="nengo", dt=0.001) as sim:
         with pytest.raises(ValueError, match="emulator"):
             ActivityCounter(sim, net)
 
