@@ -8,6 +8,12 @@ target until it settles, then compares
   (eps_L = c_T rho_L (t - r_L), eps_l = c_E rho_l (W^T eps)_l), and
 * its forward-weight updates with the gradient of a feed-forward ANN with the
   same weights (MODEL.md 2.4a).
+
+`alignment_scan` is the paper's comparison of a trained run (``--compare bp``):
+for every weight snapshot (every N_rec steps, settling snapshots skipped) the
+last training sequence is replayed with learning rates 1 and no weight change,
+and per area the forward update at the last step of each sample is compared
+with backprop (MODEL.md 2.4a); `weight_angles` is 2.4(b), W^T against B.
 """
 
 from functools import partial
@@ -15,6 +21,8 @@ from functools import partial
 import numpy as np
 
 from errormc.networks import ErrorMicrocircuit, activations
+from errormc.networks.builder import rectangular_transpose
+from errormc.networks.initialization import skip_backward_from_forward
 from errormc.networks.microcircuit import Conductances, parse_layers
 
 from .metrics import angle_deg
@@ -188,36 +196,39 @@ def check_bp(
     }
 
 
-def update_alignment(config, weights, task=None, plasticity=1e-9):
-    """Mean angle per area between a trained model's forward-weight updates and
-    the feed-forward backprop gradient (MODEL.md 2.4a), for the final weights.
+def replay_weights(config, weights):
+    """A weight snapshot as the scan replays it: in ``bp`` mode the backward
+    weights are the noisy transpose of the snapshot's own forward weights.
 
-    A cheaper variant of the paper's scan: one snapshot (``weights``, e.g. the
-    final weights of `.run_rate`, with the somatic voltages they
-    hold) instead of every N_rec-step snapshot, over one shuffled-and-shifted
-    training sequence (shuffled by ``RandomState(config.seed)``, not the run's
-    last shuffle). As in the paper: all forward learning rates set to 1, target
-    nudging on, no weight changes (the plasticity input is ``plasticity``, tiny,
-    so updates are computed but do not move the weights; angles do not depend
-    on their scale), and at the last step of each sample the update of each
-    hierarchical block is compared with backprop in a feed-forward network with
-    the same weights on the same input and target.
-
-    Returns
-    -------
-    list of float
-        Mean angle (degrees) per area, bottom to top; NaN entries count as 0.
+    The reference refreshes B from W at every step of the replay (the scan
+    evaluates plasticity, MODEL.md 1.9), so from the replay's second step on B
+    no longer lags W by one update; Sacramento's Q stays locked to -B.
     """
-    from . import models
-    from .protocol import shuffled
-
-    spec = models.get(config.model)
+    w = {k: np.array(v, copy=True) for k, v in weights.items()}
+    if config.backward != "bp":
+        return w
     layers = config.layer_sizes()
     L = len(layers) - 1
-    if task is None:
-        from .runner import rate_task
+    if config.model == "errormc" and config.connectivity == "skip":
+        errors = config.error_sizes() or layers[1:]
+        w["B"] = skip_backward_from_forward(w["W"], layers, errors, w["Bnoise"])
+        return w
+    for l in range(1, L):
+        if config.model == "errormc":
+            noise = w[f"Bnoise{l}"]
+            w[f"B{l}"] = rectangular_transpose(w[f"W{l + 1}"], noise.shape) + noise
+        else:
+            noise = w.get(f"Bnoise{l}", 0.0)
+            w[f"B{l}"] = w[f"W{l + 1}"].T + noise
+            if config.model == "sacramento2018":
+                w[f"Q{l}"] = -w[f"B{l}"]
+    return w
 
-        task = rate_task(config)
+
+def _comparison(config):
+    """Connectivity, target kind, gains and activations of the feed-forward
+    backprop network a model is compared with (MODEL.md 2.4a)."""
+    L = len(config.layer_sizes()) - 1
     g = Conductances(config.g_l, config.g_bas, config.g_api, config.g_den, config.g_ntgt)
     if config.model == "errormc":
         connectivity, kind = config.connectivity, "rate"
@@ -229,26 +240,121 @@ def update_alignment(config, weights, task=None, plasticity=1e-9):
         connectivity, kind = "layered", "voltage"
         gains = [g.attenuation] * (L - 1) + [g.g_bas / (g.g_bas + g.g_l)]
     acts = activations.per_area("linear" if config.model == "dpc" else config.activation, L)
+    return connectivity, kind, gains, acts
 
-    factory = spec.network(config)
-    weights = {k: np.asarray(v) for k, v in weights.items()}
+
+def update_angles(config, weights, inputs, targets, steps_per_sample, plasticity=1e-9,
+                  backend="nengo"):
+    """Angles between the model's forward updates and backprop for one weight
+    snapshot, over one replayed training sequence (MODEL.md 2.4a).
+
+    All forward learning rates are 1 and the target nudges the output; the
+    plasticity input is ``plasticity``, so tiny that the weights stay put
+    (angles do not depend on the updates' scale). At the last step of each
+    sample (where input and delayed target belong to the same sample) each
+    hierarchical block's update is compared with the gradient of a
+    feed-forward network with the same weights on the same input and target
+    (`feedforward_backprop`). The replay starts from the snapshot's voltages;
+    the reference continues from the state the previous replay left, which
+    the one-step-per-area pipeline (MODEL.md 1.4) forgets within L steps.
+
+    Returns
+    -------
+    array (samples, L)
+        Angles in degrees (the reference's snap to 0 below ~0.08 degrees; NaN
+        where an update vanishes).
+    """
+    from . import models
+
+    layers = config.layer_sizes()
+    L = len(layers) - 1
+    connectivity, kind, gains, acts = _comparison(config)
+    w = replay_weights(config, weights)
+    factory = models.get(config.model).network(config)
 
     def build(**nodes):
-        return factory(**dict(nodes, weights=weights, eta=[1.0] * L))
+        return factory(**dict(nodes, weights=w, eta=[1.0] * L))
 
     def record(net):
         return {f"dW{l}": (net.forward[(l, l - 1)].learning_rule, "delta") for l in range(1, L + 1)}
 
-    P = task.steps_per_sample
-    targets = task.targets(spec.target_kind)["train"]
-    x, t, _ = shuffled(task.inputs["train"], targets, np.random.RandomState(config.seed), P, L)
-    with Session(build, layers[0], layers[-1], dt=config.dt, record=record) as session:
-        data = session.run(x, t, np.full(len(x), plasticity))
-    hierarchical = _hierarchical(weights, layers, connectivity)
-    angles = np.zeros((len(x) // P, L))
-    for i, k in enumerate(range(P - 1, len(x), P)):
-        bp = feedforward_backprop(hierarchical, x[k], t[k], acts, None, gains, kind)
+    P = steps_per_sample
+    with Session(build, layers[0], layers[-1], dt=config.dt, backend=backend,
+                 record=record) as session:
+        data = session.run(inputs, targets, np.full(len(inputs), plasticity))
+    hierarchical = _hierarchical(w, layers, connectivity)
+    ends = range(P - 1, len(inputs), P)
+    angles = np.zeros((len(ends), L))
+    for i, k in enumerate(ends):
+        bp = feedforward_backprop(hierarchical, inputs[k], targets[k], acts, None, gains, kind)
         for l in range(L):
-            a = angle_deg(data[f"dW{l + 1}"][k], bp[l])
-            angles[i, l] = 0.0 if np.isnan(a) else a
-    return [float(a) for a in angles.mean(axis=0)]
+            angles[i, l] = angle_deg(data[f"dW{l + 1}"][k], bp[l])
+    return angles
+
+
+def weight_angles(config, weights):
+    """MODEL.md 2.4(b): the angle between forward weights and backward weights.
+
+    errormc skip: one angle, W_sub^T against the whole B (NaN for 2-1, whose
+    W_sub is zero); errormc layered: (I W_{l+1} I)^T against B_l per hidden
+    area; the layered comparison models: W_{l+1}^T against B_l.
+    """
+    layers = config.layer_sizes()
+    L = len(layers) - 1
+    if config.model == "errormc" and config.connectivity == "skip":
+        n0 = layers[0]
+        return [angle_deg(weights["W"][n0:, n0:].T, weights["B"])]
+    out = []
+    for l in range(1, L):
+        B = weights[f"B{l}"]
+        W = weights[f"W{l + 1}"]
+        forward = rectangular_transpose(W, B.shape) if config.model == "errormc" else W.T
+        out.append(angle_deg(forward, B))
+    return out
+
+
+def alignment_scan(config, snapshots, inputs, targets, steps_per_sample, skip=0,
+                   backend="nengo"):
+    """The BP comparison of MODEL.md 2.4 over a run's weight snapshots.
+
+    Parameters
+    ----------
+    config : RunConfig
+    snapshots : list of dict
+        Weights (and voltages) after every N_rec-th step of the run, in order.
+    inputs, targets : arrays
+        The last training pass as the network saw it (shuffled, targets delayed).
+    steps_per_sample : int
+    skip : int
+        Snapshots left out at the start, floor(T_settle / (dt N_rec)) in the
+        reference (those of the settling phase).
+
+    Returns
+    -------
+    dict
+        ``alignment_deg``: per area (bottom to top) the mean angle over all
+        (snapshot, sample) entries, NaN counted as 0 (as the paper's figure);
+        ``alignment_deg_per_snapshot`` (snapshots x areas);
+        ``alignment_wt_b_deg``: 2.4(b) at the last snapshot;
+        ``alignment_wt_b_deg_per_snapshot``; ``alignment_snapshots``.
+    """
+    used = snapshots[skip:]
+    per_snapshot = []
+    for w in used:
+        a = update_angles(config, w, inputs, targets, steps_per_sample, backend=backend)
+        per_snapshot.append(np.nan_to_num(a, nan=0.0))
+    wt_b = [weight_angles(config, w) for w in snapshots]
+    if per_snapshot:
+        stacked = np.stack(per_snapshot)
+        mean = stacked.mean(axis=(0, 1))
+        by_snapshot = stacked.mean(axis=1)
+    else:
+        mean = np.full(len(config.layer_sizes()) - 1, np.nan)
+        by_snapshot = np.zeros((0, len(mean)))
+    return {
+        "alignment_deg": [float(a) for a in mean],
+        "alignment_deg_per_snapshot": by_snapshot.tolist(),
+        "alignment_wt_b_deg": wt_b[-1] if wt_b else [],
+        "alignment_wt_b_deg_per_snapshot": wt_b,
+        "alignment_snapshots": len(used),
+    }

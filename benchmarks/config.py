@@ -12,9 +12,10 @@ from typing import Optional
 
 from errormc.networks import activations
 from errormc.networks.connectivity import BACKWARD_MODES, CONNECTIVITY_MODES
+from errormc.networks.errors import ConfigError
 from errormc.networks.microcircuit import Conductances, parse_layers
 
-TASKS = ("teacher-student", "digits")
+TASKS = ("teacher-student", "digits", "genmnist")
 
 #: defaults that depend on the task and the network: (layers, epochs, training samples)
 TASK_DEFAULTS = {
@@ -22,8 +23,20 @@ TASK_DEFAULTS = {
     ("teacher-student", "spiking"): ("2-1", 2, 40),
     ("digits", "rate"): ("64-32-10", 10, None),  # None: the whole training split
     ("digits", "spiking"): ("64-10", 1, 300),
+    ("genmnist", "rate"): ("10-100-64", 100, 10),
 }
+#: model defaults that depend on the task (MODEL.md 3.2, 3.5); the rest are the fields'
+TASK_MODEL_DEFAULTS = {
+    "genmnist": dict(connectivity="layered", activation="logistic", eta="1.0,0.1",
+                     lateral_noise=0.03, weight_range=0.1, settle_steps=100,
+                     snapshot_every=500),
+}
+MODEL_DEFAULTS = dict(connectivity="skip", activation="tanh", lateral_noise=0.3,
+                      weight_range=1.0, snapshot_every=2000)
+COMPARE = ("bp",)
+VARIABILITY_ON = ("rep", "error")
 MNIST_LAYERS = {"rate": "784-100-10", "spiking": "784-10"}
+GENMNIST_MNIST_LAYERS = "10-100-784"
 NETWORKS = ("rate", "spiking")
 BACKENDS = ("nengo", "loihi")
 PROTOCOLS = ("clean", "reference")
@@ -43,15 +56,19 @@ class RunConfig:
     seed: int = 56789
     task_seed: Optional[int] = None
     protocol: str = "clean"
-    connectivity: str = "skip"
+    connectivity: Optional[str] = None
     backward: str = "bp"
-    activation: str = "tanh"
+    activation: Optional[str] = None
     error_activation: str = "linear"
     eta: Optional[str] = None
     eta_lateral: float = 0.0
     phi_transfer: bool = True
     wt_noise: float = 0.5
-    lateral_noise: float = 0.3
+    lateral_noise: Optional[float] = None
+    weight_range: Optional[float] = None
+    slope_std: float = 0.0
+    offset_std: float = 0.0
+    variability_on: str = "rep"
     g_l: float = 0.03
     g_bas: float = 0.1
     g_api: float = 0.06
@@ -66,6 +83,8 @@ class RunConfig:
     data: Optional[str] = None
     checkpoint_every: int = 1000
     weight_bound: float = 1000.0
+    compare: Optional[str] = None
+    snapshot_every: Optional[int] = None
 
     def __post_init__(self):
         if self.network is None:
@@ -74,11 +93,19 @@ class RunConfig:
         if (self.task, self.network) in TASK_DEFAULTS:
             layers, epochs, n_samples = TASK_DEFAULTS[(self.task, self.network)]
             if self.layers is None:
-                self.layers = MNIST_LAYERS[self.network] if self.data else layers
+                if self.data and self.task == "genmnist":
+                    layers = GENMNIST_MNIST_LAYERS
+                elif self.data:
+                    layers = MNIST_LAYERS[self.network]
+                self.layers = layers
             if self.epochs is None:
                 self.epochs = epochs
             if self.n_samples is None:
                 self.n_samples = n_samples
+        defaults = dict(MODEL_DEFAULTS, **TASK_MODEL_DEFAULTS.get(self.task, {}))
+        for name, value in defaults.items():
+            if getattr(self, name) is None:
+                setattr(self, name, value)
         self.validate()
 
     # --- validation -----------------------------------------------------------------
@@ -130,10 +157,23 @@ class RunConfig:
             value = getattr(self, name)
             if not _finite(value) or value <= 0:
                 raise ValueError(f"{name}: must be > 0, got {value!r}")
-        for name in ("eta_lateral", "wt_noise", "lateral_noise"):
+        for name in ("eta_lateral", "wt_noise", "lateral_noise", "weight_range", "slope_std",
+                     "offset_std"):
             value = getattr(self, name)
             if not _finite(value) or value < 0:
-                raise ValueError(f"{name}: must be >= 0, got {value!r}")
+                raise ConfigError(f"{name}: must be a number >= 0, got {value!r}")
+        if self.variability_on not in VARIABILITY_ON:
+            raise ConfigError(f"variability_on: {self.variability_on!r} is not one of "
+                              f"{', '.join(VARIABILITY_ON)}")
+        if self.compare is not None and self.compare not in COMPARE:
+            raise ConfigError(f"compare: {self.compare!r} is not one of {', '.join(COMPARE)}")
+        if not isinstance(self.snapshot_every, int) or isinstance(self.snapshot_every, bool) \
+                or self.snapshot_every < 1:
+            raise ConfigError(f"snapshot_every: must be an integer >= 1, got {self.snapshot_every!r}")
+        if (self.slope_std or self.offset_std) and self.model != "errormc":
+            raise ConfigError(f"slope_std: activation variability is errormc only, not {self.model!r}")
+        if self.compare is not None and self.task == "digits":
+            raise ConfigError("compare: the BP comparison needs a regression task, not 'digits'")
         if self.eta is not None:
             self.eta_values()
         if self.init_weights is not None and not os.path.isfile(self.init_weights):
@@ -142,8 +182,8 @@ class RunConfig:
             from .tasks.digits import MNIST_HELP
 
             raise ValueError(f"data: file {self.data!r} does not exist. {MNIST_HELP}")
-        if self.data is not None and self.task != "digits":
-            raise ValueError(f"data: only the digits task reads a data file, not {self.task!r}")
+        if self.data is not None and self.task not in ("digits", "genmnist"):
+            raise ValueError(f"data: only digits and genmnist read a data file, not {self.task!r}")
         if self.network == "rate" and self.backend == "loihi":
             raise ValueError(
                 "backend: 'loihi' cannot run the rate network (its neuron types and "
@@ -192,6 +232,10 @@ class RunConfig:
             phi_transfer=self.phi_transfer,
             wt_noise=self.wt_noise,
             lateral_noise=self.lateral_noise,
+            weight_range=self.weight_range,
+            slope_std=self.slope_std,
+            offset_std=self.offset_std,
+            variability_on=self.variability_on,
             seed=self.seed,
             weights=self.init_weights,
         )

@@ -123,6 +123,30 @@ class Session:
     def weights(self):
         return self.net.get_weights(self.sim)
 
+    def weights_after_step(self):
+        """The weights as the reference holds them after the last step: with
+        the updates computed in that step, which Nengo adds only at the start
+        of the next step (MODEL.md 1.7 applies them at the end of the step)."""
+        sim = self.sim
+        saved = []
+        for conn in self.model.all_connections:
+            rules = conn.learning_rule
+            if rules is None:
+                continue
+            if isinstance(rules, dict):
+                rules = list(rules.values())
+            elif not isinstance(rules, (list, tuple)):
+                rules = [rules]
+            weights = sim.signals[sim.model.sig[conn]["weights"]]
+            saved.append((weights, weights.copy()))
+            for rule in rules:
+                weights += sim.signals[sim.model.sig[rule]["delta"]]
+        try:
+            return self.weights()
+        finally:
+            for weights, value in reversed(saved):
+                weights[...] = value
+
     def close(self):
         self.sim.close()
 
@@ -339,8 +363,12 @@ class TeacherStudentProtocol:
 
     def _shuffle(self, state, split):
         """Shuffle the split's *current* arrays (the previous shuffle, or the raw
-        sequence the first time), as the reference does: shuffles compose."""
+        sequence the first time), as the reference does: shuffles compose.
+        A task with ``shuffles = False`` (genMNIST) keeps its fixed order and
+        has no target delay; no permutation is drawn."""
         x, t = state.current[split]
+        if not getattr(self.task, "shuffles", True):
+            return x, t
         x, t, _ = shuffled(x, t, self.rng, self.task.steps_per_sample, self.delay)
         state.current[split] = (x, t)
         return x, t
@@ -383,7 +411,7 @@ class TeacherStudentProtocol:
         return per_step, phase_mse(per_step, self.test_skip)
 
     def run(self, session, progress=None, plastic=True, state=None, chunk_steps=None,
-            on_chunk=None):
+            on_chunk=None, snapshot_every=0, on_snapshot=None):
         """Run the protocol on ``session`` from ``state`` (default: the start).
 
         Parameters
@@ -400,12 +428,18 @@ class TeacherStudentProtocol:
             Run stages in chunks of this many steps.
         on_chunk : callable, optional
             ``on_chunk(state)`` after each chunk (checkpoints, guards).
+        snapshot_every : int
+            N_rec: call ``on_snapshot(index, state)`` after every step whose
+            count over the whole run (settling included) is a multiple of it,
+            after that step's weight update (MODEL.md 1.7 step 9); 0: never.
 
         Returns
         -------
         dict
             ``test_mse``, ``test_mse_all_steps``, ``test_sqerr``, ``val_mse``,
-            ``val_epochs``, ``steps`` (all steps of the run, resumed ones included).
+            ``val_epochs``, ``steps`` (all steps of the run, resumed ones included),
+            ``last_train`` (the inputs and targets of the last training pass, as
+            the network saw them).
         """
         if state is None:
             state = self.start()
@@ -423,11 +457,17 @@ class TeacherStudentProtocol:
             step = chunk_steps or T
             while state.offset < T:
                 a, b = state.offset, min(state.offset + step, T)
+                if snapshot_every:
+                    # end the chunk at the next snapshot step
+                    due = snapshot_every - state.steps % snapshot_every
+                    b = min(b, a + due)
                 data = session.run(x[a:b], None if t is None else t[a:b], learn[a:b])
                 if score is not None:
                     state.outputs.append(data["output"])
                 state.offset = b
                 state.steps += b - a
+                if snapshot_every and state.steps % snapshot_every == 0:
+                    on_snapshot(state.steps // snapshot_every, state)
                 if on_chunk is not None and b < T:
                     on_chunk(state)
             if score is not None:
@@ -452,4 +492,5 @@ class TeacherStudentProtocol:
             if on_chunk is not None and state.stage != "done":
                 on_chunk(state)
         return dict(state.result, val_mse=list(state.val_mse),
-                    val_epochs=list(state.val_epochs), steps=state.steps)
+                    val_epochs=list(state.val_epochs), steps=state.steps,
+                    last_train=state.current["train"])

@@ -14,7 +14,10 @@ from functools import partial
 
 import numpy as np
 
+from errormc.networks.errors import ConfigError
+
 from . import models
+from .alignment import alignment_scan
 from .checkpoint import read_checkpoint, restore_simulator_state, write_checkpoint
 from .config import RunConfig
 from .protocol import ProtocolState, Session, TeacherStudentProtocol
@@ -100,6 +103,7 @@ def _protocol(config, task, epochs):
         rng=spec.shuffle_rng(config),
         target_kind=spec.target_kind,
         score_target=None if spec.score_target is None else partial(spec.score_target, config),
+        test_skip=getattr(task, "test_skip", 10),
     )
 
 
@@ -197,6 +201,12 @@ def run_rate(config, progress=False, directory=None, checkpoint=None):
     task = rate_task(config)
     protocol = _protocol(config, task, config.epochs)
     state, wall_before = None, 0.0
+    snapshots = []
+    if config.compare is not None and checkpoint is not None:
+        raise ConfigError(
+            "compare: a run with --compare bp keeps its weight snapshots in memory "
+            "and cannot resume; run it again"
+        )
     with _session(config) as session, _interrupt_flag() as flag:
         if checkpoint is not None:
             sim_arrays, proto_arrays, info = checkpoint
@@ -216,6 +226,8 @@ def run_rate(config, progress=False, directory=None, checkpoint=None):
             trained = protocol.run(
                 session, progress=report, state=state,
                 chunk_steps=GUARD_SAMPLES * config.steps_per_sample, on_chunk=guard,
+                snapshot_every=config.snapshot_every if config.compare else 0,
+                on_snapshot=lambda index, state: snapshots.append(session.weights_after_step()),
             )
         except FloatingPointError as e:
             if isinstance(e, Diverged):
@@ -234,6 +246,13 @@ def run_rate(config, progress=False, directory=None, checkpoint=None):
     with _session(config) as session:
         untrained = _protocol(config, task, 1).run(session, plastic=False)
         steps += session.steps
+    alignment = {}
+    if config.compare == "bp":
+        x, t = trained["last_train"]
+        alignment = alignment_scan(
+            config, snapshots, x, t, config.steps_per_sample,
+            skip=task.settle_steps // config.snapshot_every, backend=config.backend,
+        )
     wall = wall_before + time.perf_counter() - t0
     metrics = {"task": config.task}
     if config.task == "digits":
@@ -252,6 +271,7 @@ def run_rate(config, progress=False, directory=None, checkpoint=None):
         "steps_per_s": steps / wall,
         "resumed": checkpoint is not None,
     })
+    metrics.update(alignment)
     return metrics, weights
 
 

@@ -39,7 +39,7 @@ class SimProspectiveRate(Operator):
         u = signals[self.reads[0]]
         history = signals[self.updates[0]]
         rates, breve, rho = (signals[s] for s in self.sets)
-        phi = activations.phi(self.neurons.activation)
+        phi = self.neurons.rate_function()
         dphi = activations.dphi(self.neurons.activation)
         lookahead = (1.0 / self.neurons.conductance) / dt
         prospective = self.neurons.prospective
@@ -223,7 +223,9 @@ def build_dendritic_prediction(model, rule_type, rule):
     if "derivative" in model.sig[conn.pre_obj]:
         ntype = conn.pre_obj.ensemble.neuron_type
         u0 = ntype.initial_voltages(conn.pre_obj.size_out)
-        pre0 = activations.phi(ntype.activation)(u0)[conn.pre_slice]
+        pre0 = activations.phi(
+            ntype.activation, getattr(ntype, "slope", None), getattr(ntype, "offset", None)
+        )(u0)[conn.pre_slice]
     basal_prev, pre_prev = previous_step_buffers(model, rule, basal, pre, pre0)
     model.add_op(
         SimPreviousStepRule(
