@@ -172,6 +172,10 @@ class RunConfig:
             raise ConfigError(f"snapshot_every: must be an integer >= 1, got {self.snapshot_every!r}")
         if (self.slope_std or self.offset_std) and self.model != "errormc":
             raise ConfigError(f"slope_std: activation variability is errormc only, not {self.model!r}")
+        if self.task == "genmnist" and self.n_samples != 10:
+            raise ConfigError(f"n_samples: genmnist has exactly 10 samples, got {self.n_samples!r}")
+        if self.task == "genmnist" and self.model != "errormc":
+            raise ConfigError(f"model: genmnist runs errormc only, not {self.model!r}")
         if self.compare is not None and self.task == "digits":
             raise ConfigError("compare: the BP comparison needs a regression task, not 'digits'")
         if self.eta is not None:
@@ -181,7 +185,7 @@ class RunConfig:
         if self.data is not None and not os.path.isfile(self.data):
             from .tasks.digits import MNIST_HELP
 
-            raise ValueError(f"data: file {self.data!r} does not exist. {MNIST_HELP}")
+            raise ConfigError(f"data: file {self.data!r} does not exist. {MNIST_HELP}")
         if self.data is not None and self.task not in ("digits", "genmnist"):
             raise ValueError(f"data: only digits and genmnist read a data file, not {self.task!r}")
         if self.network == "rate" and self.backend == "loihi":

@@ -28,6 +28,7 @@ from .tasks.digits import (
     load_digits_task,
     load_mnist,
 )
+from .tasks.genmnist import GenMNISTTask
 from .tasks.teacher_student import TeacherStudentTask
 
 CHECKPOINT = "checkpoint.npz"
@@ -62,6 +63,9 @@ def rate_task(config):
             _classification_data(config), config.layer_sizes(), config.seed,
             steps_per_sample=P, settle_steps=10 * P if settle is None else settle,
         )
+    if config.task == "genmnist":
+        return GenMNISTTask(config.layer_sizes(), config.seed, data=config.data,
+                            steps_per_sample=P, settle_steps=settle)
     if settle is None:
         settle = min(config.n_samples * P, 2000)
     return TeacherStudentTask(
