@@ -38,6 +38,10 @@ def _model_flags(p):
     g.add_argument("--no-phi-transfer", dest="phi_transfer", action="store_false")
     g.add_argument("--wt-noise", type=float, help="bp noise sigma")
     g.add_argument("--lateral-noise", type=float)
+    g.add_argument("--weight-range", type=float, help="forward weights U(-range, range)")
+    g.add_argument("--slope-std", type=float, help="per-neuron slope spread (Fig. 5)")
+    g.add_argument("--offset-std", type=float, help="per-neuron offset spread (Fig. 5)")
+    g.add_argument("--variability-on", help="rep (default) | error: which units vary")
     g.add_argument("--seed", type=int)
     g.add_argument("--init-weights", help="initial weights (.npz)")
     g.add_argument("--dt", type=float, help="time step (ms)")
@@ -49,6 +53,7 @@ def _model_flags(p):
 RUN_FIELDS = (
     "task", "task_seed", "model", "network", "backend", "epochs", "protocol", "n_samples",
     "steps_per_sample", "settle_steps", "checkpoint_every", "weight_bound", "data", "n_test",
+    "compare", "snapshot_every",
 )
 
 
@@ -59,7 +64,8 @@ def _given(args, names):
 
 MODEL_FIELDS = (
     "layers", "errors", "activation", "error_activation", "connectivity", "backward",
-    "eta", "eta_lateral", "phi_transfer", "wt_noise", "lateral_noise", "seed",
+    "eta", "eta_lateral", "phi_transfer", "wt_noise", "lateral_noise", "weight_range",
+    "slope_std", "offset_std", "variability_on", "seed",
     "init_weights", "dt", "g_l", "g_bas", "g_api", "g_den", "g_ntgt",
 )
 
@@ -221,6 +227,7 @@ def cmd_paper(args):
     import importlib
 
     module = importlib.import_module(f"errormc.benchmarks.paper.{args.figure}")
+    options = {k: getattr(args, k) for k in ("backend", "data") if getattr(args, k) is not None}
     table = module.run(
         out=args.out,
         quick=args.quick,
@@ -228,6 +235,7 @@ def cmd_paper(args):
         protocol=args.protocol,
         workers=args.workers,
         progress=not args.quiet,
+        **options,
     )
     print(table)
     print(f"results in {args.out}")
@@ -240,7 +248,8 @@ def build_parser():
     p = sub.add_parser("run", help="train on a task and write a results directory",
                        argument_default=argparse.SUPPRESS)
     p.add_argument("task", nargs="?",
-                   help="teacher-student | digits (no task and no flags: the deployment demo)")
+                   help="teacher-student | digits | genmnist (no task and no flags: the "
+                   "deployment demo)")
     p.add_argument("--config", help="run config (TOML); flags override its fields")
     p.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its checkpoint")
     p.add_argument("--model", help="errormc")
@@ -256,7 +265,10 @@ def build_parser():
     p.add_argument("--settle-steps", type=int)
     p.add_argument("--checkpoint-every", type=int, help="samples between checkpoints (0: none)")
     p.add_argument("--weight-bound", type=float, help="divergence guard on |weights|")
-    p.add_argument("--data", help="digits: an MNIST .npz (keras layout) instead of the 8x8 digits")
+    p.add_argument("--data", help="digits, genmnist: an MNIST .npz (keras layout) instead of "
+                   "the 8x8 digits")
+    p.add_argument("--compare", help="bp: the BP comparison over weight snapshots (MODEL.md 2.4)")
+    p.add_argument("--snapshot-every", type=int, help="steps between weight snapshots (N_rec)")
     p.add_argument("--out", help="results directory")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _model_flags(p)
@@ -276,11 +288,13 @@ def build_parser():
     p.set_defaults(func=cmd_check_bp)
 
     p = sub.add_parser("paper", help="reproduce a figure of the paper")
-    p.add_argument("figure", choices=["fig3"])
+    p.add_argument("figure", choices=["fig3", "fig4", "fig5"])
     p.add_argument("--quick", action="store_true", help="fewer epochs and seeds")
     p.add_argument("--seeds", type=int, default=None, help="number of seeds")
     p.add_argument("--protocol", default="reference", help="reference | clean")
     p.add_argument("--workers", type=int, default=None, help="parallel workers")
+    p.add_argument("--backend", default=None, help="backend of every run (default nengo)")
+    p.add_argument("--data", default=None, help="fig4, fig5: a local MNIST .npz (784 pixels)")
     p.add_argument("--out", required=True)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_paper)

@@ -17,8 +17,8 @@ class SomaticRate(NeuronType):
 
     activation = StringParam("activation", readonly=True)
     initial_voltage = NdarrayParam("initial_voltage", shape=("*",), optional=True)
-    slope = NdarrayParam("slope", shape=("*",), optional=True)
-    offset = NdarrayParam("offset", shape=("*",), optional=True)
+    slope = NdarrayParam("slope", default=None, shape=("*",), optional=True, readonly=True)
+    offset = NdarrayParam("offset", default=None, shape=("*",), optional=True, readonly=True)
 
     def rate_function(self):
         """phi with this population's per-neuron slopes and offsets, if any."""

@@ -4,20 +4,27 @@ backprop and the earlier cortical models (MODEL.md 3.2).
 ``run(out=DIR)`` expands the grid (layers x models x seeds) into one `RunConfig`
 per cell, runs every cell through `errormc.benchmarks.runner.run_rate`
 (the trained run and its untrained control: the same protocol with plasticity
-off for one epoch), measures the backprop alignment of the trained weights
-(`errormc.benchmarks.alignment.update_alignment`), and writes
+off for one epoch; the cortical models with ``compare="bp"``, the paper's BP
+comparison over every weight snapshot, `errormc.benchmarks.alignment.alignment_scan`),
+and writes
 
 * ``DIR/fig3.csv``: model, layers, depth, seed, trained, test_mse, angle_1..angle_5
-  (mean angle per area between the model's forward update and backprop; empty
-  for the ANN, whose updates are backprop, and for untrained rows);
-* ``DIR/fig3.png``: test MSE against depth (log scale), one line per model
-  (median over seeds, interquartile band), untrained controls dashed;
-* ``DIR/fig3.md``: the table of mean test MSE per model and depth.
+  (mean angle per area between the model's forward update and backprop over all
+  snapshots and samples, MODEL.md 2.4a; empty for the ANN, whose updates are
+  backprop, and for untrained rows), wt_b_1..wt_b_4 (W^T against B at the last
+  snapshot, 2.4b);
+* ``DIR/fig3.png``: left, test MSE against depth (log scale), one line per model
+  (median over seeds, interquartile band), untrained controls dashed; right, the
+  paper's alignment panel: one box per model and depth over seeds x areas;
+* ``DIR/fig3.md``: the table of mean test MSE per model and depth and the mean
+  angles.
 
 As in the paper, one teacher and one data set, drawn from the first seed of the
-list (``task_seed``), serve every student. Deviation from the paper's harness
-(documented, not hidden): the alignment angles come from the final weights over
-one training sequence (see `update_alignment`), not from every snapshot.
+list (``task_seed``), serve every student.
+
+``--protocol clean`` departs from ``reference`` as the protocol does
+(`errormc.benchmarks.protocol.TeacherStudentProtocol`): validation runs without
+plasticity on its own shuffle, and a step's error is the mean over output units.
 
 Cells run in parallel: through `errormc.benchmarks.sweep.run_sweep` when that
 exists, otherwise in a process pool with a progress display of finished/total
@@ -30,6 +37,8 @@ import time
 
 import numpy as np
 
+from .common import title
+
 LAYERS = ["2-1", "4-2-1", "8-4-2-1", "16-8-4-2-1", "32-16-8-4-2-1"]
 MODELS = ["errormc", "sacramento2018", "dpc", "ann"]
 SEEDS = [56789, 12345, 23456, 34567, 76543, 111, 222, 333, 444, 555]
@@ -40,12 +49,12 @@ QUICK_SEEDS = 2
 MAX_AREAS = 5
 COLUMNS = ["model", "layers", "depth", "seed", "trained", "test_mse"] + [
     f"angle_{l}" for l in range(1, MAX_AREAS + 1)
-]
+] + [f"wt_b_{l}" for l in range(1, MAX_AREAS)]
 ALIGNED_MODELS = ("errormc", "sacramento2018", "dpc")
 
 
 def configs(quick=False, seeds=None, protocol="reference", epochs=None, layers=None,
-            models=None):
+            models=None, backend="nengo"):
     """The grid as a list of `RunConfig` (one per model, depth and seed); the
     learning rates are the paper's (`errormc.networks.baselines.paper_eta`)."""
     from errormc.benchmarks.config import RunConfig
@@ -67,7 +76,9 @@ def configs(quick=False, seeds=None, protocol="reference", epochs=None, layers=N
             for seed in chosen:
                 out.append(
                     RunConfig(model=model, layers=layer, seed=seed, epochs=epochs,
-                              protocol=protocol, eta=eta, task_seed=SEEDS[0])
+                              protocol=protocol, eta=eta, task_seed=SEEDS[0],
+                              backend=backend,
+                              compare="bp" if model in ALIGNED_MODELS else None)
                 )
     return out
 
@@ -77,21 +88,22 @@ def run_cell(config):
 
     Returns two CSV rows (dicts): trained and untrained.
     """
-    from errormc.benchmarks.alignment import update_alignment
     from errormc.benchmarks.runner import run_rate
 
-    metrics, weights = run_rate(config)
-    return _rows(config, metrics, weights, update_alignment)
+    metrics, _ = run_rate(config)
+    return _rows(config, metrics)
 
 
-def _rows(config, metrics, weights, alignment):
+def _rows(config, metrics):
     depth = len(config.layer_sizes()) - 1
     base = dict(model=config.model, layers=config.layers, depth=depth, seed=config.seed)
     trained = dict(base, trained=True, test_mse=metrics["test_mse_final"])
     untrained = dict(base, trained=False, test_mse=metrics["test_mse_initial"])
-    if config.model in ALIGNED_MODELS and weights is not None:
-        for l, a in enumerate(alignment(config, weights), start=1):
+    if config.model in ALIGNED_MODELS:
+        for l, a in enumerate(metrics.get("alignment_deg") or [], start=1):
             trained[f"angle_{l}"] = a
+        for l, a in enumerate(metrics.get("alignment_wt_b_deg") or [], start=1):
+            trained[f"wt_b_{l}"] = a
     trained["wall_s"] = metrics.get("wall_s")
     return [trained, untrained]
 
@@ -104,33 +116,21 @@ def _sweep():
     return sweep if hasattr(sweep, "run_sweep") else None
 
 
-def _read_weights(path):
-    path = os.path.join(path, "weights_final.npz")
-    if not os.path.isfile(path):
-        return None
-    with np.load(path) as data:
-        return {k: np.array(data[k]) for k in data.files}
-
-
 def rows_from_runs(runs, out):
-    """CSV rows from finished sweep runs ``[(config dict with "run", metrics)]``
-    in ``out/runs/<run>/``; alignment measured from each run's final weights."""
-    from errormc.benchmarks.alignment import update_alignment
+    """CSV rows from finished sweep runs ``[(config dict with "run", metrics)]``;
+    the alignment comes from each run's metrics (``alignment_deg``)."""
     from errormc.benchmarks.config import RunConfig
 
     rows = []
     for config, metrics in runs:
         values = {k: v for k, v in config.items() if k != "run"}
-        config_obj = RunConfig.from_dict(values)
-        weights = _read_weights(os.path.join(out, "runs", config["run"]))
-        rows += _rows(config_obj, metrics, weights, update_alignment)
+        rows += _rows(RunConfig.from_dict(values), metrics)
     return rows
 
 
 def _run_with_sweep(sweep, grid, out, workers, progress):
     """Through the sweep machinery: each config runs (resumably) into
-    ``out/runs/<hash>``; alignment is then measured from each run's
-    ``weights_final.npz``. Failed runs are listed in ``out/failed`` and left out."""
+    ``out/runs/<hash>``; failed runs are listed in ``out/failed`` and left out."""
     import json
 
     sweep.run_sweep(grid, out, workers=workers, progress=progress,
@@ -192,9 +192,9 @@ def read_csv(path):
             row["seed"] = int(row["seed"])
             row["trained"] = row["trained"] == "True"
             row["test_mse"] = float(row["test_mse"])
-            for l in range(1, MAX_AREAS + 1):
-                value = row.get(f"angle_{l}", "")
-                row[f"angle_{l}"] = float(value) if value not in ("", None) else None
+            for key in COLUMNS[6:]:
+                value = row.get(key, "")
+                row[key] = float(value) if value not in ("", None) else None
             rows.append(row)
     return rows
 
@@ -237,7 +237,7 @@ def format_table(rows):
     return "\n".join(lines + angle_lines)
 
 
-def plot(rows, path):
+def plot(rows, path, heading=None):
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -261,15 +261,25 @@ def plot(rows, path):
                     color=colors.get(model), label=label, alpha=1.0 if trained else 0.6)
             if trained:
                 ax.fill_between(depths, lo, hi, color=colors.get(model), alpha=0.15)
-        sel = [r for r in rows if r["model"] == model and r["trained"] and model in ALIGNED_MODELS]
-        if sel:
-            depths = sorted({r["depth"] for r in sel})
-            means = []
-            for d in depths:
-                v = [r[f"angle_{l}"] for r in sel if r["depth"] == d for l in range(1, d + 1)
-                     if r.get(f"angle_{l}") is not None]
-                means.append(np.mean(v) if v else np.nan)
-            ax2.plot(depths, means, "-o", color=colors.get(model), label=model)
+    aligned = [m for m in ALIGNED_MODELS if any(r["model"] == m for r in rows)]
+    width = 0.8 / max(len(aligned), 1)
+    for k, model in enumerate(aligned):
+        sel = [r for r in rows if r["model"] == model and r["trained"]]
+        data, positions = [], []
+        for d in sorted({r["depth"] for r in sel}):
+            # seeds x areas pooled in one box, as in the paper
+            v = [r[f"angle_{l}"] for r in sel if r["depth"] == d for l in range(1, d + 1)
+                 if r.get(f"angle_{l}") is not None]
+            if v:
+                data.append(v)
+                positions.append(d + (k - (len(aligned) - 1) / 2) * width)
+        if data:
+            box = ax2.boxplot(data, positions=positions, widths=0.9 * width,
+                              patch_artist=True, manage_ticks=False)
+            for patch in box["boxes"]:
+                patch.set_facecolor(colors.get(model))
+                patch.set_alpha(0.5)
+            ax2.plot([], [], "s", color=colors.get(model), alpha=0.5, label=model)
     ax.set_yscale("log")
     ax.set_xlabel("depth (areas)")
     ax.set_ylabel("test MSE")
@@ -279,8 +289,10 @@ def plot(rows, path):
     ax2.set_xlabel("depth (areas)")
     ax2.set_ylabel("angle to backprop update (deg)")
     ax2.set_xticks(range(1, MAX_AREAS + 1))
-    ax2.set_title("mean alignment with backprop (over areas, seeds)")
+    ax2.set_title("update angle to backprop (MODEL.md 2.4a; seeds x areas)")
     ax2.legend(fontsize=7)
+    if heading:
+        fig.suptitle(heading, fontsize=9)
     fig.tight_layout()
     tmp = f"{path}.tmp.png"
     fig.savefig(tmp, dpi=120)
@@ -290,7 +302,7 @@ def plot(rows, path):
 
 
 def run(out, quick=False, seeds=None, protocol="reference", workers=None, progress=True,
-        epochs=None, layers=None, models=None):
+        epochs=None, layers=None, models=None, backend="nengo"):
     """Run Fig. 3's grid and write ``fig3.csv``, ``fig3.png`` and ``fig3.md`` to
     ``out``; return the table (mean test MSE per model and depth) as text.
 
@@ -311,7 +323,7 @@ def run(out, quick=False, seeds=None, protocol="reference", workers=None, progre
     if out is None:
         raise ValueError("out: fig3 needs an output directory (--out DIR)")
     os.makedirs(out, exist_ok=True)
-    grid = configs(quick, seeds, protocol, epochs, layers, models)
+    grid = configs(quick, seeds, protocol, epochs, layers, models, backend)
     t0 = time.perf_counter()
     sweep = _sweep()
     if sweep is not None:
@@ -319,16 +331,16 @@ def run(out, quick=False, seeds=None, protocol="reference", workers=None, progre
     else:
         rows = _run_in_pool(grid, workers, progress)
     wall = time.perf_counter() - t0
-    header = (f"Fig. 3 ({'quick, ' if quick else ''}{grid[0].epochs} epochs, "
-              f"{len({c.seed for c in grid})} seeds, protocol {protocol}): mean test MSE "
-              f"per model and network; {len(grid)} runs in {wall:.0f} s")
+    header = (title("Fig. 3, depth comparison", quick, len({c.seed for c in grid}),
+                    grid[0].epochs, protocol, backend)
+              + f": mean test MSE per model and network; {len(grid)} runs in {wall:.0f} s")
     return _write_outputs(rows, out, header)
 
 
 def _write_outputs(rows, out, header):
     write_csv(rows, os.path.join(out, "fig3.csv"))
     rows = read_csv(os.path.join(out, "fig3.csv"))
-    plot(rows, os.path.join(out, "fig3.png"))
+    plot(rows, os.path.join(out, "fig3.png"), header)
     text = header + "\n\n" + format_table(rows) + "\n"
     with open(os.path.join(out, "fig3.md"), "w") as f:
         f.write(text)

@@ -19,6 +19,8 @@ from .digits import N_CLASSES, load_mnist
 
 #: the first 1000 MNIST training images hold every digit (the first 8 appears at 17)
 MNIST_HEAD = 1000
+#: outputs of the MNIST version (28 x 28 images)
+MNIST_PIXELS = 784
 
 
 def first_images(x, labels):
