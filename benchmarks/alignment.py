@@ -22,7 +22,6 @@ import numpy as np
 
 from errormc.networks import ErrorMicrocircuit, activations
 from errormc.networks.builder import rectangular_transpose
-from errormc.networks.initialization import skip_backward_from_forward
 from errormc.networks.microcircuit import Conductances, parse_layers
 
 from .metrics import angle_deg
@@ -196,35 +195,6 @@ def check_bp(
     }
 
 
-def replay_weights(config, weights):
-    """A weight snapshot as the scan replays it: in ``bp`` mode the backward
-    weights are the noisy transpose of the snapshot's own forward weights.
-
-    The reference refreshes B from W at every step of the replay (the scan
-    evaluates plasticity, MODEL.md 1.9), so from the replay's second step on B
-    no longer lags W by one update; Sacramento's Q stays locked to -B.
-    """
-    w = {k: np.array(v, copy=True) for k, v in weights.items()}
-    if config.backward != "bp":
-        return w
-    layers = config.layer_sizes()
-    L = len(layers) - 1
-    if config.model == "errormc" and config.connectivity == "skip":
-        errors = config.error_sizes() or layers[1:]
-        w["B"] = skip_backward_from_forward(w["W"], layers, errors, w["Bnoise"])
-        return w
-    for l in range(1, L):
-        if config.model == "errormc":
-            noise = w[f"Bnoise{l}"]
-            w[f"B{l}"] = rectangular_transpose(w[f"W{l + 1}"], noise.shape) + noise
-        else:
-            noise = w.get(f"Bnoise{l}", 0.0)
-            w[f"B{l}"] = w[f"W{l + 1}"].T + noise
-            if config.model == "sacramento2018":
-                w[f"Q{l}"] = -w[f"B{l}"]
-    return w
-
-
 def _comparison(config):
     """Connectivity, target kind, gains and activations of the feed-forward
     backprop network a model is compared with (MODEL.md 2.4a)."""
@@ -243,20 +213,25 @@ def _comparison(config):
     return connectivity, kind, gains, acts
 
 
-def update_angles(config, weights, inputs, targets, steps_per_sample, plasticity=1e-9,
-                  backend="nengo"):
+def update_angles(session, config, weights, inputs, targets, steps_per_sample,
+                  plasticity=1e-9):
     """Angles between the model's forward updates and backprop for one weight
     snapshot, over one replayed training sequence (MODEL.md 2.4a).
 
-    All forward learning rates are 1 and the target nudges the output; the
-    plasticity input is ``plasticity``, so tiny that the weights stay put
-    (angles do not depend on the updates' scale). At the last step of each
-    sample (where input and delayed target belong to the same sample) each
-    hierarchical block's update is compared with the gradient of a
-    feed-forward network with the same weights on the same input and target
-    (`feedforward_backprop`). The replay starts from the snapshot's voltages;
-    the reference continues from the state the previous replay left, which
-    the one-step-per-area pipeline (MODEL.md 1.4) forgets within L steps.
+    ``session`` (the run's own, after its test) continues from its current
+    state, as the reference does. The target nudges the output and the
+    plasticity input is ``plasticity``, so tiny that the weights stay put; the
+    reference sets the forward learning rates to 1 instead, which changes each
+    block's update by a constant factor only, and angles do not depend on it
+    (a block with rate 0 has no update: its angle counts as 0). At the last
+    step of each sample (where input and delayed target belong to the same
+    sample) each hierarchical block's update, still pending in the simulator,
+    is compared with the gradient of a feed-forward network with the same
+    weights on the same input and target (`feedforward_backprop`).
+
+    Backward weights are the snapshot's; the reference refreshes them from the
+    snapshot's forward weights at every replay step, one update apart (the
+    angles move by < 1e-4 degrees over a 2-epoch Fig. 3 run).
 
     Returns
     -------
@@ -264,31 +239,22 @@ def update_angles(config, weights, inputs, targets, steps_per_sample, plasticity
         Angles in degrees (the reference's snap to 0 below ~0.08 degrees; NaN
         where an update vanishes).
     """
-    from . import models
-
     layers = config.layer_sizes()
     L = len(layers) - 1
     connectivity, kind, gains, acts = _comparison(config)
-    w = replay_weights(config, weights)
-    factory = models.get(config.model).network(config)
-
-    def build(**nodes):
-        return factory(**dict(nodes, weights=w, eta=[1.0] * L))
-
-    def record(net):
-        return {f"dW{l}": (net.forward[(l, l - 1)].learning_rule, "delta") for l in range(1, L + 1)}
-
+    net = session.net
+    rules = [net.forward[(l, l - 1)].learning_rule if (l, l - 1) in net.forward else None
+             for l in range(1, L + 1)]
+    hierarchical = _hierarchical(weights, layers, connectivity)
     P = steps_per_sample
-    with Session(build, layers[0], layers[-1], dt=config.dt, backend=backend,
-                 record=record) as session:
-        data = session.run(inputs, targets, np.full(len(inputs), plasticity))
-    hierarchical = _hierarchical(w, layers, connectivity)
-    ends = range(P - 1, len(inputs), P)
-    angles = np.zeros((len(ends), L))
-    for i, k in enumerate(ends):
+    angles = np.zeros((len(inputs) // P, L))
+    for i, a in enumerate(range(0, len(inputs) - P + 1, P)):
+        session.run(inputs[a : a + P], targets[a : a + P], np.full(P, plasticity))
+        k = a + P - 1
         bp = feedforward_backprop(hierarchical, inputs[k], targets[k], acts, None, gains, kind)
-        for l in range(L):
-            angles[i, l] = angle_deg(data[f"dW{l + 1}"][k], bp[l])
+        for l, rule in enumerate(rules):
+            update = 0.0 if rule is None else session.signal(rule, "delta")
+            angles[i, l] = angle_deg(update, bp[l])
     return angles
 
 
@@ -313,15 +279,18 @@ def weight_angles(config, weights):
     return out
 
 
-def alignment_scan(config, snapshots, inputs, targets, steps_per_sample, skip=0,
-                   backend="nengo"):
+def alignment_scan(session, config, snapshots, inputs, targets, steps_per_sample, skip=0):
     """The BP comparison of MODEL.md 2.4 over a run's weight snapshots.
 
     Parameters
     ----------
+    session : Session
+        The run's session after its test; the replays continue its state.
     config : RunConfig
-    snapshots : list of dict
-        Weights (and voltages) after every N_rec-th step of the run, in order.
+    snapshots : list of (dict, list)
+        After every N_rec-th step of the run, in order: the named weights
+        (`Session.weights_after_step`) and the simulator's learned weights
+        (`Session.weight_state`).
     inputs, targets : arrays
         The last training pass as the network saw it (shuffled, targets delayed).
     steps_per_sample : int
@@ -340,10 +309,11 @@ def alignment_scan(config, snapshots, inputs, targets, steps_per_sample, skip=0,
     """
     used = snapshots[skip:]
     per_snapshot = []
-    for w in used:
-        a = update_angles(config, w, inputs, targets, steps_per_sample, backend=backend)
+    for named, state in used:
+        session.set_weight_state(state)
+        a = update_angles(session, config, named, inputs, targets, steps_per_sample)
         per_snapshot.append(np.nan_to_num(a, nan=0.0))
-    wt_b = [weight_angles(config, w) for w in snapshots]
+    wt_b = [weight_angles(config, named) for named, _ in snapshots]
     if per_snapshot:
         stacked = np.stack(per_snapshot)
         mean = stacked.mean(axis=(0, 1))

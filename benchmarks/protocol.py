@@ -123,12 +123,9 @@ class Session:
     def weights(self):
         return self.net.get_weights(self.sim)
 
-    def weights_after_step(self):
-        """The weights as the reference holds them after the last step: with
-        the updates computed in that step, which Nengo adds only at the start
-        of the next step (MODEL.md 1.7 applies them at the end of the step)."""
+    def _learned(self):
+        """(weights, [deltas]) signal arrays of every learned connection."""
         sim = self.sim
-        saved = []
         for conn in self.model.all_connections:
             rules = conn.learning_rule
             if rules is None:
@@ -137,15 +134,38 @@ class Session:
                 rules = list(rules.values())
             elif not isinstance(rules, (list, tuple)):
                 rules = [rules]
-            weights = sim.signals[sim.model.sig[conn]["weights"]]
-            saved.append((weights, weights.copy()))
-            for rule in rules:
-                weights += sim.signals[sim.model.sig[rule]["delta"]]
+            yield (sim.signals[sim.model.sig[conn]["weights"]],
+                   [sim.signals[sim.model.sig[rule]["delta"]] for rule in rules])
+
+    def weight_state(self):
+        """The learned weights as the reference holds them after the last step:
+        with the updates computed in that step, which Nengo adds only at the
+        start of the next step (MODEL.md 1.7 applies them at the end of the
+        step). A list of arrays for `set_weight_state`."""
+        return [weights + sum(deltas) for weights, deltas in self._learned()]
+
+    def set_weight_state(self, state):
+        """Write learned weights from `weight_state` back into the simulator
+        (pending updates are discarded)."""
+        for (weights, deltas), value in zip(self._learned(), state):
+            weights[...] = value
+            for delta in deltas:
+                delta[...] = 0
+
+    def weights_after_step(self):
+        """`weights` with the last step's updates applied (see `weight_state`)."""
+        saved = [weights.copy() for weights, _ in self._learned()]
+        for (weights, _), value in zip(self._learned(), self.weight_state()):
+            weights[...] = value
         try:
             return self.weights()
         finally:
-            for weights, value in reversed(saved):
+            for (weights, _), value in zip(self._learned(), saved):
                 weights[...] = value
+
+    def signal(self, obj, key):
+        """The simulator's array of ``obj``'s signal ``key`` (e.g. a rule's delta)."""
+        return self.sim.signals[self.sim.model.sig[obj][key]]
 
     def close(self):
         self.sim.close()

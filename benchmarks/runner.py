@@ -231,7 +231,8 @@ def run_rate(config, progress=False, directory=None, checkpoint=None):
                 session, progress=report, state=state,
                 chunk_steps=GUARD_SAMPLES * config.steps_per_sample, on_chunk=guard,
                 snapshot_every=config.snapshot_every if config.compare else 0,
-                on_snapshot=lambda index, state: snapshots.append(session.weights_after_step()),
+                on_snapshot=lambda index, state: snapshots.append(
+                    (session.weights_after_step(), session.weight_state())),
             )
         except FloatingPointError as e:
             if isinstance(e, Diverged):
@@ -247,16 +248,17 @@ def run_rate(config, progress=False, directory=None, checkpoint=None):
         problem = divergence(weights, config.layer_sizes(), config.weight_bound)
         if problem is not None:
             raise Diverged(f"the run diverged by its last step: {problem}")
+        alignment = {}
+        if config.compare == "bp":
+            x, t = trained["last_train"]
+            alignment = alignment_scan(
+                session, config, snapshots, x, t, config.steps_per_sample,
+                skip=task.settle_steps // config.snapshot_every,
+            )
+            steps = session.steps
     with _session(config) as session:
         untrained = _protocol(config, task, 1).run(session, plastic=False)
         steps += session.steps
-    alignment = {}
-    if config.compare == "bp":
-        x, t = trained["last_train"]
-        alignment = alignment_scan(
-            config, snapshots, x, t, config.steps_per_sample,
-            skip=task.settle_steps // config.snapshot_every, backend=config.backend,
-        )
     wall = wall_before + time.perf_counter() - t0
     metrics = {"task": config.task}
     if config.task == "digits":
