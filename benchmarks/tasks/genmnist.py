@@ -58,6 +58,9 @@ def mnist_images(path):
         data = load_mnist(path, n_train=MNIST_HEAD, n_test=1)
     except FileNotFoundError as e:
         raise ConfigError(str(e)) from None
+    except ValueError as e:
+        raise ConfigError(f"data: {path!r}: {e} (genmnist reads the first {MNIST_HEAD} "
+                          "training images)") from None
     return first_images(data["x_train"], data["labels_train"])
 
 
