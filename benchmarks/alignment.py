@@ -22,6 +22,7 @@ import numpy as np
 
 from errormc.networks import ErrorMicrocircuit, activations
 from errormc.networks.builder import rectangular_transpose
+from errormc.networks.initialization import skip_backward_from_forward
 from errormc.networks.microcircuit import Conductances, parse_layers
 
 from .metrics import angle_deg
@@ -195,6 +196,47 @@ def check_bp(
     }
 
 
+def _tracked_backward(config, weights):
+    """The backward weights the reference replays a snapshot with (``bp`` mode):
+    it refreshes them from the snapshot's own forward weights at every step of
+    the replay (the replay evaluates plasticity, MODEL.md 1.9), so they do not
+    lag W by one update; Sacramento's Q stays locked to -B. Returns the named
+    arrays that change."""
+    if config.backward != "bp":
+        return {}
+    layers = config.layer_sizes()
+    if config.model == "errormc" and config.connectivity == "skip":
+        errors = config.error_sizes() or layers[1:]
+        return {"B": skip_backward_from_forward(weights["W"], layers, errors, weights["Bnoise"])}
+    out = {}
+    for l in range(1, len(layers) - 1):
+        W = weights[f"W{l + 1}"]
+        if config.model == "errormc":
+            noise = weights[f"Bnoise{l}"]
+            out[f"B{l}"] = rectangular_transpose(W, noise.shape) + noise
+        else:
+            out[f"B{l}"] = W.T + weights.get(f"Bnoise{l}", 0.0)
+            if config.model == "sacramento2018":
+                out[f"Q{l}"] = -out[f"B{l}"]
+    return out
+
+
+def _write_backward(session, config, weights):
+    """Put `_tracked_backward` into the session's backward connections."""
+    net = session.net
+    tracked = _tracked_backward(config, weights)
+    if config.model == "errormc":
+        conns = {(j, i): conn for (j, i), conn in net.backward.items()}
+        values = {k: net.backward_block(dict(weights, **tracked), *k) for k in conns}
+    else:
+        conns = {name: net.weight_connections[name] for name in tracked}
+        values = tracked
+    for key, conn in conns.items():
+        # untracked blocks (no rule: fixed noise, or FA) are constant and read-only
+        if conn.learning_rule_type is not None:
+            session.signal(conn, "weights")[...] = values[key]
+
+
 def _comparison(config):
     """Connectivity, target kind, gains and activations of the feed-forward
     backprop network a model is compared with (MODEL.md 2.4a)."""
@@ -229,9 +271,9 @@ def update_angles(session, config, weights, inputs, targets, steps_per_sample,
     is compared with the gradient of a feed-forward network with the same
     weights on the same input and target (`feedforward_backprop`).
 
-    Backward weights are the snapshot's; the reference refreshes them from the
-    snapshot's forward weights at every replay step, one update apart (the
-    angles move by < 1e-4 degrees over a 2-epoch Fig. 3 run).
+    In ``bp`` mode the backward weights are refreshed from the snapshot's
+    forward weights before the replay, as the reference does at every replay
+    step (`_tracked_backward`).
 
     Returns
     -------
@@ -311,6 +353,7 @@ def alignment_scan(session, config, snapshots, inputs, targets, steps_per_sample
     per_snapshot = []
     for named, state in used:
         session.set_weight_state(state)
+        _write_backward(session, config, named)
         a = update_angles(session, config, named, inputs, targets, steps_per_sample)
         per_snapshot.append(np.nan_to_num(a, nan=0.0))
     wt_b = [weight_angles(config, named) for named, _ in snapshots]
