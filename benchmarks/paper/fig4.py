@@ -87,6 +87,20 @@ def summary(rows):
     return {k: (float(np.mean(v)), float(np.std(v)), len(v)) for k, v in sorted(cells.items())}
 
 
+def heat_map(rows):
+    """``(n_Rs, n_Es, mean, std)``: the image of the figure, row i = n_Es[i]
+    (y axis), column j = n_Rs[j] (x axis)."""
+    stats = summary(rows)
+    n_Rs = sorted({k[0] for k in stats})
+    n_Es = sorted({k[1] for k in stats})
+    mean = np.full((len(n_Es), len(n_Rs)), np.nan)
+    std = np.full_like(mean, np.nan)
+    for (n_R, n_E), (m, s, _) in stats.items():
+        mean[n_Es.index(n_E), n_Rs.index(n_R)] = m
+        std[n_Es.index(n_E), n_Rs.index(n_R)] = s
+    return n_Rs, n_Es, mean, std
+
+
 def format_table(rows):
     stats = summary(rows)
     n_Rs = sorted({k[0] for k in stats})
@@ -108,17 +122,14 @@ def plot(rows, path, heading):
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    stats = summary(rows)
-    n_Rs = sorted({k[0] for k in stats})
-    n_Es = sorted({k[1] for k in stats})
-    mean = np.full((len(n_Es), len(n_Rs)), np.nan)
-    for (n_R, n_E), (m, _, _) in stats.items():
-        mean[n_Es.index(n_E), n_Rs.index(n_R)] = m  # row = n_E (y), column = n_R (x)
+    n_Rs, n_Es, mean, std = heat_map(rows)
     fig, ax = plt.subplots(figsize=(1.6 * len(n_Rs) + 2.5, 1.3 * len(n_Es) + 1.8))
     image = ax.imshow(mean, origin="lower", cmap="viridis")
-    for (n_R, n_E), (m, s, _) in stats.items():
-        ax.text(n_Rs.index(n_R), n_Es.index(n_E), f"{m:.3g}\n+-{s:.2g}", ha="center",
-                va="center", color="w", fontsize=8)
+    for i in range(len(n_Es)):
+        for j in range(len(n_Rs)):
+            if np.isfinite(mean[i, j]):
+                ax.text(j, i, f"{mean[i, j]:.3g}\n+-{std[i, j]:.2g}", ha="center",
+                        va="center", color="w", fontsize=8)
     ax.set_xticks(range(len(n_Rs)), [str(n) for n in n_Rs])
     ax.set_yticks(range(len(n_Es)), [str(n) for n in n_Es])
     ax.set_xlabel("representation units n_R")
