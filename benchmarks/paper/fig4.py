@@ -125,11 +125,12 @@ def plot(rows, path, heading):
     n_Rs, n_Es, mean, std = heat_map(rows)
     fig, ax = plt.subplots(figsize=(1.6 * len(n_Rs) + 2.5, 1.3 * len(n_Es) + 1.8))
     image = ax.imshow(mean, origin="lower", cmap="viridis")
+    middle = np.nanmean([np.nanmin(mean), np.nanmax(mean)])
     for i in range(len(n_Es)):
         for j in range(len(n_Rs)):
             if np.isfinite(mean[i, j]):
-                ax.text(j, i, f"{mean[i, j]:.3g}\n+-{std[i, j]:.2g}", ha="center",
-                        va="center", color="w", fontsize=8)
+                ax.text(j, i, f"{mean[i, j]:.3g}\n+-{std[i, j]:.2g}", ha="center", va="center",
+                        color="k" if mean[i, j] > middle else "w", fontsize=8)
     ax.set_xticks(range(len(n_Rs)), [str(n) for n in n_Rs])
     ax.set_yticks(range(len(n_Es)), [str(n) for n in n_Es])
     ax.set_xlabel("representation units n_R")
