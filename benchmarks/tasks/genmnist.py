@@ -9,6 +9,11 @@ The embedded default images are the first image of each digit in scikit-learn's
 bundled 8x8 digits (pixels / 16, 64 outputs), so the task runs on a fresh
 machine; ``data=PATH`` takes the first training image of each digit from a
 local MNIST ``.npz`` (pixels / 255, 784 outputs), the paper's version.
+
+``--protocol clean`` departs from ``reference`` as the protocol does elsewhere:
+validation without plasticity, and a step's error is the mean over pixels
+instead of the squared norm. With no shuffles, the reference's quirk of
+validating on the previous shuffle does not arise.
 """
 
 import numpy as np
