@@ -38,6 +38,8 @@ import time
 
 import numpy as np
 
+from errormc.networks.errors import ConfigError
+
 from .common import title
 
 LAYERS = ["2-1", "4-2-1", "8-4-2-1", "16-8-4-2-1", "32-16-8-4-2-1"]
@@ -307,7 +309,7 @@ def plot(rows, path, heading=None):
 
 
 def run(out, quick=False, seeds=None, protocol="reference", workers=None, progress=True,
-        epochs=None, layers=None, models=None, backend="nengo"):
+        epochs=None, layers=None, models=None, backend="nengo", data=None):
     """Run Fig. 3's grid and write ``fig3.csv``, ``fig3.png`` and ``fig3.md`` to
     ``out``; return the table (mean test MSE per model and depth) as text.
 
@@ -326,7 +328,9 @@ def run(out, quick=False, seeds=None, protocol="reference", workers=None, progre
         Override the grid (e.g. for tests).
     """
     if out is None:
-        raise ValueError("out: fig3 needs an output directory (--out DIR)")
+        raise ConfigError("out: fig3 needs an output directory (--out DIR)")
+    if data is not None:
+        raise ConfigError(f"data: fig3's teacher-student task reads no data file, got {data!r}")
     os.makedirs(out, exist_ok=True)
     grid = configs(quick, seeds, protocol, epochs, layers, models, backend)
     t0 = time.perf_counter()
