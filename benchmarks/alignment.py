@@ -8,6 +8,12 @@ target until it settles, then compares
   (eps_L = c_T rho_L (t - r_L), eps_l = c_E rho_l (W^T eps)_l), and
 * its forward-weight updates with the gradient of a feed-forward ANN with the
   same weights (MODEL.md 2.4a).
+
+`alignment_scan` is the paper's comparison of a trained run (``--compare bp``):
+for every weight snapshot (every N_rec steps, settling snapshots skipped) the
+last training sequence is replayed with learning rates 1 and no weight change,
+and per area the forward update at the last step of each sample is compared
+with backprop (MODEL.md 2.4a); `weight_angles` is 2.4(b), W^T against B.
 """
 
 from functools import partial
@@ -15,10 +21,12 @@ from functools import partial
 import numpy as np
 
 from errormc.networks import ErrorMicrocircuit, activations
+from errormc.networks.builder import rectangular_transpose
+from errormc.networks.initialization import skip_backward_from_forward
 from errormc.networks.microcircuit import Conductances, parse_layers
 
 from .metrics import angle_deg
-from .protocol import Session, shuffled
+from .protocol import Session
 
 
 def feedforward_backprop(weights, x, target, activation, attenuation, gains=None,
@@ -188,75 +196,201 @@ def check_bp(
     }
 
 
-def update_alignment(factory, task, weights, model, activation, conductances,
-                     connectivity, target_kind, dt, seed, plasticity=1e-9):
-    """Mean angle per area between a trained model's forward-weight updates and
-    the feed-forward backprop gradient (MODEL.md 2.4a), for the final weights.
+def _tracked_backward(config, weights):
+    """The backward weights the reference replays a snapshot with (``bp`` mode):
+    it refreshes them from the snapshot's own forward weights at every step of
+    the replay (the replay evaluates plasticity, MODEL.md 1.9), so they do not
+    lag W by one update; Sacramento's Q stays locked to -B. Returns the named
+    arrays that change."""
+    if config.backward != "bp":
+        return {}
+    layers = config.layer_sizes()
+    if config.model == "errormc" and config.connectivity == "skip":
+        errors = config.error_sizes() or layers[1:]
+        return {"B": skip_backward_from_forward(weights["W"], layers, errors, weights["Bnoise"])}
+    out = {}
+    for l in range(1, len(layers) - 1):
+        W = weights[f"W{l + 1}"]
+        if config.model == "errormc":
+            noise = weights[f"Bnoise{l}"]
+            out[f"B{l}"] = rectangular_transpose(W, noise.shape) + noise
+        else:
+            out[f"B{l}"] = W.T + weights.get(f"Bnoise{l}", 0.0)
+            if config.model == "sacramento2018":
+                out[f"Q{l}"] = -out[f"B{l}"]
+    return out
 
-    A cheaper variant of the paper's scan: one snapshot (``weights``, e.g. a
-    run's final weights, with the somatic voltages they hold) instead of every
-    N_rec-step snapshot, over one shuffled-and-shifted training sequence
-    (shuffled by ``RandomState(seed)``, not the run's last shuffle). As in the
-    paper: all forward learning rates set to 1, target nudging on, no weight
-    changes (the plasticity input is ``plasticity``, tiny, so updates are
-    computed but do not move the weights; angles do not depend on their scale),
-    and at the last step of each sample the update of each hierarchical block
-    is compared with backprop in a feed-forward network with the same weights on
-    the same input and target.
 
-    Parameters
-    ----------
-    factory : callable
-        The trained network's factory (``factory(**session_nodes, weights=...,
-        eta=...)``).
-    task : TeacherStudentTask
-    weights : dict
-    model : str
-        ``errormc``, ``sacramento2018``, ``dpc`` or ``ann`` (sets the gains of the
-        backprop reference, MODEL.md 2.4a).
-    activation : str or list
-    conductances : Conductances
-    connectivity : str
-    target_kind : "rate" or "voltage"
-    dt : float
-    seed : int
+def _write_backward(session, config, weights):
+    """Put `_tracked_backward` into the session's backward connections."""
+    net = session.net
+    tracked = _tracked_backward(config, weights)
+    if config.model == "errormc" and config.connectivity == "skip":
+        # one matrix over all areas' errors: its tracked blocks from the snapshot
+        if "B" in net.backward and net.backward["B"].learning_rule_type is not None:
+            B = session.signal(net.backward["B"], "weights")
+            e = net._err_offsets()  # pylint: disable=protected-access
+            for (j, i), (rows, cols) in net.backward_slices.items():
+                B[rows, cols] = tracked["B"][e[j - 1] : e[j], e[i - 1] : e[i]]
+        return
+    if config.model == "errormc":
+        conns = dict(net.backward)
+        values = {k: net.backward_block(dict(weights, **tracked), *k) for k in conns}
+    else:
+        conns = {name: net.weight_connections[name] for name in tracked}
+        values = tracked
+    for key, conn in conns.items():
+        # untracked blocks (no rule: fixed noise, or FA) are constant and read-only
+        if conn.learning_rule_type is not None:
+            session.signal(conn, "weights")[...] = values[key]
 
-    Returns
-    -------
-    list of float
-        Mean angle (degrees) per area, bottom to top; NaN entries count as 0.
-    """
-    layers = task.layers
-    L = len(layers) - 1
-    g = conductances
-    if model == "errormc":
-        kind = "rate"
+
+def _comparison(config):
+    """Connectivity, target kind, gains and activations of the feed-forward
+    backprop network a model is compared with (MODEL.md 2.4a)."""
+    L = len(config.layer_sizes()) - 1
+    g = Conductances(config.g_l, config.g_bas, config.g_api, config.g_den, config.g_ntgt)
+    if config.model == "errormc":
+        connectivity, kind = config.connectivity, "rate"
         gains = [g.attenuation] * L
-    elif model == "ann":
+    elif config.model == "ann":
         connectivity, kind = "layered", "rate"
         gains = [g.g_bas / (g.g_bas + g.g_l)] * L
     else:
         connectivity, kind = "layered", "voltage"
         gains = [g.attenuation] * (L - 1) + [g.g_bas / (g.g_bas + g.g_l)]
-    acts = activations.per_area("linear" if model == "dpc" else activation, L)
-    weights = {k: np.asarray(v) for k, v in weights.items()}
+    acts = activations.per_area("linear" if config.model == "dpc" else config.activation, L)
+    return connectivity, kind, gains, acts
 
-    def build(**nodes):
-        return factory(**dict(nodes, weights=weights, eta=[1.0] * L))
 
-    def record(net):
-        return {f"dW{l}": (net.forward[(l, l - 1)].learning_rule, "delta") for l in range(1, L + 1)}
+def update_angles(session, config, weights, inputs, targets, steps_per_sample,
+                  plasticity=1e-9):
+    """Angles between the model's forward updates and backprop for one weight
+    snapshot, over one replayed training sequence (MODEL.md 2.4a).
 
-    P = task.steps_per_sample
-    targets = task.targets(target_kind)["train"]
-    x, t, _ = shuffled(task.inputs["train"], targets, np.random.RandomState(seed), P, L)
-    with Session(build, layers[0], layers[-1], dt=dt, record=record) as session:
-        data = session.run(x, t, np.full(len(x), plasticity))
+    ``session`` (the run's own, after its test) continues from its current
+    state, as the reference does. The target nudges the output and the
+    plasticity input is ``plasticity``, so tiny that the weights stay put; the
+    reference sets the forward learning rates to 1 instead, which changes each
+    block's update by a constant factor only, and angles do not depend on it
+    (a block with rate 0 has no update: its angle counts as 0). At the last
+    step of each sample (where input and delayed target belong to the same
+    sample) each hierarchical block's update, still pending in the simulator,
+    is compared with the gradient of a feed-forward network with the same
+    weights on the same input and target (`feedforward_backprop`).
+
+    In ``bp`` mode the backward weights are refreshed from the snapshot's
+    forward weights before the replay, as the reference does at every replay
+    step (`_tracked_backward`).
+
+    Returns
+    -------
+    array (samples, L)
+        Angles in degrees (the reference's snap to 0 below ~0.08 degrees; NaN
+        where an update vanishes).
+    """
+    layers = config.layer_sizes()
+    L = len(layers) - 1
+    connectivity, kind, gains, acts = _comparison(config)
+    net = session.net
+    rules = [_hierarchical_update(session, net, l) for l in range(1, L + 1)]
     hierarchical = _hierarchical(weights, layers, connectivity)
-    angles = np.zeros((len(x) // P, L))
-    for i, k in enumerate(range(P - 1, len(x), P)):
-        bp = feedforward_backprop(hierarchical, x[k], t[k], acts, None, gains, kind)
-        for l in range(L):
-            a = angle_deg(data[f"dW{l + 1}"][k], bp[l])
-            angles[i, l] = 0.0 if np.isnan(a) else a
-    return [float(a) for a in angles.mean(axis=0)]
+    P = steps_per_sample
+    angles = np.zeros((len(inputs) // P, L))
+    for i, a in enumerate(range(0, len(inputs) - P + 1, P)):
+        session.run(inputs[a : a + P], targets[a : a + P], np.full(P, plasticity))
+        k = a + P - 1
+        bp = feedforward_backprop(hierarchical, inputs[k], targets[k], acts, None, gains, kind)
+        for l, update in enumerate(rules):
+            angles[i, l] = angle_deg(0.0 if update is None else update(), bp[l])
+    return angles
+
+
+def _hierarchical_update(session, net, l):
+    """``() -> array``: the pending update of forward block (l, l - 1), or None
+    when the block does not learn. Skip networks hold all blocks in one matrix."""
+    if "W" in net.forward:
+        conn = net.forward["W"]
+        if conn.learning_rule is None or (l, l - 1) not in net.forward_slices:
+            return None
+        rows, cols = net.forward_slices[(l, l - 1)]
+        delta = session.signal(conn.learning_rule, "delta")
+        return lambda: delta[rows, cols]
+    conn = net.forward.get((l, l - 1))
+    if conn is None or conn.learning_rule is None:
+        return None
+    delta = session.signal(conn.learning_rule, "delta")
+    return lambda: delta
+
+
+def weight_angles(config, weights):
+    """MODEL.md 2.4(b): the angle between forward weights and backward weights.
+
+    errormc skip: one angle, W_sub^T against the whole B (NaN for 2-1, whose
+    W_sub is zero); errormc layered: (I W_{l+1} I)^T against B_l per hidden
+    area; the layered comparison models: W_{l+1}^T against B_l.
+    """
+    layers = config.layer_sizes()
+    L = len(layers) - 1
+    if config.model == "errormc" and config.connectivity == "skip":
+        n0 = layers[0]
+        return [angle_deg(weights["W"][n0:, n0:].T, weights["B"])]
+    out = []
+    for l in range(1, L):
+        B = weights[f"B{l}"]
+        W = weights[f"W{l + 1}"]
+        forward = rectangular_transpose(W, B.shape) if config.model == "errormc" else W.T
+        out.append(angle_deg(forward, B))
+    return out
+
+
+def alignment_scan(session, config, snapshots, inputs, targets, steps_per_sample, skip=0):
+    """The BP comparison of MODEL.md 2.4 over a run's weight snapshots.
+
+    Parameters
+    ----------
+    session : Session
+        The run's session after its test; the replays continue its state.
+    config : RunConfig
+    snapshots : list of (dict, list)
+        After every N_rec-th step of the run, in order: the named weights
+        (`Session.weights_after_step`) and the simulator's learned weights
+        (`Session.weight_state`).
+    inputs, targets : arrays
+        The last training pass as the network saw it (shuffled, targets delayed).
+    steps_per_sample : int
+    skip : int
+        Snapshots left out at the start, floor(T_settle / (dt N_rec)) in the
+        reference (those of the settling phase).
+
+    Returns
+    -------
+    dict
+        ``alignment_deg``: per area (bottom to top) the mean angle over all
+        (snapshot, sample) entries, NaN counted as 0 (as the paper's figure);
+        ``alignment_deg_per_snapshot`` (snapshots x areas);
+        ``alignment_wt_b_deg``: 2.4(b) at the last snapshot;
+        ``alignment_wt_b_deg_per_snapshot``; ``alignment_snapshots``.
+    """
+    used = snapshots[skip:]
+    per_snapshot = []
+    for named, state in used:
+        session.set_weight_state(state)
+        _write_backward(session, config, named)
+        a = update_angles(session, config, named, inputs, targets, steps_per_sample)
+        per_snapshot.append(np.nan_to_num(a, nan=0.0))
+    wt_b = [weight_angles(config, named) for named, _ in snapshots]
+    if per_snapshot:
+        stacked = np.stack(per_snapshot)
+        mean = stacked.mean(axis=(0, 1))
+        by_snapshot = stacked.mean(axis=1)
+    else:
+        mean = np.full(len(config.layer_sizes()) - 1, np.nan)
+        by_snapshot = np.zeros((0, len(mean)))
+    return {
+        "alignment_deg": [float(a) for a in mean],
+        "alignment_deg_per_snapshot": by_snapshot.tolist(),
+        "alignment_wt_b_deg": wt_b[-1] if wt_b else [],
+        "alignment_wt_b_deg_per_snapshot": wt_b,
+        "alignment_snapshots": len(used),
+    }

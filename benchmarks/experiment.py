@@ -33,7 +33,8 @@ def readout_steps(steps_per_sample):
 
 
 def train(factory, task, protocol, dt, backend="nengo", seed=None, untrained=None,
-          progress=None, chunk_steps=None, on_chunk=None, restore=None, on_build=None):
+          progress=None, chunk_steps=None, on_chunk=None, restore=None, on_build=None,
+          snapshot_every=0, on_snapshot=None, after=None):
     """Train ``factory``'s network on ``task`` with ``protocol``.
 
     Parameters
@@ -60,6 +61,12 @@ def train(factory, task, protocol, dt, backend="nengo", seed=None, untrained=Non
         simulator state back).
     on_build : callable, optional
         ``on_build(session)`` once the network is built (e.g. to attach counters).
+    snapshot_every, on_snapshot : optional
+        Call ``on_snapshot(session, index, state)`` every ``snapshot_every`` steps
+        (weight snapshots of the backprop comparison, MODEL.md 2.4).
+    after : callable, optional
+        ``after(session, trained) -> dict`` of further metrics, computed on the
+        trained session before it closes (its steps count in ``steps``).
 
     Returns
     -------
@@ -78,11 +85,16 @@ def train(factory, task, protocol, dt, backend="nengo", seed=None, untrained=Non
         trained = protocol.run(
             session, progress=progress, state=state, chunk_steps=chunk_steps,
             on_chunk=None if on_chunk is None else (lambda s: on_chunk(session, s)),
+            snapshot_every=snapshot_every,
+            on_snapshot=None if on_snapshot is None else (
+                lambda index, s: on_snapshot(session, index, s)),
         )
         weights = session.weights()
         info = {"placement": getattr(session.sim, "placement", None),
                 "resumed": state is not None}
-        steps = trained["steps"]
+        before = session.steps
+        extra = after(session, trained) if after is not None else {}
+        steps = trained["steps"] + session.steps - before
     if trained["initial"] is not None:
         initial = trained["initial"]
     else:
@@ -111,4 +123,5 @@ def train(factory, task, protocol, dt, backend="nengo", seed=None, untrained=Non
         "wall_s": wall,
         "steps_per_s": steps / wall,
     })
+    metrics.update(extra)
     return metrics, weights, info

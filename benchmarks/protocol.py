@@ -130,6 +130,50 @@ class Session:
     def weights(self):
         return self.net.get_weights(self.sim)
 
+    def _learned(self):
+        """(weights, [deltas]) signal arrays of every learned connection."""
+        sim = self.sim
+        for conn in self.model.all_connections:
+            rules = conn.learning_rule
+            if rules is None:
+                continue
+            if isinstance(rules, dict):
+                rules = list(rules.values())
+            elif not isinstance(rules, (list, tuple)):
+                rules = [rules]
+            yield (sim.signals[sim.model.sig[conn]["weights"]],
+                   [sim.signals[sim.model.sig[rule]["delta"]] for rule in rules])
+
+    def weight_state(self):
+        """The learned weights as the reference holds them after the last step:
+        with the updates computed in that step, which Nengo adds only at the
+        start of the next step (MODEL.md 1.7 applies them at the end of the
+        step). A list of arrays for `set_weight_state`."""
+        return [weights + sum(deltas) for weights, deltas in self._learned()]
+
+    def set_weight_state(self, state):
+        """Write learned weights from `weight_state` back into the simulator
+        (pending updates are discarded)."""
+        for (weights, deltas), value in zip(self._learned(), state):
+            weights[...] = value
+            for delta in deltas:
+                delta[...] = 0
+
+    def weights_after_step(self):
+        """`weights` with the last step's updates applied (see `weight_state`)."""
+        saved = [weights.copy() for weights, _ in self._learned()]
+        for (weights, _), value in zip(self._learned(), self.weight_state()):
+            weights[...] = value
+        try:
+            return self.weights()
+        finally:
+            for (weights, _), value in zip(self._learned(), saved):
+                weights[...] = value
+
+    def signal(self, obj, key):
+        """The simulator's array of ``obj``'s signal ``key`` (e.g. a rule's delta)."""
+        return self.sim.signals[self.sim.model.sig[obj][key]]
+
     def close(self):
         self.sim.close()
 
@@ -387,8 +431,12 @@ class TeacherStudentProtocol:
 
     def _shuffle(self, state, split):
         """Shuffle the split's *current* arrays (the previous shuffle, or the raw
-        sequence the first time), as the reference does: shuffles compose."""
+        sequence the first time), as the reference does: shuffles compose.
+        A task with ``shuffles = False`` (genMNIST) keeps its fixed order and
+        has no target delay; no permutation is drawn."""
         x, t = state.current[split]
+        if not getattr(self.task, "shuffles", True):
+            return x, t
         x, t, _ = shuffled(x, t, self.rng, self.task.steps_per_sample, self.delay)
         state.current[split] = (x, t)
         return x, t
@@ -445,7 +493,7 @@ class TeacherStudentProtocol:
         return per_step, phase_mse(per_step, self.test_skip)
 
     def run(self, session, progress=None, plastic=True, state=None, chunk_steps=None,
-            on_chunk=None):
+            on_chunk=None, snapshot_every=0, on_snapshot=None):
         """Run the protocol on ``session`` from ``state`` (default: the start).
 
         Parameters
@@ -462,15 +510,22 @@ class TeacherStudentProtocol:
             Run stages in chunks of this many steps.
         on_chunk : callable, optional
             ``on_chunk(state)`` after each chunk (checkpoints, guards).
+        snapshot_every : int
+            N_rec: call ``on_snapshot(index, state)`` after every step whose
+            count over the whole run (settling included) is a multiple of it,
+            after that step's weight update (MODEL.md 1.7 step 9); 0: never.
 
         Returns
         -------
         dict
             ``test_mse``, ``test_mse_all_steps``, ``test_sqerr``, ``val_mse``,
             ``val_epochs``, ``steps`` (all steps of the run, resumed ones included),
-            ``initial`` (the untrained test, with ``initial_test``).
+            ``initial`` (the untrained test, with ``initial_test``), ``last_train``
+            (the inputs and targets of the last training pass, as the network saw
+            them).
         """
-        chunks = self.chunks(progress, plastic, state, chunk_steps, on_chunk)
+        chunks = self.chunks(progress, plastic, state, chunk_steps, on_chunk,
+                             snapshot_every, on_snapshot)
         try:
             phase = next(chunks)
             while True:
@@ -479,7 +534,7 @@ class TeacherStudentProtocol:
             return done.value
 
     def chunks(self, progress=None, plastic=True, state=None, chunk_steps=None,
-               on_chunk=None):
+               on_chunk=None, snapshot_every=0, on_snapshot=None):
         """The protocol as a generator of phases, for drivers that step several
         runs together (seeds batched on a compiled backend).
 
@@ -503,11 +558,17 @@ class TeacherStudentProtocol:
             step = chunk_steps or T
             while state.offset < T:
                 a, b = state.offset, min(state.offset + step, T)
+                if snapshot_every:
+                    # end the chunk at the next snapshot step
+                    due = snapshot_every - state.steps % snapshot_every
+                    b = min(b, a + due)
                 output = yield x[a:b], None if t is None else t[a:b], learn[a:b]
                 if score is not None:
                     state.outputs.append(output)
                 state.offset = b
                 state.steps += b - a
+                if snapshot_every and state.steps % snapshot_every == 0:
+                    on_snapshot(state.steps // snapshot_every, state)
                 if on_chunk is not None and b < T:
                     on_chunk(state)
             if score is not None:
@@ -537,4 +598,4 @@ class TeacherStudentProtocol:
                 on_chunk(state)
         return dict(state.result, val_mse=list(state.val_mse),
                     val_epochs=list(state.val_epochs), steps=state.steps,
-                    initial=state.initial)
+                    initial=state.initial, last_train=state.current["train"])

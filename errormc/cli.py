@@ -55,7 +55,11 @@ MODEL_FLAGS = (
     ("--eta-lateral", float, "lateral learning rate, rate networks (default 0; sacramento2018 "
                              "and dpc: the paper's table)"),
     ("--wt-noise", float, "bp noise sigma (default 0.5 rate, 0.1 spiking)"),
-    ("--lateral-noise", float, "P, Q = I + U(+-s), errormc only (default 0.3)"),
+    ("--lateral-noise", float, "P, Q = I + U(+-s), errormc only (default 0.3; genmnist 0.03)"),
+    ("--weight-range", float, "forward weights U(-w, w), errormc only (default 1; genmnist 0.1)"),
+    ("--slope-std", float, "per-neuron slope spread, Fig. 5, errormc only (default 0)"),
+    ("--offset-std", float, "per-neuron offset spread, Fig. 5, errormc only (default 0)"),
+    ("--variability-on", str, "rep | error: which units vary, errormc only (default rep)"),
     ("--seed", int, "network seed (default 56789)"),
     ("--init-weights", str, "initial weights (.npz, errormc rate network)"),
     ("--dt", float, "time step (default 0.01 ms rate, 0.001 s spiking)"),
@@ -105,12 +109,15 @@ RUN_FLAGS = (
     ("--neurons-per-unit", int, "spiking: neurons per represented dimension (default 50; "
                                 "digits 10)"),
     ("--error-neurons", int, "spiking: neurons per error unit (default 100; digits 60)"),
-    ("--compare", str, "bp: measure the angle of the trained updates to backprop "
-                       "(cortical rate models, teacher-student)"),
+    ("--compare", str, "bp: the backprop comparison over weight snapshots, MODEL.md 2.4 "
+                       "(cortical rate models, teacher-student and genmnist)"),
+    ("--snapshot-every", int, "steps between weight snapshots of --compare (default 2000; "
+                              "genmnist 500)"),
     ("--checkpoint-every", int, "samples between checkpoints, 0: none (default 1000; "
                                 "none on loihi)"),
     ("--weight-bound", float, "divergence guard on |weights| (default 1000; not on loihi)"),
-    ("--data", str, "digits: an MNIST .npz (keras layout) instead of the bundled 8x8 digits"),
+    ("--data", str, "digits, genmnist: an MNIST .npz (keras layout) instead of the bundled "
+                    "8x8 digits"),
 )
 
 
@@ -289,8 +296,10 @@ def cmd_energy(args):
 
 def cmd_paper(args):
     check_out(args.out, run=False)
+    options = {k: getattr(args, k) for k in ("backend", "data") if getattr(args, k) is not None}
     table = run_figure(args.figure, args.out, quick=args.quick, seeds=args.seeds,
-                       protocol=args.protocol, workers=args.workers, progress=not args.quiet)
+                       protocol=args.protocol, workers=args.workers, progress=not args.quiet,
+                       **options)
     print(table)
     print(f"results in {args.out}")
 
@@ -303,7 +312,7 @@ def build_parser():
     p = sub.add_parser("run", help="train on a task and write a results directory "
                                    "(no task and no flags: the deployment demo)",
                        argument_default=argparse.SUPPRESS)
-    p.add_argument("task", nargs="?", help="teacher-student | digits")
+    p.add_argument("task", nargs="?", help="teacher-student | digits | genmnist")
     p.add_argument("--config", help="run config (TOML); flags override its fields")
     p.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its checkpoint")
     p.add_argument("--out", help="results directory (default results/TASK-LAYERS-seedS-TIME)")
@@ -336,6 +345,9 @@ def build_parser():
                                                            "paper's 10; --quick 2)")
     p.add_argument("--protocol", default="reference", help="reference | clean (default reference)")
     p.add_argument("--workers", type=int, default=None, help="parallel workers (default: cores)")
+    p.add_argument("--backend", default=None, help="backend of every run (default nengo)")
+    p.add_argument("--data", default=None, help="fig4, fig5: a local MNIST .npz, 784 pixels "
+                                                "(default: the bundled 8x8 digits)")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_paper)

@@ -90,9 +90,28 @@ def canonical_name(name, field="activation"):
     return key
 
 
-def phi(name):
-    """The rate function ``phi`` of activation ``name``."""
-    return ACTIVATIONS[canonical_name(name)][0]
+#: activations whose slope scales the argument, phi(s (x - o)); the others scale
+#: the value, s f(x - o) (the reference's parametrisation, MODEL.md 1.5)
+INNER_SLOPE = ("logistic", "tanh")
+
+
+def phi(name, slope=None, offset=None):
+    """The rate function ``phi`` of activation ``name``.
+
+    With ``slope`` s and/or ``offset`` o (scalars or one value per unit) it is
+    the per-neuron function of MODEL.md 1.5: ``f(s (x - o))`` for logistic and
+    tanh, ``s f(x - o)`` for the others. `dphi` stays nominal (s = 1, o = 0),
+    as everywhere in the model.
+    """
+    name = canonical_name(name)
+    f = ACTIVATIONS[name][0]
+    if slope is None and offset is None:
+        return f
+    s = 1.0 if slope is None else np.asarray(slope, dtype=float)
+    o = 0.0 if offset is None else np.asarray(offset, dtype=float)
+    if name in INNER_SLOPE:
+        return lambda x: f(s * (np.asarray(x, dtype=float) - o))
+    return lambda x: s * f(np.asarray(x, dtype=float) - o)
 
 
 def dphi(name):

@@ -97,8 +97,14 @@ class SimProspectiveRate(Operator):
         history = signals[self.updates[0]]
         rates, breve, rho = (signals[s] for s in self.sets)
         activation = self.neurons.activation
-        phi, dphi = activations.phi(activation), activations.dphi(activation)
-        phi_dphi = activations.phi_dphi(activation)
+        # rates take the per-neuron slopes and offsets, derivatives stay nominal
+        # (MODEL.md 1.5); without variability both come from one fused call
+        phi, dphi = self.neurons.rate_function(), activations.dphi(activation)
+        if self.neurons.slope is None and self.neurons.offset is None:
+            phi_dphi = activations.phi_dphi(activation)
+        else:
+            def phi_dphi(x):
+                return phi(x), dphi(x)
         lookahead = (1.0 / self.neurons.conductance) / dt
 
         def step_prospective_rate():
@@ -475,7 +481,7 @@ def initial_rates(ens):
         return np.concatenate([initial_rates(m) for m in ens.members])
     ntype = ens.neuron_type
     if hasattr(ntype, "activation") and hasattr(ntype, "initial_voltages"):
-        return activations.phi(ntype.activation)(ntype.initial_voltages(ens.n_neurons))
+        return ntype.rate_function()(ntype.initial_voltages(ens.n_neurons))
     return np.zeros(ens.n_neurons)
 
 

@@ -67,6 +67,7 @@ def initial_state(
     wt_noise=0.5,
     lateral_noise=0.3,
     backward_range=1.0,
+    variability=None,
 ):
     """Initial weights and voltages of an error microcircuit.
 
@@ -87,6 +88,11 @@ def initial_state(
         sigma of the fixed uniform noise added to the transpose in ``bp`` mode.
     lateral_noise : float
         Lateral weights are I + U(-lateral_noise, lateral_noise).
+    variability : tuple, optional
+        ``(sizes, slope_std, offset_std)``: after the weights, from the same
+        generator, per-unit slopes 1 + N(0, slope_std^2) for every area, then
+        offsets N(0, offset_std^2) for every area (MODEL.md 3.8 step 3), as
+        ``slope1..``, ``offset1..``.
 
     Returns
     -------
@@ -165,4 +171,10 @@ def initial_state(
             for l, noise in enumerate(noises, start=1):
                 out[f"Bnoise{l}"] = noise
                 out[f"B{l}"] = rectangular_transpose(out[f"W{l + 1}"], noise.shape) + noise
+    if variability is not None:
+        sizes, slope_std, offset_std = variability
+        for l, n in enumerate(sizes, start=1):
+            out[f"slope{l}"] = 1.0 + rng.normal(0.0, slope_std, n)
+        for l, n in enumerate(sizes, start=1):
+            out[f"offset{l}"] = rng.normal(0.0, offset_std, n)
     return out

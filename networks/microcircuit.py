@@ -38,6 +38,7 @@ from .connectivity import (
 from .builder import rectangular_transpose
 from .initialization import initial_state
 from .learning_rules import DendriticPrediction, IdentityDecay, TransposeTracking
+from .errors import ConfigError
 from .neurons import Identity, ProspectiveRate
 
 #: Forward learning rates per area of the paper's Fig. 3 errormc runs, by depth
@@ -150,6 +151,8 @@ class Area(nengo.Network):
         target=None,
         nudging=None,
         plasticity=None,
+        rep_variability=(None, None),
+        error_variability=(None, None),
         label=None,
     ):
         super().__init__(label=label)
@@ -168,7 +171,8 @@ class Area(nengo.Network):
             self.apical = Dendrite(n_units, label="apical")
             self.representation = Population(
                 n_units,
-                ProspectiveRate(activation, g.representation, initial_voltage=u0),
+                ProspectiveRate(activation, g.representation, initial_voltage=u0,
+                                slope=rep_variability[0], offset=rep_variability[1]),
                 inputs=[(self.basal, g.g_bas), (self.apical, g.g_api)],
                 label="representation",
             )
@@ -177,6 +181,8 @@ class Area(nengo.Network):
                 error_activation,
                 g.output_error if is_output else g.hidden_error,
                 initial_voltage=e0,
+                slope=error_variability[0],
+                offset=error_variability[1],
             )
             self.lateral_P = None
             self.mismatch = None
@@ -255,8 +261,17 @@ class ErrorMicrocircuit(nengo.Network):
         with ``seed`` in the reference order (`.initial_state`).
     seed : int
         Seed of the initial weights and voltages.
-    wt_noise, lateral_noise : float
-        Initialisation: sigma of the ``bp`` noise, spread of the lateral weights.
+    wt_noise, lateral_noise, weight_range : float
+        Initialisation: sigma of the ``bp`` noise, spread of the lateral weights,
+        forward weights U(-weight_range, weight_range).
+    slope_std, offset_std : float
+        Per-neuron variability of the activation (MODEL.md 1.5, 3.6): unit i gets
+        slope 1 + N(0, slope_std^2) and offset N(0, offset_std^2), drawn after
+        the weights in the reference order; the derivative stays nominal.
+    variability_on : "rep" or "error"
+        Which units vary: the representation units of every area (the paper's
+        published runs), or instead the error units' activation psi (our reading
+        of Fig. 5's error-unit condition, which the published code cannot run).
     input, target, nudging, plasticity : optional
         Node outputs (array, callable, Process) or Nengo objects driving the input
         area, the target, the nudging switch (1: the target drives the output error
@@ -290,6 +305,10 @@ class ErrorMicrocircuit(nengo.Network):
         seed=0,
         wt_noise=0.5,
         lateral_noise=0.3,
+        weight_range=1.0,
+        slope_std=0.0,
+        offset_std=0.0,
+        variability_on="rep",
         input=None,
         target=None,
         nudging=1.0,
@@ -319,17 +338,38 @@ class ErrorMicrocircuit(nengo.Network):
             if not np.isfinite(value) or value < 0:
                 raise ValueError(f"{name}: must be >= 0, got {value!r}")
         self.phi_transfer = bool(phi_transfer)
+        for name, value in (("weight_range", weight_range), ("slope_std", slope_std),
+                            ("offset_std", offset_std)):
+            if not np.isfinite(value) or value < 0:
+                raise ConfigError(f"{name}: must be >= 0, got {value!r}")
+        if variability_on not in ("rep", "error"):
+            raise ConfigError(f"variability_on: {variability_on!r} is not one of rep, error")
 
-        if weights is None:
-            weights = initial_state(
+        variability = None
+        if slope_std > 0 or offset_std > 0:
+            sizes = self.layers[1:] if variability_on == "rep" else self.errors
+            variability = (sizes, slope_std, offset_std)
+        drawn = None
+        if weights is None or variability is not None:
+            drawn = initial_state(
                 self.layers,
                 self.errors,
                 self.connectivity,
                 self.backward_mode,
                 seed=seed,
+                weight_range=weight_range,
                 wt_noise=wt_noise,
                 lateral_noise=lateral_noise,
+                variability=variability,
             )
+        if weights is None:
+            weights = drawn
+        unit_variability = [((None, None), (None, None))] * L
+        if variability is not None:
+            varied = [(drawn[f"slope{l}"], drawn[f"offset{l}"]) for l in range(1, L + 1)]
+            none = [(None, None)] * L
+            unit_variability = list(zip(varied, none) if variability_on == "rep"
+                                    else zip(none, varied))
         self.initial_weights = weights_io.load(
             weights, self.layers, self.errors, self.connectivity, self.backward_mode
         )
@@ -367,6 +407,8 @@ class ErrorMicrocircuit(nengo.Network):
                         target=self.target if l == L else None,
                         nudging=self.nudging if l == L else None,
                         plasticity=self.plasticity,
+                        rep_variability=unit_variability[l - 1][0],
+                        error_variability=unit_variability[l - 1][1],
                         label=f"area{l}",
                     )
                 )

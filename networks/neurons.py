@@ -18,6 +18,12 @@ class SomaticRate(NeuronType):
 
     activation = StringParam("activation", readonly=True)
     initial_voltage = NdarrayParam("initial_voltage", shape=("*",), optional=True)
+    slope = NdarrayParam("slope", default=None, shape=("*",), optional=True, readonly=True)
+    offset = NdarrayParam("offset", default=None, shape=("*",), optional=True, readonly=True)
+
+    def rate_function(self):
+        """phi with this population's per-neuron slopes and offsets, if any."""
+        return activations.phi(self.activation, self.slope, self.offset)
 
     def initial_voltages(self, n_neurons):
         """The initial somatic voltage of ``n_neurons`` units (default 0)."""
@@ -70,6 +76,9 @@ class ProspectiveRate(SomaticRate):
         derivative and the prospective voltage are computed as above (MODEL.md 1.12).
     initial_voltage : array_like, optional
         Somatic voltage :math:`u^0`; the history buffer starts equal to it.
+    slope, offset : array_like, optional
+        Per-neuron slope and offset of :math:`\varphi` (MODEL.md 1.5, Fig. 5);
+        the derivative stays nominal.
     """
 
     # per-neuron signals the builder creates (probeable as e.g. "prospective")
@@ -80,17 +89,20 @@ class ProspectiveRate(SomaticRate):
     prospective = BoolParam("prospective", readonly=True)
 
     def __init__(
-        self, activation="tanh", conductance=0.19, prospective=True, initial_voltage=None
+        self, activation="tanh", conductance=0.19, prospective=True, initial_voltage=None,
+        slope=None, offset=None,
     ):
         super().__init__()
         self.activation = activations.canonical_name(activation)
         self.conductance = conductance
         self.prospective = prospective
         self.initial_voltage = initial_voltage
+        self.slope = slope
+        self.offset = offset
 
     def step(self, dt, J, output, **state):
         # Steady state of the soma, u = J / g_tot; used by nengo for ``rates``.
-        output[...] = activations.phi(self.activation)(J / self.conductance)
+        output[...] = self.rate_function()(J / self.conductance)
 
 
 class DelayedRate(SomaticRate):

@@ -6,6 +6,13 @@ import numpy as np
 import pytest
 
 from errormc.benchmarks.paper import fig3
+from errormc.runs.paper import run_figure
+from errormc.runs.sweep import resolve
+
+
+def configs(module, **options):
+    """A figure's grid as resolved run configs."""
+    return resolve(module.grid(**options))
 
 
 def _check_outputs(out, layers, models, seeds):
@@ -29,23 +36,23 @@ def _check_outputs(out, layers, models, seeds):
 
 
 def test_grid_uses_the_paper_values():
-    grid = fig3.configs()
+    grid = configs(fig3)
     assert len(grid) == 5 * 4 * 10
     assert {c.epochs for c in grid} == {1000}
     assert {c.protocol for c in grid} == {"reference"}
     eta = {(c.model, c.layers): c.eta for c in grid}
     assert eta[("errormc", "16-8-4-2-1")] == "2.0,0.5,0.125,0.03125"
     assert eta[("sacramento2018", "8-4-2-1")] == "0.1,0.02,0.002"
-    quick = fig3.configs(quick=True)
+    quick = configs(fig3, quick=True)
     assert len({c.seed for c in quick}) == fig3.QUICK_SEEDS
     assert {c.epochs for c in quick} == {fig3.QUICK_EPOCHS}
-    assert {c.protocol for c in fig3.configs(protocol="clean")} == {"clean"}
+    assert {c.protocol for c in configs(fig3, protocol="clean")} == {"clean"}
 
 
 def test_tiny_fig3_run_writes_csv_png_table(tmp_path):
     out = str(tmp_path / "fig3")
     layers, models = ["2-1"], fig3.MODELS
-    text = fig3.run(out, epochs=1, seeds=1, layers=layers, workers=2, progress=False)
+    text = run_figure("fig3", out, epochs=1, seeds=1, layers=layers, workers=2, progress=False)
     rows = _check_outputs(out, layers, models, 1)
     for model in models:
         assert f"| {model} |" in text and f"| {model} (untrained) |" in text
@@ -61,7 +68,7 @@ def test_quick_fig3(tmp_path):
     """The quick run: every cell present, and errormc at 8-4-2-1 ends at least
     10x below its untrained control (mean over seeds)."""
     out = str(tmp_path / "fig3")
-    fig3.run(out, quick=True, progress=False)
+    run_figure("fig3", out, quick=True, progress=False)
     rows = _check_outputs(out, fig3.LAYERS, fig3.MODELS, fig3.QUICK_SEEDS)
     mse = {
         trained: np.mean([r["test_mse"] for r in rows if r["model"] == "errormc"

@@ -4,4 +4,4 @@ header)`` -> ``<fig>.csv``, ``<fig>.png``, ``<fig>.md``). ``errormc paper <fig>`
 runs the grid through the sweep machinery and calls the report."""
 
 #: the figures ``errormc paper`` knows
-FIGURES = ("fig3",)
+FIGURES = ("fig3", "fig4", "fig5")

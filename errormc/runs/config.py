@@ -26,11 +26,16 @@ from errormc.networks.microcircuit import Conductances, parse_layers
 
 from .models import MODELS, get as get_model
 
-TASKS = ("teacher-student", "digits")
+TASKS = ("teacher-student", "digits", "genmnist")
 NETWORKS = ("rate", "spiking")
 BACKENDS = {"rate": ("nengo",), "spiking": ("nengo", "loihi")}
 PROTOCOLS = ("clean", "reference")
 MNIST_LAYERS = {"rate": "784-100-10", "spiking": "784-10"}
+#: genMNIST from a local MNIST file: 784-pixel images out (MODEL.md 3.5)
+GENMNIST_MNIST_LAYERS = "10-100-784"
+#: snapshots of the backprop comparison, every N_rec steps (MODEL.md 3.2, 3.5)
+SNAPSHOT_EVERY = {"teacher-student": 2000, "genmnist": 500}
+VARIABILITY_ON = ("rep", "error")
 
 #: defaults that depend on the task and the network
 TASK_DEFAULTS = {
@@ -41,6 +46,10 @@ TASK_DEFAULTS = {
     ("digits", "spiking"): dict(layers="64-10", epochs=1, n_samples=300,
                                 steps_per_sample=80, neurons_per_unit=10, error_neurons=60,
                                 eta="0.03"),
+    # MODEL.md 3.5: logistic layered errormc, small weights, short settling
+    ("genmnist", "rate"): dict(layers="10-100-64", epochs=100, n_samples=10,
+                               connectivity="layered", activation="logistic", eta="1.0,0.1",
+                               lateral_noise=0.03, weight_range=0.1, settle_steps=100),
 }
 
 #: defaults of the networks (MODEL.md 3.9 for the rate network)
@@ -48,7 +57,8 @@ NETWORK_DEFAULTS = {
     "rate": dict(connectivity="skip", backward="bp", activation="tanh",
                  error_activation="linear", eta_lateral=0.0, phi_transfer=True,
                  wt_noise=0.5, lateral_noise=0.3, dt=0.01, steps_per_sample=20,
-                 protocol="clean"),
+                 protocol="clean", weight_range=1.0, slope_std=0.0, offset_std=0.0,
+                 variability_on="rep"),
     "spiking": dict(connectivity="layered", backward="bp", activation="tanh", wt_noise=0.1,
                     dt=0.001, settle_steps=0, neurons_per_unit=50, error_neurons=100,
                     protocol="clean", **SPIKING_PRESENTATION),
@@ -63,15 +73,15 @@ MODEL_FIXED = {
 }
 
 SPIKING_ONLY = ("neurons_per_unit", "error_neurons", "onset_steps", "readout_steps")
+ERRORMC_ONLY = ("errors", "error_activation", "phi_transfer", "lateral_noise", "weight_range",
+                "slope_std", "offset_std", "variability_on")
 #: fields a network or model does not use: they must stay empty
 FIELDS_UNUSED = {
     "rate": SPIKING_ONLY,
-    "spiking": ("errors", "error_activation", "eta_lateral", "phi_transfer",
-                "lateral_noise", "init_weights"),
-    "sacramento2018": ("errors", "error_activation", "phi_transfer", "lateral_noise"),
-    "dpc": ("errors", "error_activation", "phi_transfer", "lateral_noise"),
-    "ann": ("errors", "error_activation", "phi_transfer", "lateral_noise", "eta_lateral",
-            "wt_noise"),
+    "spiking": ERRORMC_ONLY + ("eta_lateral", "init_weights", "snapshot_every"),
+    "sacramento2018": ERRORMC_ONLY,
+    "dpc": ERRORMC_ONLY,
+    "ann": ERRORMC_ONLY + ("eta_lateral", "wt_noise"),
 }
 
 #: largest network accepted, in bytes of weight and state arrays
@@ -101,6 +111,10 @@ class RunConfig:
     phi_transfer: Optional[bool] = None
     wt_noise: Optional[float] = None
     lateral_noise: Optional[float] = None
+    weight_range: Optional[float] = None
+    slope_std: Optional[float] = None
+    offset_std: Optional[float] = None
+    variability_on: Optional[str] = None
     g_l: float = 0.03
     g_bas: float = 0.1
     g_api: float = 0.06
@@ -116,6 +130,7 @@ class RunConfig:
     neurons_per_unit: Optional[int] = None
     error_neurons: Optional[int] = None
     compare: Optional[str] = None
+    snapshot_every: Optional[int] = None
     init_weights: Optional[str] = None
     data: Optional[str] = None
     checkpoint_every: Optional[int] = None
@@ -133,6 +148,10 @@ class RunConfig:
             raise ConfigError(f"network: {self.network!r} is not one of {', '.join(NETWORKS)}")
         if self.backend is None:
             self.backend = "nengo"
+        if (self.task, self.network) not in TASK_DEFAULTS:
+            raise ConfigError(f"network: the {self.task} task runs on the "
+                              f"{' or '.join(n for t, n in TASK_DEFAULTS if t == self.task)} "
+                              f"network, not {self.network!r}")
         if self.checkpoint_every is None:
             self.checkpoint_every = 0 if self.backend == "loihi" else 1000
         elif self.backend == "loihi" and self.checkpoint_every != 0:
@@ -169,8 +188,11 @@ class RunConfig:
         if self.n_test is not None and (self.task, self.network) == ("teacher-student", "rate"):
             raise ConfigError("n_test: the rate teacher-student task has n_samples samples "
                               "in each of train, validation and test; use n_samples")
-        if self.data is not None and self.task != "digits":
-            raise ConfigError(f"data: only the digits task reads a data file, not {self.task!r}")
+        if self.data is not None and self.task not in ("digits", "genmnist"):
+            raise ConfigError(f"data: only digits and genmnist read a data file, not {self.task!r}")
+        if self.snapshot_every is not None and self.compare is None:
+            raise ConfigError("snapshot_every: weight snapshots are for the backprop "
+                              "comparison; give compare = bp or leave it out")
 
     def _resolve_defaults(self):
         defaults = dict(NETWORK_DEFAULTS[self.network])
@@ -182,7 +204,10 @@ class RunConfig:
                 defaults.pop("eta_lateral")  # empty: the paper's table (MODEL.md 3.2)
         defaults.update(TASK_DEFAULTS[(self.task, self.network)])
         if self.data:
-            defaults["layers"] = MNIST_LAYERS[self.network]
+            defaults["layers"] = (GENMNIST_MNIST_LAYERS if self.task == "genmnist"
+                                  else MNIST_LAYERS[self.network])
+        if self.compare is not None:
+            defaults["snapshot_every"] = SNAPSHOT_EVERY.get(self.task, 2000)
         for name, value in defaults.items():
             if getattr(self, name) is None:
                 setattr(self, name, value)
@@ -275,10 +300,24 @@ class RunConfig:
         if self.compare is not None:
             if self.compare != "bp":
                 raise ConfigError(f"compare: {self.compare!r} is not one of bp")
-            if self.network != "rate" or self.task != "teacher-student" or self.model == "ann":
+            if self.network != "rate" or self.task == "digits" or self.model == "ann":
                 raise ConfigError("compare: the backprop comparison is for rate networks of "
                                   "the cortical models (errormc, sacramento2018, dpc) on the "
-                                  "teacher-student task")
+                                  "regression tasks (teacher-student, genmnist)")
+            _positive_int("snapshot_every", self.snapshot_every)
+        for name in ("weight_range", "slope_std", "offset_std"):
+            value = getattr(self, name)
+            if value is not None and (not _finite(value) or value < 0):
+                raise ConfigError(f"{name}: must be a number >= 0, got {value!r}")
+        if self.variability_on is not None and self.variability_on not in VARIABILITY_ON:
+            raise ConfigError(f"variability_on: {self.variability_on!r} is not one of "
+                              f"{', '.join(VARIABILITY_ON)}")
+        if self.task == "genmnist":
+            if self.n_samples != 10:
+                raise ConfigError(f"n_samples: genmnist has exactly 10 samples (one per "
+                                  f"digit), got {self.n_samples!r}")
+            if self.model != "errormc":
+                raise ConfigError(f"model: genmnist runs errormc only, not {self.model!r}")
         if self.network == "spiking" and self.model != "errormc":
             raise ConfigError(f"model: the spiking network is errormc only, not {self.model!r}")
         if self.network == "spiking" and self.protocol != "clean":
@@ -352,6 +391,10 @@ class RunConfig:
             phi_transfer=self.phi_transfer,
             wt_noise=self.wt_noise,
             lateral_noise=self.lateral_noise,
+            weight_range=self.weight_range,
+            slope_std=self.slope_std,
+            offset_std=self.offset_std,
+            variability_on=self.variability_on,
             seed=self.seed,
             weights=self.init_weights,
         )

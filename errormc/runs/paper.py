@@ -8,7 +8,7 @@ import time
 from errormc.benchmarks.paper import FIGURES
 from errormc.networks.errors import ConfigError
 
-from .sweep import collect, config_hash, expand, run_sweep
+from .sweep import collect, config_hash, resolve, run_sweep
 
 
 def run_figure(figure, out, quick=False, seeds=None, protocol="reference", workers=None,
@@ -21,8 +21,8 @@ def run_figure(figure, out, quick=False, seeds=None, protocol="reference", worke
     if figure not in FIGURES:
         raise ConfigError(f"figure: {figure!r} is not one of {', '.join(FIGURES)}")
     module = importlib.import_module(f"errormc.benchmarks.paper.{figure}")
-    configs = expand(module.grid(quick=quick, seeds=seeds, protocol=protocol, **grid_options),
-                     where=figure)
+    configs = resolve(module.grid(quick=quick, seeds=seeds, protocol=protocol, **grid_options),
+                      where=figure)
     t0 = time.perf_counter()
     summary = run_sweep(configs, out, workers=workers, scheduler=scheduler, progress=progress,
                         options={"benchmark": figure})

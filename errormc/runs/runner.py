@@ -24,7 +24,7 @@ from functools import partial
 import numpy as np
 from tqdm.auto import tqdm
 
-from errormc.benchmarks.alignment import update_alignment
+from errormc.benchmarks.alignment import alignment_scan
 from errormc.benchmarks.plots import learning_curve
 from errormc.benchmarks import experiment
 from errormc.benchmarks.protocol import ProtocolState, TeacherStudentProtocol
@@ -34,9 +34,9 @@ from errormc.benchmarks.tasks.digits import (
     load_digits_task,
     load_mnist,
 )
+from errormc.benchmarks.tasks.genmnist import GenMNISTTask
 from errormc.benchmarks.tasks.teacher_student import TeacherStudentTask
 from errormc.networks.errors import ConfigError
-from errormc.networks.microcircuit import Conductances
 
 from . import models
 from .checkpoint import read_checkpoint, restore_simulator_state, write_checkpoint
@@ -60,6 +60,9 @@ def task_for(config):
     derive from ``task_seed`` (the paper: the first seed of its list, for every
     student) or else ``seed``."""
     P = config.steps_per_sample
+    if config.task == "genmnist":
+        return GenMNISTTask(config.layer_sizes(), config.seed, data=config.data,
+                            steps_per_sample=P, settle_steps=config.settle_steps)
     if config.task == "digits":
         if config.data is not None:
             data = load_mnist(config.data, n_train=config.n_samples, n_test=config.n_test)
@@ -98,6 +101,7 @@ def protocol_for(config, task, epochs):
         rng=spec.shuffle_rng(config),
         target_kind=spec.target_kind,
         score_target=None if spec.score_target is None else partial(spec.score_target, config),
+        test_skip=getattr(task, "test_skip", 10),
     )
 
 
@@ -215,6 +219,9 @@ def train(config, progress=False, directory=None, checkpoint=None):
     """
     task = task_for(config)
     protocol = protocol_for(config, task, config.epochs)
+    if config.compare is not None and checkpoint is not None:
+        raise ConfigError("compare: a run with --compare bp keeps its weight snapshots in "
+                          "memory and cannot resume; run it again with --force")
     wall_before = checkpoint[2].get("wall_s", 0.0) if checkpoint is not None else 0.0
     bar = _progress_bar(config, progress)
 
@@ -230,6 +237,17 @@ def train(config, progress=False, directory=None, checkpoint=None):
         bar.update(state.epoch)
         return state
 
+    snapshots = []
+
+    def snapshot(session, index, state):  # noqa: ARG001
+        snapshots.append((session.weights_after_step(), session.weight_state()))
+
+    def compare(session, trained):
+        """MODEL.md 2.4: replay the last training sequence from every snapshot."""
+        x, t = trained["last_train"]
+        return alignment_scan(session, config, snapshots, x, t, config.steps_per_sample,
+                              skip=task.settle_steps // config.snapshot_every)
+
     with _interrupt_flag() as flag:
         guard = Guard(config, directory, flag, wall_before)
         try:
@@ -239,6 +257,8 @@ def train(config, progress=False, directory=None, checkpoint=None):
                 untrained=None if protocol.initial_test else protocol_for(config, task, 1),
                 progress=report, chunk_steps=GUARD_SAMPLES * config.steps_per_sample,
                 on_chunk=guard, restore=None if checkpoint is None else restore,
+                snapshot_every=config.snapshot_every if config.compare else 0,
+                on_snapshot=snapshot, after=compare if config.compare else None,
             )
         except FloatingPointError as e:
             if isinstance(e, Diverged):
@@ -258,12 +278,6 @@ def train(config, progress=False, directory=None, checkpoint=None):
     metrics["resumed"] = info["resumed"]
     if config.network == "spiking" and info["placement"] is not None:
         metrics["placement"] = info["placement"]
-    if config.compare == "bp":
-        metrics["alignment_deg"] = update_alignment(
-            models.network_factory(config), task, weights, config.model, config.activation,
-            Conductances(config.g_l, config.g_bas, config.g_api, config.g_den, config.g_ntgt),
-            config.connectivity, models.get(config.model).target_kind, config.dt, config.seed,
-        )
     return metrics, weights
 
 

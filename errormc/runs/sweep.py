@@ -71,6 +71,13 @@ def expand(grid, where="grid"):
     return configs
 
 
+def resolve(points, where="grid"):
+    """Run configs of a list of config dicts (a paper figure's grid), validated
+    before anything runs."""
+    return [RunConfig.from_dict(values, where=f"{where} point {i}")
+            for i, values in enumerate(points)]
+
+
 def config_hash(config):
     """A stable 12-hex-digit name of a resolved config."""
     return hashlib.sha1(config.to_toml().encode()).hexdigest()[:12]
@@ -268,5 +275,5 @@ def report(out):
             benchmark = tomllib.load(f).get("sweep", {}).get("benchmark")
         if benchmark:
             module = importlib.import_module(f"errormc.benchmarks.paper.{benchmark}")
-            module.report(runs, out, header=f"sweep {out}")
+            module.report(runs, out, f"sweep {out}")
     return rows

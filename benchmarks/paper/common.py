@@ -1,0 +1,47 @@
+"""What the paper figures share: seed lists, titles and the files every figure
+writes.
+
+A figure module is a grid (`grid`: run config dicts) plus a summary (`report`):
+``errormc paper`` (`errormc.runs.paper.run_figure`) runs the grid through the
+sweep machinery (each config resumably into ``OUT/runs/<hash>``) and calls the
+module's ``report(runs, out, header)`` on the finished runs; so does
+``errormc report OUT``.
+"""
+
+import os
+
+import matplotlib.pyplot as plt
+
+from errormc.networks.errors import ConfigError
+
+
+def seed_list(seeds, quick_seeds, quick, paper_seeds):
+    """The first ``seeds`` of the paper's list (default: all, or ``quick_seeds``)."""
+    n = seeds if seeds is not None else (quick_seeds if quick else len(paper_seeds))
+    if not isinstance(n, int) or n < 1:
+        raise ConfigError(f"seeds: need an integer >= 1, got {n!r}")
+    if n > len(paper_seeds):
+        return list(paper_seeds) + [1000 + i for i in range(n - len(paper_seeds))]
+    return list(paper_seeds[:n])
+
+
+def title(figure, quick, seeds, epochs, protocol, backend):
+    """The figure title: which scale, how many seeds and epochs."""
+    return (f"{figure} ({'quick' if quick else 'full'}: {seeds} seed{'s' if seeds != 1 else ''}, "
+            f"{epochs} epochs, protocol {protocol}, backend {backend})")
+
+
+def save_figure(fig, path):
+    tmp = f"{path}.tmp.png"
+    fig.savefig(tmp, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path
+
+
+def write_text(path, text):
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+    return path
