@@ -7,6 +7,10 @@ silenced here, and nowhere else.
 ``Simulator(net, backend)`` builds the *same* network object on
 
 * ``"nengo"``: the Nengo reference simulator (``nengo.Simulator``), or
+* ``"jax"``: the compiled engine (`errormc.hardware.compiled`): the same model
+  as the reference simulator, as one jitted JAX program (rate networks); a list
+  of networks that differ only in their seed runs as one batched program
+  (`errormc.hardware.compiled.BatchSimulator`), or
 * ``"loihi"``: the nengo-loihi emulator (``nengo_loihi.Simulator(target="sim")``),
   which applies the chip's discretisation (8-bit weights with exponents, integer
   errors scaled by ``pes_error_scale``, Loihi LIF dynamics) and splits the model
@@ -26,7 +30,7 @@ import numpy as np
 import nengo
 from nengo.builder.ensemble import get_activities
 
-BACKENDS = ("nengo", "loihi")
+BACKENDS = ("nengo", "jax", "loihi")
 
 _VERSION_WARNING = ".*has not been tested with your `nengo` version.*"
 
@@ -113,10 +117,11 @@ def Simulator(network, backend="nengo", dt=0.001, progress_bar=False, **kwargs):
 
     Parameters
     ----------
-    network : nengo.Network
-    backend : "nengo" or "loihi"
-        ``nengo``: the Nengo reference simulator. ``loihi``: the nengo-loihi
-        emulator (``target="sim"``), with its chip constraints.
+    network : nengo.Network (or, on ``jax``, a list of them)
+    backend : "nengo", "jax" or "loihi"
+        ``nengo``: the Nengo reference simulator. ``jax``: the compiled engine.
+        ``loihi``: the nengo-loihi emulator (``target="sim"``), with its chip
+        constraints.
     dt : float
         Simulator time step (the rate microcircuit uses ms, dt = 0.01; the spiking
         microcircuit seconds, dt = 0.001).
@@ -135,6 +140,8 @@ def Simulator(network, backend="nengo", dt=0.001, progress_bar=False, **kwargs):
     check_backend(backend)
     if not np.isfinite(dt) or dt <= 0:
         raise ValueError(f"dt: must be > 0, got {dt!r}")
+    if backend == "jax":
+        return _jax_simulator(network, dt, kwargs)
     bind = getattr(network, "bind_weight_reader", None)
     if bind is not None:
         bind(None)  # a previous simulator's reader must not be called while building
@@ -168,6 +175,33 @@ def Simulator(network, backend="nengo", dt=0.001, progress_bar=False, **kwargs):
     if bind is not None:
         bind(reader)
     sim.placement = placement_report(sim, network, backend, build_warnings)
+    return sim
+
+
+def _jax_simulator(network, dt, kwargs):
+    """The compiled engine; JAX is imported only when it is used (~0.4 s)."""
+    from . import compiled  # pylint: disable=import-outside-toplevel
+    from .placement import placement_report  # pylint: disable=import-outside-toplevel
+
+    kwargs.pop("optimize", None)  # the operator graph is compiled as built
+    batch = isinstance(network, (list, tuple))
+    networks = list(network) if batch else [network]
+    binds = [getattr(net, "bind_weight_reader", None) for net in networks]
+    for bind in binds:
+        if bind is not None:
+            bind(None)
+    if batch:
+        seed = kwargs.pop("seed", None)
+        sim = compiled.BatchSimulator(networks, dt=dt, seeds=seed, **kwargs)
+        views = sim.members
+    else:
+        sim = compiled.Simulator(network, dt=dt, **kwargs)
+        views = [sim]
+    for bind, view in zip(binds, views):
+        if bind is not None:
+            bind(NengoWeightReader(view))
+    report = placement_report(views[0], networks[0], "nengo")
+    sim.placement = dict(report, backend="jax")
     return sim
 
 

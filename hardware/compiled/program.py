@@ -13,8 +13,6 @@ of operators are *constants*: baked into the program of one network, arguments
 of the batched program (one value per member).
 """
 
-import time
-
 import numpy as np
 import jax
 import jax.numpy as jnp
@@ -25,7 +23,7 @@ from nengo.utils.simulator import operator_dependency_graph
 
 from errormc.networks.errors import ConfigError
 
-from .registry import describe, lookup, unsupported
+from .registry import Unsupported, describe, lookup
 
 
 class Const:
@@ -221,6 +219,9 @@ class Program:
                 continue
             try:
                 step = lower(op, ctx)
+            except Unsupported as e:
+                missing[e.what] = missing.get(e.what, 0) + 1
+                continue
             except BuildError as e:
                 failed.append(str(e))
                 continue
@@ -263,29 +264,45 @@ class Program:
         return new, [frame[s] for s in self.probe_sigs]
 
     def chunk(self, length, unroll=1):
-        """``chunk(mutable, consts, xs) -> (mutable, probes)``: ``length`` steps;
-        ``xs`` holds the host inputs of each step, shape ``(length, ...)``."""
+        """``chunk(mutable, consts, xs) -> (mutable, probes)``: ``length`` steps
+        as one scan; ``xs`` holds the host inputs of each step, ``(length, ...)``."""
 
         def run_chunk(mutable, consts, xs):
             def body(carry, rows):
                 return self.step(carry, consts, rows)
 
-            return lax.scan(body, mutable, xs, length=length, unroll=unroll)
+            return lax.scan(body, mutable, xs, length=length, unroll=min(unroll, length))
 
         return run_chunk
 
-    def signature(self, mutable, consts, xs):
-        """The traced step as text: two programs with equal signatures differ only
-        in their data."""
-        return str(jax.make_jaxpr(self.step)(mutable, consts, xs))
+    def partial_chunk(self, capacity):
+        """``partial(mutable, consts, xs, n) -> (mutable, probes)``: the first
+        ``n <= capacity`` steps (``n`` a run-time value: one program for every
+        remainder of a run); rows past ``n`` of ``xs`` and of the probes are unused."""
+        probe_shapes = [(capacity,) + tuple(s.shape) for s in self.probe_sigs]
+        probe_dtypes = [s.dtype for s in self.probe_sigs]
 
+        def run_partial(mutable, consts, xs, n):
+            def body(k, carry):
+                values, buffers = carry
+                rows = tuple(lax.dynamic_index_in_dim(x, k, keepdims=False) for x in xs)
+                values, probed = self.step(values, consts, rows)
+                buffers = [lax.dynamic_update_index_in_dim(b, p.astype(b.dtype), k, 0)
+                           for b, p in zip(buffers, probed)]
+                return values, buffers
 
-def compile_chunk(fn, *args):
-    """jit-compile ``fn`` for ``args``; return (compiled, seconds)."""
-    t0 = time.perf_counter()
-    compiled = jax.jit(fn).lower(*args).compile()
-    return compiled, time.perf_counter() - t0
+            buffers = [jnp.zeros(s, d) for s, d in zip(probe_shapes, probe_dtypes)]
+            return lax.fori_loop(0, n, body, (mutable, buffers))
 
+        return run_partial
 
-def as_device(values):
-    return [jnp.asarray(v) for v in values]
+    def signature(self):
+        """The traced step, as a hashable key, and its closed-over constants: two
+        programs with equal keys and equal constants differ only in their data
+        (their signal values and constant arrays) and share compiled code."""
+        mutable, consts = self.initial_state()
+        rows = tuple(np.zeros(op.output.size) for op in self.host_ops)
+        closed = jax.make_jaxpr(self.step)(mutable, consts, rows)
+        shapes = tuple((np.shape(v), np.asarray(v).dtype.str) for v in mutable + consts)
+        key = (str(closed.jaxpr), shapes, len(self.probes))
+        return key, [np.asarray(c) for c in closed.consts]

@@ -69,6 +69,14 @@ def lookup(op):
     return OPERATORS.get(type(op))
 
 
+class Unsupported(BuildError):
+    """An operator (or its process or neuron type) the compiled engine cannot run."""
+
+    def __init__(self, message, op):
+        super().__init__(f"jax backend: {describe(op)} {message} ({op})")
+        self.what = describe(op)
+
+
 def unsupported(message, op):
-    """A BuildError for an operator the compiled engine cannot run."""
-    return BuildError(f"jax backend: {describe(op)} {message} ({op})")
+    """The error an implementation raises for an operator it cannot run."""
+    return Unsupported(message, op)

@@ -4,8 +4,9 @@ differ only in their data (seeds).
 Both build with nengo's builder (`nengo.builder.Model`: the same signals and
 operators as ``nengo.Simulator(net, optimize=False)``), lower the operators with
 `errormc.hardware.compiled.program.Program`, and run ``run_steps(n)`` as compiled
-chunks of at most ``chunk_steps`` steps: full chunks, then the remainder as
-powers of two, each length compiled once. They offer what the project reads
+chunks: full chunks of ``chunk_steps`` steps (an unrolled scan), then the
+remainder in one loop over a run-time count, so that a structure compiles two
+programs, shared by every simulator (and every seed) of that structure. They offer what the project reads
 from a ``nengo.Simulator``: ``sim.data[probe]``, ``sim.signals[sig]`` (writable,
 as numpy arrays: ``net.get_weights(sim)`` and checkpoints work unchanged),
 ``run``, ``run_steps``, ``step``, ``reset``, ``clear_probes``, ``trange``,
@@ -35,8 +36,11 @@ from .program import Program
 
 #: scan unroll of the compiled chunks (measured: `errormc bench speed`)
 UNROLL = 8
-#: longest compiled chunk
+#: steps of a full compiled chunk
 CHUNK_STEPS = 1024
+
+#: compiled chunks by (traced step, its constants, kind, length, unroll, batch size)
+_COMPILED = {}
 
 
 def network_name(network):
@@ -54,19 +58,6 @@ def default_seed(network):
     if network.seed is not None:
         return network.seed + 1
     return np.random.randint(maxint)
-
-
-def chunk_lengths(steps, chunk_steps):
-    """Full chunks, then the remainder in descending powers of two."""
-    lengths = [chunk_steps] * (steps // chunk_steps)
-    rest = steps % chunk_steps
-    bit = 1 << max(rest.bit_length() - 1, 0)
-    while rest:
-        if rest >= bit:
-            lengths.append(bit)
-            rest -= bit
-        bit >>= 1
-    return lengths
 
 
 class ProbeData:
@@ -140,9 +131,10 @@ class BatchSimulator:
     seeds : list of int, optional
         Simulator seeds (random processes); default: each network's seed + 1.
     chunk_steps : int
-        Longest compiled chunk (a power of two).
+        Steps of a full compiled chunk; a remainder runs in a second program
+        (a loop over a run-time count, not unrolled).
     unroll : int
-        Steps per iteration of the compiled loop.
+        Steps per iteration of the full chunk's loop.
     """
 
     backend = "jax"
@@ -153,8 +145,8 @@ class BatchSimulator:
         networks = list(networks)
         if not networks:
             raise ConfigError("networks: need at least one network, got none")
-        if chunk_steps < 1 or chunk_steps & (chunk_steps - 1):
-            raise ConfigError(f"chunk_steps: must be a power of two, got {chunk_steps!r}")
+        if int(chunk_steps) != chunk_steps or chunk_steps < 2:
+            raise ConfigError(f"chunk_steps: must be an integer >= 2, got {chunk_steps!r}")
         if int(unroll) != unroll or unroll < 1:
             raise ConfigError(f"unroll: must be a positive integer, got {unroll!r}")
         if not np.isfinite(dt) or dt <= 0:
@@ -200,19 +192,13 @@ class BatchSimulator:
     # --- structure ------------------------------------------------------------------
 
     def _check_structure(self):
-        ref = None
-        for b, prog in enumerate(self.programs):
-            mutable, consts = prog.initial_state()
-            rows = tuple(np.zeros(op.output.size) for op in prog.host_ops)
-            closed = jax.make_jaxpr(prog.step)(mutable, consts, rows)
-            shapes = ([np.shape(v) for v in mutable], [np.shape(v) for v in consts])
-            sig = (str(closed.jaxpr), shapes, len(prog.probes))
-            if ref is None:
-                ref, ref_consts = sig, closed.consts
-                continue
-            same = sig == ref and len(closed.consts) == len(ref_consts) and all(
-                np.array_equal(np.asarray(a), np.asarray(c))
-                for a, c in zip(closed.consts, ref_consts)
+        """Every member must trace to member 0's step; the traced step is also
+        the key under which compiled chunks are shared between simulators."""
+        keys = [prog.signature() for prog in self.programs]
+        key, consts = keys[0]
+        for b, (other, other_consts) in enumerate(keys[1:], start=1):
+            same = other == key and len(other_consts) == len(consts) and all(
+                np.array_equal(a, c) for a, c in zip(other_consts, consts)
             )
             if not same:
                 raise ConfigError(
@@ -220,6 +206,7 @@ class BatchSimulator:
                     f"structure from member 0 ({network_name(self.networks[0])}); a batch "
                     "holds networks that differ only in their seed"
                 )
+        self._key = (key, tuple((c.shape, c.dtype.str, c.tobytes()) for c in consts))
 
     # --- state ------------------------------------------------------------------------
 
@@ -294,56 +281,68 @@ class BatchSimulator:
 
     # --- running ----------------------------------------------------------------------
 
-    def _program(self, length):
-        fn = self._compiled.get(length)
+    def _program(self, length, partial=False):
+        """The compiled chunk of ``length`` steps (``partial``: of up to ``length``
+        steps, the count given at run time), shared by every simulator of the same
+        structure and batch size."""
+        B = len(self.programs) if self.batched else None
+        key = (self._key, partial, length, self.unroll, B)
+        fn = _COMPILED.get(key)
         if fn is not None:
             return fn
         prog = self.programs[0]
-        chunk = prog.chunk(length, self.unroll)
-        lead = (len(self.programs), length) if self.batched else (length,)
+        chunk = prog.partial_chunk(length) if partial else prog.chunk(length, self.unroll)
+        lead = (B, length) if self.batched else (length,)
         # shapes only: compiling must not advance the inputs' own counters
         rows = tuple(np.zeros(lead + (op.output.size,)) for op in prog.host_ops)
-        t0 = time.perf_counter()
+        args = (self._mutable, self._consts, rows) + ((np.int64(0),) if partial else ())
         if self.batched:
-            fn = jax.jit(jax.vmap(chunk)).lower(self._mutable, self._consts, rows).compile()
-        else:
-            consts = self._consts
-            fn = jax.jit(lambda m, xs: chunk(m, consts, xs)).lower(self._mutable, rows).compile()
+            chunk = jax.vmap(chunk, in_axes=(0, 0, 0, None) if partial else 0)
+        t0 = time.perf_counter()
+        fn = jax.jit(chunk).lower(*args).compile()
         self.compile_time += time.perf_counter() - t0
-        self._compiled[length] = fn
+        _COMPILED[key] = fn
         return fn
 
-    def _inputs_for(self, first, length):
+    def _inputs_for(self, first, length, capacity=None):
         per_member = [inp.rows(first, length) for inp in self._inputs]
+        if capacity is not None and capacity > length:
+            pad = capacity - length
+            per_member = [tuple(np.concatenate([r, np.zeros((pad,) + r.shape[1:])]) for r in rows)
+                          for rows in per_member]
         if not self.batched:
             return per_member[0]
         return tuple(np.stack(r) for r in zip(*per_member))
 
-    def compile(self, lengths=None):
-        """Compile the chunks ``run_steps`` will use for these lengths (default:
-        a full chunk); returns the seconds spent compiling so far."""
-        for n in lengths or [self.chunk_steps]:
-            for length in chunk_lengths(int(n), self.chunk_steps):
-                self._program(length)
+    def compile(self):
+        """Compile both chunks ``run_steps`` uses (a full chunk, a partial one);
+        returns the seconds this simulator spent compiling."""
+        self._program(self.chunk_steps)
+        self._program(self.chunk_steps - 1, partial=True)
         return self.compile_time
 
     def run_steps(self, steps, progress_bar=None):
-        """Run ``steps`` steps."""
+        """Run ``steps`` steps: full chunks, then the remainder as one partial chunk."""
         if self.closed:
             raise SimulatorClosed("Simulator cannot run because it is closed.")
         steps = int(steps)
         if steps < 0:
             raise ConfigError(f"steps: must be >= 0, got {steps}")
         self._push()
-        for length in chunk_lengths(steps, self.chunk_steps):
-            fn = self._program(length)
-            rows = self._inputs_for(self.n_steps + 1, length)
-            if self.batched:
-                self._mutable, probed = fn(self._mutable, self._consts, rows)
-            else:
-                self._mutable, probed = fn(self._mutable, rows)
-            self._chunks.append((self.n_steps + 1, length, probed))
-            self.n_steps += length
+        C = self.chunk_steps
+        for _ in range(steps // C):
+            fn = self._program(C)
+            rows = self._inputs_for(self.n_steps + 1, C)
+            self._mutable, probed = fn(self._mutable, self._consts, rows)
+            self._chunks.append((self.n_steps + 1, C, probed))
+            self.n_steps += C
+        rest = steps % C
+        if rest:
+            fn = self._program(C - 1, partial=True)
+            rows = self._inputs_for(self.n_steps + 1, rest, capacity=C - 1)
+            self._mutable, probed = fn(self._mutable, self._consts, rows, np.int64(rest))
+            self._chunks.append((self.n_steps + 1, rest, probed))
+            self.n_steps += rest
 
     def run(self, time_in_seconds, progress_bar=None):
         """Run for ``time_in_seconds`` (rounded to steps as nengo does)."""
@@ -372,7 +371,8 @@ class BatchSimulator:
         parts, firsts = [], []
         for first, length, probed in self._chunks:
             values = np.asarray(probed[k])
-            parts.append(values[member] if self.batched else values)
+            values = values[member] if self.batched else values
+            parts.append(values[:length])
             firsts.append(np.arange(first, first + length))
         shape = tuple(self.models[member].sig[probe]["in"].shape)
         if parts:
