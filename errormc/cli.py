@@ -170,12 +170,15 @@ def cmd_bench(args):
         print(write_backends_table(out))
         print(f"table in {out}")
     if args.what == "speed":
-        from errormc.benchmarks.speed import bench_speed, format_table
+        from errormc.benchmarks.speed import bench_speed, format_json, format_table
 
-        rows = bench_speed(out=args.out, steps=args.steps)
+        out = args.out or os.path.join("results", "bench-speed")
+        rows = bench_speed(out=out, steps=args.steps, unroll=args.unroll)
+        if args.json:
+            print(format_json(rows))
+            return
         print(format_table(rows))
-        if args.out:
-            print(f"table in {os.path.join(args.out, 'speed.md')}")
+        print(f"table in {os.path.join(out, 'speed.csv')}")
 
 
 def cmd_sweep(args):
@@ -312,6 +315,9 @@ def build_parser():
     p.add_argument("what", choices=["speed", "backends"])
     p.add_argument("--out", default=None)
     p.add_argument("--steps", type=int, default=20000)
+    p.add_argument("--json", action="store_true", help="speed: print the rows as JSON")
+    p.add_argument("--unroll", type=int, default=None,
+                   help="speed: steps per iteration of the jax backend's compiled loop")
     p.set_defaults(func=cmd_bench)
     return parser
 

@@ -2,10 +2,10 @@
 (`errormc.networks.builder`, `errormc.networks.compartments`,
 `errormc.networks.baselines.common`), each the arithmetic of its ``make_step``."""
 
+import functools
 import types
 
 import numpy as np
-
 import jax
 import jax.numpy as jnp
 
@@ -100,16 +100,19 @@ def identity_neurons(op, ctx):
 
 
 def jax_twin(fn):
-    """``fn`` with the numpy activation functions it closes over replaced by
-    their JAX twins (the post terms of `SimPreviousStepRule` are closures over
-    an attenuation and an activation)."""
+    """``fn`` with the numpy activation functions it closes over (or is bound to,
+    for a ``functools.partial``) replaced by their JAX twins: the post terms of
+    `SimPreviousStepRule` are such functions of an attenuation and an activation."""
+
+    def twin(value):
+        return activations.TWINS.get(value, value) if callable(value) else value
+
+    if isinstance(fn, functools.partial):
+        return functools.partial(jax_twin(fn.func), *map(twin, fn.args),
+                                 **{k: twin(v) for k, v in fn.keywords.items()})
     if not isinstance(fn, types.FunctionType) or not fn.__closure__:
-        return fn
-    cells = tuple(
-        types.CellType(activations.TWINS.get(c.cell_contents, c.cell_contents)
-                       if callable(c.cell_contents) else c.cell_contents)
-        for c in fn.__closure__
-    )
+        return twin(fn)
+    cells = tuple(types.CellType(twin(c.cell_contents)) for c in fn.__closure__)
     return types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, cells)
 
 

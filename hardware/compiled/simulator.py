@@ -41,6 +41,7 @@ CHUNK_STEPS = 1024
 
 #: compiled chunks by (traced step, its constants, kind, length, unroll, batch size)
 _COMPILED = {}
+MAX_COMPILED = 64
 
 
 def network_name(network):
@@ -301,6 +302,8 @@ class BatchSimulator:
         t0 = time.perf_counter()
         fn = jax.jit(chunk).lower(*args).compile()
         self.compile_time += time.perf_counter() - t0
+        if len(_COMPILED) >= MAX_COMPILED:
+            del _COMPILED[next(iter(_COMPILED))]  # the oldest
         _COMPILED[key] = fn
         return fn
 
@@ -343,6 +346,10 @@ class BatchSimulator:
             self._mutable, probed = fn(self._mutable, self._consts, rows, np.int64(rest))
             self._chunks.append((self.n_steps + 1, rest, probed))
             self.n_steps += rest
+
+    def block_until_ready(self):
+        """Wait for the steps queued so far (runs are dispatched asynchronously)."""
+        jax.block_until_ready(self._mutable)
 
     def run(self, time_in_seconds, progress_bar=None):
         """Run for ``time_in_seconds`` (rounded to steps as nengo does)."""
