@@ -45,7 +45,7 @@ def stream_model(layers, connectivity, seed, rows):
 def measure(backend, layers, connectivity="skip", batch=1, steps=20000, repeats=2,
             unroll=None):
     """One row: steps (seed-steps) per second and compile seconds."""
-    warm = 100
+    warm = 1024  # a full chunk: compiles what the timed runs use
     streams = [stream_model(layers, connectivity, seed, warm + steps) for seed in range(batch)]
     kwargs = {} if unroll is None or backend != "jax" else {"unroll": unroll}
     nets = [m for m, _ in streams]

@@ -2,6 +2,7 @@
 the authors' traces, short teacher-student runs of every model, the simulator
 interface the project uses, batches of seeds, refusals."""
 
+import json
 from functools import partial
 
 import numpy as np
@@ -230,3 +231,51 @@ def test_jax_inputs_present_input_piecewise_and_lowpass():
         sim.run_steps(40)
         for p in probes:
             np.testing.assert_allclose(sim.data[p], ref.data[p], rtol=1e-12, atol=1e-15)
+
+
+class Square(nengo.Process):
+    """y = x**2, a process only this test implements."""
+
+    def __init__(self, size):
+        super().__init__(default_size_in=size, default_size_out=size)
+
+    def make_step(self, shape_in, shape_out, dt, rng, state):
+        return lambda t, x: x**2
+
+
+def test_jax_registry_takes_a_new_implementation_as_one_function():
+    with nengo.Network() as net:
+        stim = nengo.Node(nengo.processes.PresentInput([[0.5, -2.0], [3.0, 1.0]], 0.02))
+        square = nengo.Node(Square(2))
+        nengo.Connection(stim, square, synapse=None)
+        probe = nengo.Probe(square)
+    with pytest.raises(ConfigError, match=r"SimProcess\(Square\) x1"):
+        Simulator(net, backend="jax", dt=0.01)
+
+    @compiled.implements_process(Square)
+    def square_process(op, ctx):
+        return lambda s, x: x**2
+
+    try:
+        with nengo.Simulator(net, dt=0.01, optimize=False, progress_bar=False) as ref:
+            ref.run_steps(8)
+        with Simulator(net, backend="jax", dt=0.01) as sim:
+            sim.run_steps(8)
+        np.testing.assert_array_equal(sim.data[probe], ref.data[probe])
+    finally:
+        del compiled.registry.PROCESSES[Square]
+
+
+def test_bench_speed_rows_csv_and_json(tmp_path):
+    from errormc.benchmarks.speed import FIELDS, bench_speed, format_json
+
+    rows = bench_speed(out=str(tmp_path), cases=(("4-2-1", "skip"),),
+                       runs=(("nengo", 1), ("jax", 2)), steps=64, repeats=1, unroll=1)
+    with open(tmp_path / "speed.csv") as f:
+        lines = f.read().splitlines()
+    assert lines[0] == ",".join(FIELDS)
+    assert len(lines) == 3
+    assert [(r["backend"], r["batch"]) for r in rows] == [("nengo", 1), ("jax", 2)]
+    assert all(r["steps_per_s"] > 0 for r in rows)
+    assert rows[0]["compile_s"] == 0 and rows[1]["compile_s"] > 0
+    assert json.loads(format_json(rows)) == rows

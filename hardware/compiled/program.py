@@ -1,12 +1,13 @@
-"""A built Nengo model as one pure JAX step, scanned over chunks of steps.
+"""A built Nengo model as one pure JAX step, looped over chunks of steps.
 
 `Layout` places every signal in its base array (views become slices or index
 arrays); `Program` lowers each operator, in Nengo's step order, with its
 registered implementation (`errormc.hardware.compiled.registry`) and composes
 them into ``step(values) -> values``: the state of the reference simulator after
-one ``Simulator.step``, with the probed signals. ``chunk(L)`` is that step scanned
-``L`` times (``lax.scan``), jitted; for a batch of networks that differ only in
-their data it is ``vmap``-ed over a leading member axis.
+one ``Simulator.step``, with the probed signals. ``chunk(C, unroll)`` runs that
+step ``n <= C`` times in a compiled loop (blocks of ``unroll`` steps); for a batch
+of networks that differ only in their data it is ``vmap``-ed over a leading
+member axis.
 
 Signals that no operator writes (fixed weights, constants) and array parameters
 of operators are *constants*: baked into the program of one network, arguments
@@ -263,27 +264,36 @@ class Program:
         new = [values[i] for i in layout.mutable]
         return new, [frame[s] for s in self.probe_sigs]
 
-    def chunk(self, length, unroll=1):
-        """``chunk(mutable, consts, xs) -> (mutable, probes)``: ``length`` steps
-        as one scan; ``xs`` holds the host inputs of each step, ``(length, ...)``."""
+    def chunk(self, capacity, unroll=1):
+        """``chunk(mutable, consts, xs, n) -> (mutable, probes)``: the first
+        ``n <= capacity`` steps, ``n`` a run-time value, so that one program
+        serves runs of any length. ``xs`` holds each step's host inputs,
+        ``(capacity, ...)``; rows of the probes past ``n`` are unused.
 
-        def run_chunk(mutable, consts, xs):
-            def body(carry, rows):
-                return self.step(carry, consts, rows)
-
-            return lax.scan(body, mutable, xs, length=length, unroll=min(unroll, length))
-
-        return run_chunk
-
-    def partial_chunk(self, capacity):
-        """``partial(mutable, consts, xs, n) -> (mutable, probes)``: the first
-        ``n <= capacity`` steps (``n`` a run-time value: one program for every
-        remainder of a run); rows past ``n`` of ``xs`` and of the probes are unused."""
+        Steps run in blocks of ``unroll`` (one loop iteration each, so that XLA
+        fuses across steps), then one at a time for the last ``n % unroll``.
+        """
         probe_shapes = [(capacity,) + tuple(s.shape) for s in self.probe_sigs]
         probe_dtypes = [s.dtype for s in self.probe_sigs]
+        U = max(1, min(int(unroll), capacity))
 
-        def run_partial(mutable, consts, xs, n):
-            def body(k, carry):
+        def run_chunk(mutable, consts, xs, n):
+            def block(i, carry):
+                values, buffers = carry
+                start = i * U
+                rows = [lax.dynamic_slice_in_dim(x, start, U) for x in xs]
+                probed = []
+                for j in range(U):
+                    values, p = self.step(values, consts, tuple(r[j] for r in rows))
+                    probed.append(p)
+                buffers = [
+                    lax.dynamic_update_slice_in_dim(
+                        b, jnp.stack([p[k] for p in probed]).astype(b.dtype), start, 0)
+                    for k, b in enumerate(buffers)
+                ]
+                return values, buffers
+
+            def single(k, carry):
                 values, buffers = carry
                 rows = tuple(lax.dynamic_index_in_dim(x, k, keepdims=False) for x in xs)
                 values, probed = self.step(values, consts, rows)
@@ -292,9 +302,12 @@ class Program:
                 return values, buffers
 
             buffers = [jnp.zeros(s, d) for s, d in zip(probe_shapes, probe_dtypes)]
-            return lax.fori_loop(0, n, body, (mutable, buffers))
+            carry = lax.fori_loop(0, n // U, block, (mutable, buffers))
+            if U == 1:
+                return carry
+            return lax.fori_loop((n // U) * U, n, single, carry)
 
-        return run_partial
+        return run_chunk
 
     def signature(self):
         """The traced step, as a hashable key, and its closed-over constants: two

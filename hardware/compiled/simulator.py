@@ -4,9 +4,9 @@ differ only in their data (seeds).
 Both build with nengo's builder (`nengo.builder.Model`: the same signals and
 operators as ``nengo.Simulator(net, optimize=False)``), lower the operators with
 `errormc.hardware.compiled.program.Program`, and run ``run_steps(n)`` as compiled
-chunks: full chunks of ``chunk_steps`` steps (an unrolled scan), then the
-remainder in one loop over a run-time count, so that a structure compiles two
-programs, shared by every simulator (and every seed) of that structure. They offer what the project reads
+chunks of at most ``chunk_steps`` steps by one compiled program (its step count
+is a run-time value), shared by every simulator, and every seed, of the same
+structure. They offer what the project reads
 from a ``nengo.Simulator``: ``sim.data[probe]``, ``sim.signals[sig]`` (writable,
 as numpy arrays: ``net.get_weights(sim)`` and checkpoints work unchanged),
 ``run``, ``run_steps``, ``step``, ``reset``, ``clear_probes``, ``trange``,
@@ -39,7 +39,7 @@ UNROLL = 8
 #: steps of a full compiled chunk
 CHUNK_STEPS = 1024
 
-#: compiled chunks by (traced step, its constants, kind, length, unroll, batch size)
+#: compiled chunks by (traced step, its constants, chunk steps, unroll, batch size)
 _COMPILED = {}
 MAX_COMPILED = 64
 
@@ -132,10 +132,10 @@ class BatchSimulator:
     seeds : list of int, optional
         Simulator seeds (random processes); default: each network's seed + 1.
     chunk_steps : int
-        Steps of a full compiled chunk; a remainder runs in a second program
-        (a loop over a run-time count, not unrolled).
+        Most steps of one compiled call (the chunk takes its step count at run
+        time: one program for runs of any length).
     unroll : int
-        Steps per iteration of the full chunk's loop.
+        Steps per iteration of the compiled loop.
     """
 
     backend = "jax"
@@ -282,25 +282,23 @@ class BatchSimulator:
 
     # --- running ----------------------------------------------------------------------
 
-    def _program(self, length, partial=False):
-        """The compiled chunk of ``length`` steps (``partial``: of up to ``length``
-        steps, the count given at run time), shared by every simulator of the same
-        structure and batch size."""
+    def _program(self, unroll):
+        """The compiled chunk (up to ``chunk_steps`` steps, the count given at run
+        time), shared by every simulator of the same structure and batch size."""
         B = len(self.programs) if self.batched else None
-        key = (self._key, partial, length, self.unroll, B)
+        key = (self._key, self.chunk_steps, unroll, B)
         fn = _COMPILED.get(key)
         if fn is not None:
             return fn
         prog = self.programs[0]
-        chunk = prog.partial_chunk(length) if partial else prog.chunk(length, self.unroll)
-        lead = (B, length) if self.batched else (length,)
+        chunk = prog.chunk(self.chunk_steps, unroll)
+        lead = (B, self.chunk_steps) if self.batched else (self.chunk_steps,)
         # shapes only: compiling must not advance the inputs' own counters
         rows = tuple(np.zeros(lead + (op.output.size,)) for op in prog.host_ops)
-        args = (self._mutable, self._consts, rows) + ((np.int64(0),) if partial else ())
         if self.batched:
-            chunk = jax.vmap(chunk, in_axes=(0, 0, 0, None) if partial else 0)
+            chunk = jax.vmap(chunk, in_axes=(0, 0, 0, None))
         t0 = time.perf_counter()
-        fn = jax.jit(chunk).lower(*args).compile()
+        fn = jax.jit(chunk).lower(self._mutable, self._consts, rows, np.int64(0)).compile()
         self.compile_time += time.perf_counter() - t0
         if len(_COMPILED) >= MAX_COMPILED:
             del _COMPILED[next(iter(_COMPILED))]  # the oldest
@@ -317,15 +315,15 @@ class BatchSimulator:
             return per_member[0]
         return tuple(np.stack(r) for r in zip(*per_member))
 
-    def compile(self):
-        """Compile both chunks ``run_steps`` uses (a full chunk, a partial one);
-        returns the seconds this simulator spent compiling."""
-        self._program(self.chunk_steps)
-        self._program(self.chunk_steps - 1, partial=True)
+    def compile(self, long=True):
+        """Compile the chunk that ``run_steps`` uses for runs of at least
+        ``chunk_steps`` (``long``) or for shorter ones, unless a simulator of this
+        structure has; returns the seconds this simulator spent compiling."""
+        self._program(self.unroll if long else 1)
         return self.compile_time
 
     def run_steps(self, steps, progress_bar=None):
-        """Run ``steps`` steps: full chunks, then the remainder as one partial chunk."""
+        """Run ``steps`` steps, in chunks of at most ``chunk_steps``."""
         if self.closed:
             raise SimulatorClosed("Simulator cannot run because it is closed.")
         steps = int(steps)
@@ -333,19 +331,17 @@ class BatchSimulator:
             raise ConfigError(f"steps: must be >= 0, got {steps}")
         self._push()
         C = self.chunk_steps
-        for _ in range(steps // C):
-            fn = self._program(C)
-            rows = self._inputs_for(self.n_steps + 1, C)
-            self._mutable, probed = fn(self._mutable, self._consts, rows)
-            self._chunks.append((self.n_steps + 1, C, probed))
-            self.n_steps += C
-        rest = steps % C
-        if rest:
-            fn = self._program(C - 1, partial=True)
-            rows = self._inputs_for(self.n_steps + 1, rest, capacity=C - 1)
-            self._mutable, probed = fn(self._mutable, self._consts, rows, np.int64(rest))
-            self._chunks.append((self.n_steps + 1, rest, probed))
-            self.n_steps += rest
+        # the unrolled loop compiles in several times the time of the plain one:
+        # worth it for long runs only (the choice depends on ``steps`` alone, so a
+        # run repeats bitwise)
+        fn = self._program(self.unroll if steps >= C else 1) if steps else None
+        while steps > 0:
+            n = min(steps, C)
+            rows = self._inputs_for(self.n_steps + 1, n, capacity=C)
+            self._mutable, probed = fn(self._mutable, self._consts, rows, np.int64(n))
+            self._chunks.append((self.n_steps + 1, n, probed))
+            self.n_steps += n
+            steps -= n
 
     def block_until_ready(self):
         """Wait for the steps queued so far (runs are dispatched asynchronously)."""
