@@ -34,8 +34,12 @@ from errormc.networks.errors import ConfigError
 from .host import HostInputs
 from .program import Program
 
-#: scan unroll of the compiled chunks (measured: `errormc bench speed`)
+#: steps per loop iteration of the compiled chunk, one network / a batch: unrolling
+#: lets XLA fuse across steps, which pays for one network (about 3x steps/s at 8);
+#: a batch's operations are already vectors over its members, and unrolling only
+#: costs compile time (`errormc bench speed --unroll N` measures it)
 UNROLL = 8
+BATCH_UNROLL = 1
 #: steps of a full compiled chunk
 CHUNK_STEPS = 1024
 
@@ -134,20 +138,22 @@ class BatchSimulator:
     chunk_steps : int
         Most steps of one compiled call (the chunk takes its step count at run
         time: one program for runs of any length).
-    unroll : int
-        Steps per iteration of the compiled loop.
+    unroll : int, optional
+        Steps per iteration of the compiled loop (default `BATCH_UNROLL`).
     """
 
     backend = "jax"
 
     def __init__(self, networks, dt=0.001, seeds=None, chunk_steps=CHUNK_STEPS,
-                 unroll=UNROLL, progress_bar=False, _batched=True):
+                 unroll=None, progress_bar=False, _batched=True):
         self.closed = True
         networks = list(networks)
         if not networks:
             raise ConfigError("networks: need at least one network, got none")
         if int(chunk_steps) != chunk_steps or chunk_steps < 2:
             raise ConfigError(f"chunk_steps: must be an integer >= 2, got {chunk_steps!r}")
+        if unroll is None:
+            unroll = BATCH_UNROLL if _batched else UNROLL
         if int(unroll) != unroll or unroll < 1:
             raise ConfigError(f"unroll: must be a positive integer, got {unroll!r}")
         if not np.isfinite(dt) or dt <= 0:
@@ -169,16 +175,15 @@ class BatchSimulator:
                           decoder_cache=get_default_decoder_cache())
             model.build(net)
             self.models.append(model)
-        name = network_name(networks[0])
-        first = Program(self.models[0], name=name)
-        self.programs = [first] + [
-            Program(m, order=first.order, name=network_name(n))
-            for m, n in zip(self.models[1:], networks[1:])
-        ]
+        first = Program(self.models[0], name=network_name(networks[0]))
+        self.programs = [first]
+        for b, (model, net) in enumerate(zip(self.models[1:], networks[1:]), start=1):
+            if len(model.operators) != len(self.models[0].operators):
+                self._differs(b)
+            self.programs.append(Program(model, order=first.order, name=network_name(net)))
         self._check_structure()
         self.build_time = time.perf_counter() - t0
         self.compile_time = 0.0
-        self._compiled = {}
         self.probe_index = [{p: k for k, p in enumerate(prog.probes)} for prog in self.programs]
         self._owner_of_probe = {p: b for b, idx in enumerate(self.probe_index) for p in idx}
         self._owner_of_base = {
@@ -202,12 +207,15 @@ class BatchSimulator:
                 np.array_equal(a, c) for a, c in zip(other_consts, consts)
             )
             if not same:
-                raise ConfigError(
-                    f"networks: member {b} ({network_name(self.networks[b])}) differs in "
-                    f"structure from member 0 ({network_name(self.networks[0])}); a batch "
-                    "holds networks that differ only in their seed"
-                )
+                self._differs(b)
         self._key = (key, tuple((c.shape, c.dtype.str, c.tobytes()) for c in consts))
+
+    def _differs(self, b):
+        raise ConfigError(
+            f"networks: member {b} ({network_name(self.networks[b])}) differs in structure "
+            f"from member 0 ({network_name(self.networks[0])}); a batch holds networks "
+            "that differ only in their seed"
+        )
 
     # --- state ------------------------------------------------------------------------
 
@@ -429,12 +437,14 @@ class Simulator(BatchSimulator):
     dt : float
     seed : int, optional
         Seed of random processes (default: the network's seed + 1, as nengo).
-    chunk_steps, unroll : int
+    chunk_steps : int
         See `BatchSimulator`.
+    unroll : int, optional
+        Steps per iteration of the compiled loop (default `UNROLL`).
     """
 
     def __init__(self, network, dt=0.001, seed=None, chunk_steps=CHUNK_STEPS,
-                 unroll=UNROLL, progress_bar=False, optimize=False):
+                 unroll=None, progress_bar=False, optimize=False):
         super().__init__([network], dt=dt, seeds=None if seed is None else [seed],
                          chunk_steps=chunk_steps, unroll=unroll, _batched=False)
         self.model = self.models[0]
