@@ -216,15 +216,19 @@ def test_jax_refuses_a_python_function_of_a_network_signal():
 
 
 def test_jax_inputs_present_input_piecewise_and_lowpass():
-    """nengo's own input processes and a filtered connection, against nengo."""
+    """nengo's own input processes (one random) and filtered connections, against nengo."""
     rng = np.random.RandomState(0)
     with nengo.Network(seed=1) as net:
         present = nengo.Node(nengo.processes.PresentInput(rng.uniform(-1, 1, (7, 3)), 0.03))
         piece = nengo.Node(nengo.processes.Piecewise({0: [1.0, 0.0, 0.5], 0.11: [-1.0, 2.0, 0.0]}))
+        # unseeded: its generator is drawn from the simulator's, in step order
+        noise = nengo.Node(nengo.processes.WhiteSignal(1.0, high=5), size_out=3)
         total = nengo.Node(size_in=3)
         nengo.Connection(present, total, synapse=None)
         nengo.Connection(piece, total, synapse=nengo.Lowpass(0.05), transform=2.0)
-        probes = [nengo.Probe(present), nengo.Probe(total), nengo.Probe(total, synapse=0.02)]
+        nengo.Connection(noise, total, synapse=None)
+        probes = [nengo.Probe(present), nengo.Probe(noise), nengo.Probe(total),
+                  nengo.Probe(total, synapse=0.02)]
     with nengo.Simulator(net, dt=0.01, optimize=False, progress_bar=False) as ref:
         ref.run_steps(40)
     with Simulator(net, backend="jax", dt=0.01) as sim:
