@@ -156,7 +156,9 @@ def transpose_tracking(op, ctx):
 
     def step_transpose_tracking(s):
         m = s[plasticity][0]
-        target = s[noise].at[:rows, :cols].add(s[forward].T[:rows, :cols])
+        shape = backward.shape
+        top = s[forward].T[:rows, :cols]
+        target = s[noise] + jnp.pad(top, ((0, shape[0] - rows), (0, shape[1] - cols)))
         if scale != 1.0:
             target = target * scale
         s[delta] = jnp.where(m != 0, m * (target - s[backward]), 0.0)

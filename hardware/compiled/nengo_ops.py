@@ -67,13 +67,22 @@ def copy(op, ctx):
     return step_copy
 
 
+#: matrix-vector products up to this many weights are written as a product and
+#: a sum, which XLA fuses with their neighbours; a dot is one call of its own
+SMALL_DOT = 4096
+
+
 @implements(DotInc)
 def dot_inc(op, ctx):
     A, X, Y = op.A, op.X, op.Y
     reshape = op.reshape
+    fused = A.ndim == 2 and X.ndim == 1 and A.size <= SMALL_DOT
 
     def step_dot_inc(s):
-        y = jnp.dot(s[A], s[X])
+        if fused:
+            y = jnp.sum(s[A] * s[X][None, :], axis=1)
+        else:
+            y = jnp.dot(s[A], s[X])
         s.inc(Y, y.reshape(Y.shape) if reshape else y)
 
     return step_dot_inc
