@@ -45,12 +45,17 @@ def reset(op, ctx):
 @implements(Copy)
 def copy(op, ctx):
     src, dst, inc = op.src, op.dst, op.inc
-    src_index = None if op.src_slice is None else np.asarray(op.src_slice)
-    dst_index = None if op.dst_slice is None else np.asarray(op.dst_slice)
-    if dst_index is not None and dst_index.dtype.kind != "b":
-        dst_index = np.where(dst_index < 0, dst_index + dst.shape[0], dst_index)
-        if not inc and len(np.unique(dst_index)) < len(dst_index):
-            raise unsupported("has repeated indices in dst_slice without inc", op)
+    def indices(index, sig):
+        if index is None:
+            return None
+        index = np.asarray(index)
+        if index.dtype.kind == "b":
+            return np.flatnonzero(index)
+        return np.where(index < 0, index + sig.shape[0], index)
+
+    src_index, dst_index = indices(op.src_slice, src), indices(op.dst_slice, dst)
+    if dst_index is not None and not inc and len(np.unique(dst_index)) < len(dst_index):
+        raise unsupported("has repeated indices in dst_slice without inc", op)
 
     def step_copy(s):
         x = s[src] if src_index is None else s[src][src_index]
