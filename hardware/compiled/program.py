@@ -10,8 +10,9 @@ of networks that differ only in their data it is ``vmap``-ed over a leading
 member axis.
 
 Signals that no operator writes (fixed weights, constants) and array parameters
-of operators are *constants*: baked into the program of one network, arguments
-of the batched program (one value per member).
+of operators are *constants*: arguments of the compiled program, like the state
+(one value per member in a batch), so that every network of one structure runs
+the same compiled code.
 """
 
 import numpy as np
