@@ -247,10 +247,15 @@ def cmd_bench(args):
         print(bench_backends.write_table(out, tasks=tasks, progress=not args.quiet))
         print(f"table in {out}")
     if args.what == "speed":
-        rows = speed.bench_speed(out=args.out, steps=args.steps, progress=not args.quiet)
+        out = args.out or os.path.join("results", "bench-speed")
+        check_out(out, run=False)
+        rows = speed.bench_speed(out=out, steps=args.steps, unroll=args.unroll,
+                                 progress=not args.quiet and not args.json)
+        if args.json:
+            print(speed.format_json(rows))
+            return
         print(speed.format_table(rows))
-        if args.out:
-            print(f"table in {os.path.join(args.out, 'speed.md')}")
+        print(f"table in {os.path.join(out, 'speed.csv')}")
 
 
 def cmd_sweep(args):
@@ -392,6 +397,10 @@ def build_parser():
     p.add_argument("--epochs", type=int, default=None,
                    help="backends: epochs of every task (default: the task's)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="speed: print the rows as JSON")
+    p.add_argument("--unroll", type=int, default=None,
+                   help="speed: steps per iteration of the jax backend's compiled loop "
+                        "(default: the engine's choice)")
     p.set_defaults(func=cmd_bench)
     return parser
 

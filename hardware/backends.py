@@ -7,6 +7,10 @@ silenced here, and nowhere else.
 ``Simulator(net, backend)`` builds the *same* network object on
 
 * ``"nengo"``: the Nengo reference simulator (``nengo.Simulator``), or
+* ``"jax"``: the compiled engine (`errormc.hardware.compiled`): the same model
+  as the reference simulator, as one jitted JAX program (rate networks); a list
+  of networks that differ only in their seed runs as one batched program
+  (`errormc.hardware.compiled.BatchSimulator`), or
 * ``"loihi"``: the nengo-loihi emulator (``nengo_loihi.Simulator(target="sim")``),
   which applies the chip's discretisation (8-bit weights with exponents, integer
   errors scaled by ``pes_error_scale``, Loihi LIF dynamics) and splits the model
@@ -29,7 +33,7 @@ from nengo.cache import NoDecoderCache
 
 from errormc.networks.errors import ConfigError
 
-BACKENDS = ("nengo", "loihi")
+BACKENDS = ("nengo", "jax", "loihi")
 
 _VERSION_WARNING = ".*has not been tested with your `nengo` version.*"
 
@@ -134,10 +138,11 @@ def Simulator(network, backend="nengo", dt=None, progress_bar=False, **kwargs):
 
     Parameters
     ----------
-    network : nengo.Network
-    backend : "nengo" or "loihi"
-        ``nengo``: the Nengo reference simulator. ``loihi``: the nengo-loihi
-        emulator (``target="sim"``), with its chip constraints.
+    network : nengo.Network (or, on ``jax``, a list of them: seeds batched)
+    backend : "nengo", "jax" or "loihi"
+        ``nengo``: the Nengo reference simulator. ``jax``: the compiled engine.
+        ``loihi``: the nengo-loihi emulator (``target="sim"``), with its chip
+        constraints.
     dt : float, optional
         Simulator time step. Default: the one the network declares (`network_dt`;
         the rate microcircuit lives in ms, dt = 0.01, the spiking microcircuit in
@@ -156,9 +161,11 @@ def Simulator(network, backend="nengo", dt=None, progress_bar=False, **kwargs):
 
     check_backend(backend)
     if dt is None:
-        dt = network_dt(network)
+        dt = network_dt(network[0] if isinstance(network, (list, tuple)) else network)
     if not np.isfinite(dt) or dt <= 0:
         raise ConfigError(f"dt: must be > 0, got {dt!r}")
+    if backend == "jax":
+        return _jax_simulator(network, dt, kwargs)
     readers = [net for net in [network] + list(network.all_networks)
                if hasattr(net, "bind_weight_reader")]
     for net in readers:
@@ -197,6 +204,33 @@ def Simulator(network, backend="nengo", dt=None, progress_bar=False, **kwargs):
     for net in readers:
         net.bind_weight_reader(reader)
     sim.placement = placement_report(sim, network, backend, build_warnings)
+    return sim
+
+
+def _jax_simulator(network, dt, kwargs):
+    """The compiled engine; JAX is imported only when it is used (~0.4 s)."""
+    from . import compiled  # pylint: disable=import-outside-toplevel
+    from .placement import placement_report  # pylint: disable=import-outside-toplevel
+
+    kwargs.pop("optimize", None)  # the operator graph is compiled as built
+    batch = isinstance(network, (list, tuple))
+    networks = list(network) if batch else [network]
+    binds = [getattr(net, "bind_weight_reader", None) for net in networks]
+    for bind in binds:
+        if bind is not None:
+            bind(None)
+    if batch:
+        seed = kwargs.pop("seed", None)
+        sim = compiled.BatchSimulator(networks, dt=dt, seeds=seed, **kwargs)
+        views = sim.members
+    else:
+        sim = compiled.Simulator(network, dt=dt, **kwargs)
+        views = [sim]
+    for bind, view in zip(binds, views):
+        if bind is not None:
+            bind(NengoWeightReader(view))
+    report = placement_report(views[0], networks[0], "nengo")
+    sim.placement = dict(report, backend="jax")
     return sim
 
 
