@@ -24,7 +24,7 @@ import numpy as np
 import nengo
 
 from errormc.hardware.backends import BACKENDS, Simulator, check_backend
-from errormc.hardware.placement import quantisation_state
+from errormc.hardware.loihi.placement import quantisation_state
 from errormc.networks.spiking import SpikingErrorMicrocircuit
 
 from .metrics import accuracy, squared_errors

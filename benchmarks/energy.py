@@ -3,7 +3,7 @@
 `run(task, out)` trains the spiking error microcircuit
 (`errormc.networks.SpikingErrorMicrocircuit`, driven as in
 `errormc.benchmarks.deployment`) on the nengo-loihi emulator with an
-`errormc.hardware.counters.ActivityCounter` attached, then tests it, and costs
+`errormc.hardware.loihi.counters.ActivityCounter` attached, then tests it, and costs
 both phases with `errormc.hardware.energy` (Loihi 1 constants, each cited):
 
 * training = the training presentations (target nudging on, on-chip PES);
@@ -26,9 +26,9 @@ from collections import OrderedDict
 import numpy as np
 
 from errormc.hardware.backends import Simulator
-from errormc.hardware.counters import ActivityCounter
+from errormc.hardware.loihi.counters import ActivityCounter
 from errormc.hardware.energy import COMPONENTS, cost_phase, load_constants
-from errormc.hardware.resources import chip_resources
+from errormc.hardware.loihi.resources import chip_resources
 
 from .deployment import evaluate, make_spiking_network, teacher_student_data
 from .tasks.digits import load_digits_task

@@ -44,7 +44,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .counters import BLOCK_FIELDS, STEP_FIELDS
+from .loihi.counters import BLOCK_FIELDS, STEP_FIELDS
 
 CONSTANTS_DIR = os.path.join(os.path.dirname(__file__), "constants")
 
@@ -106,7 +106,7 @@ class Constants:
         return out
 
 
-def load_constants(profile="loihi1"):
+def load_constants(profile="davies2018"):
     """The constants profile ``hardware/constants/<profile>.toml`` (or a path)."""
     path = profile if os.path.isfile(str(profile)) else os.path.join(CONSTANTS_DIR, f"{profile}.toml")
     if not os.path.isfile(path):

@@ -19,8 +19,8 @@ from errormc.hardware.energy import (
 
 
 @pytest.fixture(scope="module")
-def loihi1():
-    return load_constants("loihi1")
+def davies2018():
+    return load_constants("davies2018")
 
 
 def _raw():
@@ -28,11 +28,11 @@ def _raw():
 
     from errormc.hardware import energy
 
-    with open(os.path.join(energy.CONSTANTS_DIR, "loihi1.toml"), "rb") as f:
+    with open(os.path.join(energy.CONSTANTS_DIR, "davies2018.toml"), "rb") as f:
         return tomllib.load(f)
 
 
-def test_constants_are_the_cited_figures(loihi1):
+def test_constants_are_the_cited_figures(davies2018):
     # Davies et al. 2018, Table 2 (0.75 V) and the per-chip static power, as cited
     expected = {
         "energy.synaptic_op": (23.6, "pJ"), "time.synaptic_op": (3.5, "ns"),
@@ -46,24 +46,23 @@ def test_constants_are_the_cited_figures(loihi1):
         "chip.compartments_per_core": (1024, "compartments"), "chip.cores_per_chip": (128, "cores"),
     }
     for key, (value, unit) in expected.items():
-        assert loihi1[key] == value and loihi1.entries[key]["unit"] == unit, key
-    assert 103 < loihi1["power.static_per_chip"] < 105
-    for c in loihi1.citations():
+        assert davies2018[key] == value and davies2018.entries[key]["unit"] == unit, key
+    assert 103 < davies2018["power.static_per_chip"] < 105
+    for c in davies2018.citations():
         assert c["citation"] and c["source"], c["name"]
         if c["source"] == "davies2018" and c["name"].split(".")[0] in ("energy", "time"):
             assert "pre-silicon" in c["note"]
-    assert loihi1.si("energy.synaptic_op") == pytest.approx(23.6e-12)
-    assert loihi1.si("power.static_per_chip") == pytest.approx(0.1044)
+    assert davies2018.si("energy.synaptic_op") == pytest.approx(23.6e-12)
+    assert davies2018.si("power.static_per_chip") == pytest.approx(0.1044)
 
 
-def test_core_limits_match_nengo_loihi(loihi1):
-    from errormc.hardware.backends import import_nengo_loihi
+def test_core_limits_match_nengo_loihi(davies2018):
+    from errormc.hardware.loihi.compat import block
 
-    block = import_nengo_loihi().block
-    assert loihi1["chip.compartments_per_core"] == block.MAX_COMPARTMENTS
-    assert loihi1["chip.synapse_bits_per_core"] == block.MAX_SYNAPSE_BITS
-    assert loihi1["chip.input_axons_per_core"] == block.MAX_IN_AXONS
-    assert loihi1["chip.output_axons_per_core"] == block.MAX_OUT_AXONS
+    assert davies2018["chip.compartments_per_core"] == block.MAX_COMPARTMENTS
+    assert davies2018["chip.synapse_bits_per_core"] == block.MAX_SYNAPSE_BITS
+    assert davies2018["chip.input_axons_per_core"] == block.MAX_IN_AXONS
+    assert davies2018["chip.output_axons_per_core"] == block.MAX_OUT_AXONS
 
 
 def test_bad_profiles():
@@ -89,9 +88,9 @@ def _counts(**kw):
     return counts
 
 
-def test_dynamic_energy_hand_computed(loihi1):
+def test_dynamic_energy_hand_computed(davies2018):
     hops = (np.array([2]), np.array([1]), np.array([False]))
-    e = dynamic_energy(_counts(), hops, loihi1)
+    e = dynamic_energy(_counts(), hops, davies2018)
     assert e["synaptic_ops"].tolist() == pytest.approx([1000 * 23.6e-12, 0])
     assert e["learning"].tolist() == pytest.approx([0, 50 * 120e-12])
     assert e["neuron_updates"].tolist() == pytest.approx([10 * 81e-12, 20 * 52e-12])
@@ -99,13 +98,13 @@ def test_dynamic_energy_hand_computed(loihi1):
     assert e["spike_routing"].tolist() == pytest.approx([7 * (1.7 + 6.0 + 4.0) * 1e-12, 0])
 
 
-def test_energy_is_linear_in_each_count(loihi1):
+def test_energy_is_linear_in_each_count(davies2018):
     hops = (np.array([3]), np.array([2]), np.array([False]))
-    base = dynamic_energy(_counts(), hops, loihi1)
+    base = dynamic_energy(_counts(), hops, davies2018)
     for field, component in (("synaptic_ops", "synaptic_ops"), ("learning_updates", "learning"),
                              ("active_compartments", "neuron_updates"),
                              ("messages", "spike_routing")):
-        doubled = dynamic_energy(_counts(**{field: 2 * _counts()[field]}), hops, loihi1)
+        doubled = dynamic_energy(_counts(**{field: 2 * _counts()[field]}), hops, davies2018)
         for comp in COMPONENTS:
             factor = 2.0 if comp == component else 1.0
             if field == "active_compartments" and comp == "neuron_updates":
@@ -116,14 +115,14 @@ def test_energy_is_linear_in_each_count(loihi1):
                 assert doubled[comp] == pytest.approx(factor * base[comp]), (field, comp)
 
 
-def test_the_table_is_the_only_source_of_numbers(loihi1):
+def test_the_table_is_the_only_source_of_numbers(davies2018):
     data = _raw()
     for section in ("energy",):
         for entry in data[section].values():
             entry["value"] *= 3.0
     tripled = Constants(data)
     hops = (np.array([1]), np.array([1]), np.array([False]))
-    a = dynamic_energy(_counts(), hops, loihi1)
+    a = dynamic_energy(_counts(), hops, davies2018)
     b = dynamic_energy(_counts(), hops, tripled)
     for comp in COMPONENTS:
         assert b[comp] == pytest.approx(3.0 * a[comp])
@@ -135,19 +134,19 @@ def test_the_table_is_the_only_source_of_numbers(loihi1):
     per_step = {f: np.array([[100, 3], [0, 0]]) for f in
                 ("synaptic_ops", "learning_updates", "active_compartments", "idle_compartments")}
     per_step["messages"] = np.array([[4], [0]])
-    t1, _ = step_times(per_step, [0], hops, 5, loihi1)
+    t1, _ = step_times(per_step, [0], hops, 5, davies2018)
     t2, _ = step_times(per_step, [0], hops, 5, doubled)
     assert t2 == pytest.approx(2 * t1)
 
 
-def test_barrier_time_ends_and_interpolation(loihi1):
-    assert barrier_time(1, loihi1) == pytest.approx(113e-9)
-    assert barrier_time(32, loihi1) == pytest.approx(465e-9)
-    assert barrier_time(2, loihi1) == pytest.approx((113 + 352 / 31) * 1e-9)
-    assert barrier_time(100, loihi1) == pytest.approx(465e-9)  # clipped to one chip's mesh
+def test_barrier_time_ends_and_interpolation(davies2018):
+    assert barrier_time(1, davies2018) == pytest.approx(113e-9)
+    assert barrier_time(32, davies2018) == pytest.approx(465e-9)
+    assert barrier_time(2, davies2018) == pytest.approx((113 + 352 / 31) * 1e-9)
+    assert barrier_time(100, davies2018) == pytest.approx(465e-9)  # clipped to one chip's mesh
 
 
-def test_step_times_hand_computed(loihi1):
+def test_step_times_hand_computed(davies2018):
     # two cores; core 0 sends on route 0 (1 E-W hop) in step 0 only
     per_step = dict(
         synaptic_ops=np.array([[10, 100], [0, 0]]),
@@ -157,7 +156,7 @@ def test_step_times_hand_computed(loihi1):
         messages=np.array([[6], [0]]),
     )
     hops = (np.array([1]), np.array([0]), np.array([False]))
-    t, slowest = step_times(per_step, [0], hops, 1, loihi1)
+    t, slowest = step_times(per_step, [0], hops, 1, davies2018)
     core0 = 10 * 3.5 + 5 * 8.4 + 6 * 2.1 + 4.1
     core1 = 100 * 3.5 + 4 * 6.1 + 2 * 8.4 + 3 * 5.3
     assert t[0] == pytest.approx((max(core0, core1) + 113) * 1e-9)
@@ -174,15 +173,15 @@ def test_route_hops_on_the_mesh():
     assert inter.tolist() == [False, False, False, True]
 
 
-def test_cost_of_a_counted_run(loihi1):
+def test_cost_of_a_counted_run(davies2018):
     """Costs of a real emulator run equal its counts x the table, term by term."""
     import nengo
 
-    from errormc.hardware.backends import Simulator, import_nengo_loihi
-    from errormc.hardware.counters import ActivityCounter
-    from errormc.hardware.resources import chip_resources
+    from errormc.hardware.backends import Simulator
+    from errormc.hardware.loihi.compat import nengo_loihi as nl
+    from errormc.hardware.loihi.counters import ActivityCounter
+    from errormc.hardware.loihi.resources import chip_resources
 
-    nl = import_nengo_loihi()
     with nengo.Network(seed=0) as net:
         a = nengo.Ensemble(8, 1, label="a", neuron_type=nl.neurons.LoihiSpikingRectifiedLinear(),
                            gain=nengo.dists.Choice([0.0]), bias=nengo.dists.Choice([250.0]))
@@ -191,11 +190,11 @@ def test_cost_of_a_counted_run(loihi1):
         nengo.Connection(a.neurons, b.neurons, transform=np.zeros((5, 8)))
     sim = Simulator(net, backend="loihi", dt=0.001)
     counter = ActivityCounter(sim, net)
-    res = chip_resources(sim, loihi1, max_chips=1, blocks_info=counter.blocks)
+    res = chip_resources(sim, davies2018, max_chips=1, blocks_info=counter.blocks)
     with sim:
         with counter.phase("go"):
             sim.run_steps(100)
-    report = cost_phase(counter, res, loihi1, "go", samples=2)
+    report = cost_phase(counter, res, davies2018, "go", samples=2)
     e = report["energy_J"]
     # hand-computed from test_counters' counts: 760 ops, 800 active + 500 idle
     # updates, 152 messages from core 0 to core 1 (same tile: no hops)
@@ -240,7 +239,7 @@ def test_energy_run_writes_its_files(tmp_path):
     assert report["counts"]["training"]["errors_in"] > 0  # PES errors cross the host link
     assert "test_mse" in report
     assert report["placement_check"]["agree"]
-    assert report["constants"]["profile"] == "loihi1"
+    assert report["constants"]["profile"] == "davies2018"
     assert report["label"] == "estimated from emulator counts"
 
 
