@@ -212,7 +212,7 @@ def cmd_energy(args):
                                seed=args.seed, progress=not args.quiet)
     else:
         table = energy.run(args.task, out=args.out, layers=args.layers, samples=args.samples,
-                           seed=args.seed, progress=not args.quiet)
+                           seed=args.seed, progress=not args.quiet, profile=args.profile)
     print(table)
     print(f"results in {args.out}")
 
@@ -290,6 +290,8 @@ def build_parser():
     p.add_argument("--layers", default=None, help="network shape (task default if absent)")
     p.add_argument("--areas", default="2..7", help="scaling: range of cortical areas")
     p.add_argument("--samples", type=int, default=None, help="training samples (task default)")
+    p.add_argument("--profile", default="davies2018",
+                   help="constants profile of the headline figures: davies2018 | sanafe")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True)
     p.add_argument("--quiet", action="store_true")

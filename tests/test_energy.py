@@ -221,7 +221,7 @@ def test_energy_run_writes_its_files(tmp_path):
     from errormc.benchmarks import energy
 
     table = energy.run("teacher-student", out=str(tmp_path), layers="2-1", samples=1,
-                       progress=False)
+                       progress=False, profile="sanafe")
     assert "estimated from emulator counts" in table
     assert "Renner" in table and "Shrestha" in table
     for name in ("energy.json", "energy.md", "energy_breakdown.png"):
@@ -239,8 +239,22 @@ def test_energy_run_writes_its_files(tmp_path):
     assert report["counts"]["training"]["errors_in"] > 0  # PES errors cross the host link
     assert "test_mse" in report
     assert report["placement_check"]["agree"]
-    assert report["constants"]["profile"] == "davies2018"
+    assert report["constants"]["profile"] == "sanafe"
+    assert set(report["profiles"]) == {"davies2018", "sanafe"}
+    assert "| davies2018 | training |" in table and "| sanafe | training |" in table
     assert report["label"] == "estimated from emulator counts"
+    # chip only is a lower bound of the deployed figures, in energy and in latency
+    for phase in ("training", "inference"):
+        chip, dep = report["chip_only"][phase], report["deployed"][phase]
+        assert "lower bound" in chip["label"]
+        assert dep["latency_per_sample_ms"] > 100 * chip["latency_per_sample_ms"]
+        for part in ("whole_chip", "per_used_core"):
+            assert dep["energy_per_sample_mJ"][part] > chip["energy_per_sample_mJ"][part] > 0
+        assert chip["energy_per_sample_mJ"]["per_used_core"] < chip["energy_per_sample_mJ"]["whole_chip"]
+        # one host round trip of 8 ms per step, 100 steps per sample
+        assert dep["latency_per_sample_ms"] == pytest.approx(
+            100 * 8.0 + chip["latency_per_sample_ms"])
+    assert report["host_traffic"]["totals"]["host->chip PES"]["values"] == 1
 
 
 def test_energy_run_rejects_bad_input(tmp_path):
@@ -267,3 +281,60 @@ def test_scaling_writes_table_and_plot(tmp_path):
     rows = json.loads((tmp_path / "scaling.json").read_text())["rows"]
     assert [r["areas"] for r in rows] == [2, 3]
     assert rows[1]["compartments"] > rows[0]["compartments"]
+
+
+@pytest.fixture(scope="module")
+def sanafe():
+    return load_constants("sanafe")
+
+
+def test_sanafe_profile_is_the_cited_file(sanafe):
+    """The figures of SANA-FE's sanafe/examples/loihi.yaml (commit af110515), as cited."""
+    expected = {
+        "energy.synaptic_op": 35.5, "time.synaptic_op": 3.8,
+        "energy.neuron_update_inactive": 51.2, "time.neuron_update_inactive": 6.0,
+        "energy.neuron_update_active": 51.2 + 21.6, "time.neuron_update_active": 6.0 + 3.7,
+        "energy.spike_generated": 69.3, "time.spike_generated": 30.0,
+        "energy.message_out": 111.0, "time.message_out": 5.1, "time.message_in": 16.0,
+        "energy.tile_hop_ew": 3.0, "energy.tile_hop_ns": 4.2,
+    }
+    for key, value in expected.items():
+        assert sanafe[key] == pytest.approx(value), key
+        assert sanafe.entries[key]["source"] == "sanafe_arch", key
+    # what SANA-FE does not give is borrowed, and says so
+    for key in ("energy.synaptic_update", "power.static_per_chip"):
+        assert sanafe.entries[key]["source"] != "sanafe_arch"
+        assert "NOT in SANA-FE" in sanafe.entries[key]["note"]
+    assert "af110515f480a13929fd595b1b927225a36d048a" in sanafe.sources["sanafe_arch"]["citation"]
+
+
+def test_spike_generation_and_messages_out_are_costed(sanafe, davies2018):
+    hops = (np.array([0]), np.array([0]), np.array([False]))
+    counts = _counts(spikes=np.array([4, 0]))
+    e = dynamic_energy(counts, hops, sanafe)
+    assert e["spike_generation"].tolist() == pytest.approx([4 * 69.3e-12, 0])
+    # 7 messages within a tile: message out 111 pJ each (no separate within-tile figure)
+    assert e["spike_routing"].tolist() == pytest.approx([7 * 111.0e-12, 0])
+    assert dynamic_energy(counts, hops, davies2018)["spike_generation"].tolist() == [0, 0]
+    per_step = {f: np.array([[0, 0]]) for f in
+                ("synaptic_ops", "learning_updates", "active_compartments", "idle_compartments")}
+    per_step["spikes"] = np.array([[2, 0]])
+    per_step["messages"] = np.array([[3]])
+    t, _ = step_times(per_step, [0], hops, 1, sanafe, route_dst=[1])
+    # core 0: 2 spikes x 30 ns + 3 messages x (2.1 + 5.1) ns; core 1: 3 x 16 ns in; + barrier
+    assert t[0] == pytest.approx((max(2 * 30 + 3 * 7.2, 3 * 16.0) + 113) * 1e-9)
+
+
+def test_deployed_cost_hand_computed(davies2018):
+    from errormc.hardware.energy import deployed_cost
+
+    d = deployed_cost(dynamic=1e-6, t_chip=2e-3, steps=100, p_chips=0.1044,
+                      p_cores=0.1044 * 9 / 128, constants=davies2018)
+    t = 2e-3 + 100 * 8e-3
+    assert d["time_s"] == pytest.approx(t)
+    e = d["energy_J"]
+    assert e["static_whole_chip"] == pytest.approx(0.1044 * t)
+    assert e["static_per_used_core"] == pytest.approx(0.1044 * 9 / 128 * t)
+    assert e["host"] == pytest.approx(28.48 * t)
+    assert e["total_whole_chip"] == pytest.approx(1e-6 + 0.1044 * t + 28.48 * t)
+    assert d["io_every_10"]["time_s"] == pytest.approx(2e-3 + 100 * 1.5e-3)
