@@ -33,6 +33,7 @@ floating-point models (``target="simreal"``) run the stock code.
 import warnings
 
 import numpy as np
+import scipy.sparse
 
 from .compat import discretize, emulator_interface
 
@@ -74,99 +75,163 @@ class SynapseTable:
 
 class FastSynapseState(emulator_interface.SynapseState):
     """``SynapseState`` with array code for spike delivery, input, traces and
-    the integer weight update (module docstring)."""
+    the integer weight update (module docstring).
+
+    Every (spike source -> target synapse axon, atom) pair is one *route*: an
+    on-chip compartment through one of its block's axons, or a host spike
+    input neuron through one of its axons. Route ``e`` adds the weight row
+    ``w(a_e, atom_e)`` at ``base(a_e) + idx(a_e, atom_e)`` of its synapse's
+    block. With ``h_e`` = 1 when route ``e``'s source spiked, a step's input is
+
+        q += R^T h,
+
+    with ``R`` the (routes x compartments) sparse matrix of those rows. Its
+    stored values of learning synapse groups are refreshed after every weight
+    update.
+    """
 
     def __init__(self, block_info, pes_error_scale=1.0, strict=True):
         super().__init__(block_info, pes_error_scale=pes_error_scale, strict=strict)
+        self.block_info = block_info
         self.tables = {synapse: SynapseTable(synapse) for synapse in self.slices}
-        self.spike_axons = {synapse: np.zeros(0, dtype=np.int64) for synapse in self.slices}
-        self.spike_atoms = {synapse: np.zeros(0, dtype=np.int64) for synapse in self.slices}
         self.trace_masks = {synapse: np.zeros(synapse.n_axons, dtype=bool) for synapse in self.traces}
         self._stock_weight_update = self._weight_update
         self._weight_update = self._fast_weight_update
+        self._inputs = None
+
+    def attach(self, spike_inputs):
+        """Build the routes and ``R`` for the chip's blocks and ``spike_inputs``."""
+        self._inputs = list(spike_inputs)
+        order = list(self.slices)
+        index = {synapse: k for k, synapse in enumerate(order)}
+        source, axon, atom, target = [], [], [], []
+        self._chip_axons = set()
+
+        def add(src, ax, n):
+            comp = np.arange(n)
+            mapped = np.asarray(ax.map_axon(comp), dtype=np.int64)
+            atoms = (np.zeros(n, dtype=np.int64) if ax.compartment_atoms is None
+                     else np.asarray(ax.compartment_atoms, dtype=np.int64))
+            keep = mapped >= 0
+            source.append(src[keep])
+            axon.append(mapped[keep])
+            atom.append(atoms[keep])
+            target.append(np.full(int(keep.sum()), index[ax.target], dtype=np.int64))
+
+        for block in self.block_info.blocks:
+            start = self.block_info.slices[block].start
+            n = block.compartment.n_compartments
+            for ax in block.axons:
+                self._chip_axons.add(ax)
+                add(start + np.arange(n), ax, n)
+        # host spike inputs: sources numbered after the chip's compartments
+        self._input_offsets = []
+        offset = self.n_compartments
+        for spike_input in self._inputs:
+            self._input_offsets.append(offset)
+            for ax in spike_input.axons:
+                add(offset + np.arange(spike_input.n_neurons), ax, spike_input.n_neurons)
+            offset += spike_input.n_neurons
+        self._spiking = np.zeros(offset, dtype=bool)
+
+        cat = (lambda parts: np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64))
+        target = cat(target)
+        by_target = np.argsort(target, kind="stable")
+        self._route_source = cat(source)[by_target]
+        self._route_axon = cat(axon)[by_target]
+        self._route_atom = cat(atom)[by_target]
+        bounds = np.searchsorted(target[by_target], np.arange(len(order) + 1))
+        self._route_slices = {syn: slice(bounds[k], bounds[k + 1]) for k, syn in enumerate(order)}
+
+        # R: one row per route, in route order, so a synapse's rows are contiguous
+        lengths, cols, data = [], [], []
+        self._data_slices = {}
+        n_data = 0
+        for synapse in order:
+            start = self.slices[synapse].start
+            first = n_data
+            rows = self._route_slices[synapse]
+            for a, at in zip(self._route_axon[rows], self._route_atom[rows]):
+                base = synapse.axon_compartment_base(int(a))
+                if base is None:
+                    lengths.append(0)
+                    continue
+                w, i = synapse.axon_weights_indices(int(a), atom=int(at))
+                lengths.append(w.size)
+                cols.append(start + base + np.asarray(i, dtype=np.int64))
+                data.append(np.asarray(w, dtype=np.int32))
+                n_data += w.size
+            self._data_slices[synapse] = slice(first, n_data)
+        indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        self._R = scipy.sparse.csr_matrix(
+            (cat(data).astype(np.int32), cat(cols), indptr),
+            shape=(len(self._route_source), self.n_compartments),
+        )
+        self._RT = self._R.T  # CSC view: shares R's data
+        self._h = np.zeros(len(self._route_source), dtype=np.int32)
+        self._checked_axons = None
+
+    def _refresh(self, synapse):
+        """Copy ``synapse``'s current weights into its rows of ``R``."""
+        rows = self._route_slices[synapse]
+        table = self.tables[synapse]
+        if table.uniform and table.dense:
+            w = table.weights[table.weight_row[self._route_axon[rows]], self._route_atom[rows]].ravel()
+        else:
+            parts = []
+            for a, at in zip(self._route_axon[rows], self._route_atom[rows]):
+                if synapse.axon_compartment_base(int(a)) is not None:
+                    parts.append(synapse.axon_weights_indices(int(a), atom=int(at))[0])
+            w = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+        self._R.data[self._data_slices[synapse]] = w
 
     def inject_current(self, t, spike_inputs, all_axons, spiked):
-        axons = {synapse: [] for synapse in self.slices}
-        atoms = {synapse: [] for synapse in self.slices}
-
-        def deliver(axon, compartment_idxs):
-            axon_idx = np.asarray(axon.map_axon(compartment_idxs), dtype=np.int64)
-            if axon.compartment_atoms is None:
-                atom = np.zeros(axon_idx.shape, dtype=np.int64)
-            else:
-                atom = np.asarray(axon.compartment_atoms, dtype=np.int64)[compartment_idxs]
-            keep = axon_idx >= 0
-            axons[axon.target].append(axon_idx[keep])
-            atoms[axon.target].append(atom[keep])
-
+        if all_axons is not self._checked_axons:
+            if {ax for ax, _ in all_axons.items()} != self._chip_axons:
+                raise RuntimeError("axons differ from the blocks' axons the routes were built from")
+            if list(spike_inputs) != self._inputs:
+                raise RuntimeError("spike inputs differ from the ones the routes were built from")
+            self._checked_axons = all_axons
+        spiking = self._spiking
+        spiking[: self.n_compartments] = spiked
+        spiking[self.n_compartments:] = False
         if t >= 2:  # input spikes take one time-step to arrive
-            for spike_input in spike_inputs:
+            for spike_input, offset in zip(spike_inputs, self._input_offsets):
                 idxs = np.asarray(spike_input.spike_idxs(t - 1), dtype=np.int64)
-                for axon in spike_input.axons:
-                    deliver(axon, idxs)
-        for axon, a_idx in all_axons.items():
-            deliver(axon, spiked[a_idx].nonzero()[0])
-        for synapse in self.slices:
-            if axons[synapse]:
-                self.spike_axons[synapse] = np.concatenate(axons[synapse])
-                self.spike_atoms[synapse] = np.concatenate(atoms[synapse])
-            else:
-                self.spike_axons[synapse] = np.zeros(0, dtype=np.int64)
-                self.spike_atoms[synapse] = np.zeros(0, dtype=np.int64)
+                spiking[offset + idxs] = True
+        self._h[:] = spiking[self._route_source]
 
     def delivered(self, synapse):
         """Axon indices of the spikes delivered to ``synapse`` this step."""
-        return self.spike_axons[synapse]
+        rows = self._route_slices[synapse]
+        return self._route_axon[rows][self._h[rows].astype(bool)]
 
     def update_input(self, input):
-        for synapse, s_slice in self.items():
-            axon = self.spike_axons[synapse]
-            if axon.size == 0:
-                continue
-            qb = input[0, s_slice]
-            table = self.tables[synapse]
-            if not table.uniform:
-                self._update_input_rows(synapse, qb, axon, self.spike_atoms[synapse])
-                continue
-            base = table.base[axon]
-            used = base >= 0
-            row = table.weight_row[axon[used]]
-            atom = self.spike_atoms[synapse][used]
-            weights = table.weights[row, atom]
-            if table.dense:
-                n = weights.shape[1]
-                qb[:n] += weights.sum(axis=0, dtype=np.int64).astype(qb.dtype)
-            else:
-                target = base[used, None] + table.indices[row, atom]
-                total = np.bincount(
-                    target.ravel(), weights=weights.ravel().astype(np.float64), minlength=qb.size
-                )
-                # |sums| stay far below 2^53: float64 holds them exactly
-                qb += total[: qb.size].astype(qb.dtype)
-
-    @staticmethod
-    def _update_input_rows(synapse, qb, axons, atoms):
-        for axon_idx, atom in zip(axons, atoms):
-            base = synapse.axon_compartment_base(int(axon_idx))
-            if base is None:
-                continue
-            weights, indices = synapse.axon_weights_indices(int(axon_idx), atom=int(atom))
-            qb[base + indices] += weights
+        # int32 sums wrap like the stock emulator's one-by-one int32 additions
+        input[0] += self._RT @ self._h
 
     def update_traces(self, t, rng):
         for synapse, trace in self.traces.items():
             mask = self.trace_masks[synapse]
-            axon = self.spike_axons[synapse]
+            axon = self.delivered(synapse)
             if axon.size:
-                if np.any(mask[axon]) or np.unique(axon).size < axon.size:
-                    self.error("Synaptic trace spikes lost")
+                before = np.count_nonzero(mask)
                 mask[axon] = True
+                # a spike on an axon already marked (this epoch or this step) is lost
+                if np.count_nonzero(mask) - before < axon.size:
+                    self.error("Synaptic trace spikes lost")
             if t % synapse.train_epoch == 0:
                 decay = np.exp(-synapse.train_epoch / synapse.tracing_tau)
                 trace1 = decay * trace
                 trace1[mask] += synapse.tracing_mag
                 trace[:] = self._trace_round(trace1, rng=rng)
                 mask[:] = False
+
+    def update_weights(self, t, rng):
+        super().update_weights(t, rng)
+        for synapse in self.pes_errors:
+            if t % synapse.learn_epoch == 0:
+                self._refresh(synapse)
 
     def _fast_weight_update(self, synapse, delta_ws, rng=None):
         table = self.tables[synapse]
@@ -202,14 +267,74 @@ def stochastic_round(x, rng, clip=None, dtype=np.int32):
     return x_sign * y
 
 
+class FastCompartmentState(emulator_interface.CompartmentState):
+    """``CompartmentState`` with the integer update in fewer array passes.
+
+    The same arithmetic as nengo-loihi's (``decay_int``: ``sign(x) floor(|x| r /
+    2^12)`` with ``r = 2^12 - offset - decay``); overflow is first tested with
+    one min/max, and nengo-loihi's wrap-around is applied only where a value
+    left its range. The noise draw is made every step, as in nengo-loihi, even
+    where noise is off, so the emulator's random stream is the same.
+    """
+
+    def __init__(self, block_info, strict=True):
+        super().__init__(block_info, strict=strict)
+        self._r_u = (2**12 - 1 - np.asarray(self.decay_u)).astype(np.int64)
+        self._r_v = (2**12 - 0 - np.asarray(self.decay_v)).astype(np.int64)
+        self._noise_on = bool(np.any(self.noise.enabled))
+        self._q_max = 2 ** discretize.Q_BITS
+        self._u_max = 2 ** discretize.U_BITS
+
+    def _check(self, x, limit, bits, name):
+        # |x| >= limit also flags x = -limit (in range): the exact test decides
+        if x.size and np.abs(x).max() >= limit and (x.max() >= limit or x.min() < -limit):
+            self._overflow(x, bits=bits, name=name)
+
+    @staticmethod
+    def _decay(x, r):
+        out = np.zeros_like(x)
+        np.right_shift(np.abs(x) * r, 12, out=out)
+        return np.sign(x) * out
+
+    def update(self, rng):
+        if self._noise_on:
+            noise = self.noise.sample(rng)
+        else:
+            self.noise._uniform(rng)  # nengo-loihi draws it every step
+            noise = None
+        q0 = self.input[0, :]
+        if noise is not None:
+            q0[~(self.noise.target_u)] += noise[~(self.noise.target_u)]
+        self._check(q0, self._q_max, discretize.Q_BITS, "q0")
+        self.current[:] = self._decay(self.current, self._r_u) + q0
+        self._check(self.current, self._u_max, discretize.U_BITS, "current")
+        u2 = self.current + self.bias
+        if noise is not None:
+            u2[self.noise.target_u] += noise[self.noise.target_u]
+        self._check(u2, self._u_max, discretize.U_BITS, "u2")
+        self.voltage[:] = self._decay(self.voltage, self._r_v) + u2
+        np.clip(self.voltage, self.vmin, self.vmax, out=self.voltage)
+        self.voltage[self.ref_count > 0] = 0
+        spiked = self.spiked
+        np.greater(self.voltage, self.vth, out=spiked)
+        if spiked.any():
+            self.voltage[spiked] = 0
+            self.ref_count[spiked] = self.ref[spiked]
+            self.spike_count[spiked] += 1
+        np.clip(self.ref_count - 1, 0, None, out=self.ref_count)
+
+
 class FastEmulator(emulator_interface.EmulatorInterface):
-    """nengo-loihi's ``EmulatorInterface`` with `FastSynapseState` (integer models)."""
+    """nengo-loihi's ``EmulatorInterface`` with `FastCompartmentState` and
+    `FastSynapseState` (integer models)."""
 
     def __init__(self, model, seed=None):
         super().__init__(model, seed=seed)
         if self.block_info.dtype == np.int32:
+            self.compartment = FastCompartmentState(self.block_info, strict=self.strict)
             self.synapses = FastSynapseState(
                 self.block_info,
                 pes_error_scale=getattr(model, "pes_error_scale", 1.0),
                 strict=self.strict,
             )
+            self.synapses.attach(self.inputs)
