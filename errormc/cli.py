@@ -166,8 +166,11 @@ def cmd_bench(args):
     if args.what == "backends":
         from errormc.benchmarks.speed_backends import write_backends_table
 
+        from errormc.benchmarks.speed_backends import task_list
+
         out = args.out or os.path.join("results", "bench-backends")
-        print(write_backends_table(out))
+        tasks = task_list(args.tasks, n_train=args.n_train, n_test=args.n_test, epochs=args.epochs)
+        print(write_backends_table(out, tasks, emulator=args.emulator))
         print(f"table in {out}")
     if args.what == "speed":
         from errormc.benchmarks.speed import bench_speed, format_table
@@ -314,6 +317,11 @@ def build_parser():
     p.add_argument("what", choices=["speed", "backends"])
     p.add_argument("--out", default=None)
     p.add_argument("--steps", type=int, default=20000)
+    p.add_argument("--tasks", default="ts21,ts421,digits", help="backends: ts21,ts421,digits")
+    p.add_argument("--n-train", type=int, default=None, help="backends: training samples")
+    p.add_argument("--n-test", type=int, default=None, help="backends: test samples")
+    p.add_argument("--epochs", type=int, default=None, help="backends: training epochs")
+    p.add_argument("--emulator", default="fast", help="backends: fast | stock")
     p.set_defaults(func=cmd_bench)
     return parser
 

@@ -86,3 +86,16 @@ def test_fast_emulator_is_the_default_and_stock_is_selectable():
         assert isinstance(sim.sims["emulator"], FastEmulator)
     with pytest.raises(ValueError, match="emulator: unknown 'turbo'"):
         Simulator(net, backend="loihi", emulator="turbo")
+
+
+def test_integer_decay_equals_nengo_loihi():
+    """``sign(x) floor(|x| (2^12 - offset - d) / 2^12)`` on random values of both signs."""
+    from errormc.hardware.loihi.compat import discretize
+    from errormc.hardware.loihi.emulator import FastCompartmentState
+
+    rng = np.random.RandomState(0)
+    x = rng.randint(-2**23, 2**23, size=20000).astype(np.int32)
+    d = rng.randint(0, 4096, size=20000).astype(np.int32)
+    for offset in (0, 1):
+        r = (2**12 - offset - d).astype(np.int64)
+        assert np.array_equal(FastCompartmentState._decay(x, r), discretize.decay_int(x, d, offset=offset))

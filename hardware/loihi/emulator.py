@@ -292,9 +292,12 @@ class FastCompartmentState(emulator_interface.CompartmentState):
 
     @staticmethod
     def _decay(x, r):
-        out = np.zeros_like(x)
-        np.right_shift(np.abs(x) * r, 12, out=out)
-        return np.sign(x) * out
+        # sign(x) floor(|x| r / 2^12) = (x r) >> 12 rounded towards zero: add
+        # 2^12 - 1 to negative products before the (flooring) arithmetic shift
+        t = x * r
+        t += (t >> 63) & 4095
+        t >>= 12
+        return t.astype(x.dtype)
 
     def update(self, rng):
         if self._noise_on:
