@@ -227,6 +227,17 @@ class FastSynapseState(emulator_interface.SynapseState):
                 trace[:] = self._trace_round(trace1, rng=rng)
                 mask[:] = False
 
+    def update_pes_errors(self, errors):
+        """nengo-loihi's ``scale_pes_errors`` (scale, round, clip to +-127, with its
+        warnings) on each error, summed per synapse group."""
+        for pes_errors in self.pes_errors.values():
+            pes_errors[:] = 0
+        for synapse, _, e in errors:
+            error = np.round(self.pes_error_scale * e).astype(np.int32)
+            if error.size and (error.max() > 127 or error.min() < -127):
+                error = discretize.scale_pes_errors(e, scale=self.pes_error_scale)
+            self.pes_errors[synapse] += error
+
     def update_weights(self, t, rng):
         super().update_weights(t, rng)
         for synapse in self.pes_errors:
@@ -315,16 +326,19 @@ class FastCompartmentState(emulator_interface.CompartmentState):
         if noise is not None:
             u2[self.noise.target_u] += noise[self.noise.target_u]
         self._check(u2, self._u_max, discretize.U_BITS, "u2")
-        self.voltage[:] = self._decay(self.voltage, self._r_v) + u2
-        np.clip(self.voltage, self.vmin, self.vmax, out=self.voltage)
-        self.voltage[self.ref_count > 0] = 0
+        v = self.voltage
+        np.add(self._decay(v, self._r_v), u2, out=v)
+        np.maximum(v, self.vmin, out=v)  # np.clip(v, vmin, vmax), in two passes
+        np.minimum(v, self.vmax, out=v)
+        v[self.ref_count > 0] = 0
         spiked = self.spiked
         np.greater(self.voltage, self.vth, out=spiked)
         if spiked.any():
             self.voltage[spiked] = 0
             self.ref_count[spiked] = self.ref[spiked]
             self.spike_count[spiked] += 1
-        np.clip(self.ref_count - 1, 0, None, out=self.ref_count)
+        np.subtract(self.ref_count, 1, out=self.ref_count)
+        np.maximum(self.ref_count, 0, out=self.ref_count)
 
 
 class FastEmulator(emulator_interface.EmulatorInterface):

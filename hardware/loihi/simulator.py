@@ -17,6 +17,7 @@ from nengo.builder.ensemble import get_activities
 from errormc.networks.errors import ConfigError
 
 from .compat import VERSION_WARNING, emulator_interface, nengo_loihi, simulator_module
+from .discretisation import chip_model
 from .emulator import FastEmulator
 
 EMULATORS = ("fast", "stock")
@@ -83,10 +84,12 @@ def _emulator_class(cls):
         module.EmulatorInterface = original
 
 
-def loihi_simulator(network, dt=0.001, progress_bar=False, emulator="fast", **kwargs):
+def loihi_simulator(network, dt=0.001, progress_bar=False, emulator="fast", discretisation=None,
+                    **kwargs):
     """``(sim, reader, build_warnings)`` for ``network`` on the nengo-loihi emulator.
 
-    Build warnings are returned as strings (they become fields of the placement
+    The chip model carries `errormc.hardware.loihi.discretisation.DISCRETISATION`
+    (``discretisation``: overrides, for measuring alternatives). Build warnings are returned as strings (they become fields of the placement
     report); those that are neither a quantisation notice nor a known nengo-loihi
     notice are re-emitted.
     """
@@ -96,7 +99,9 @@ def loihi_simulator(network, dt=0.001, progress_bar=False, emulator="fast", **kw
     with warnings.catch_warnings(record=True) as caught, _emulator_class(cls):
         warnings.simplefilter("always")
         warnings.filterwarnings("ignore", message=VERSION_WARNING)
-        sim = nengo_loihi.Simulator(network, dt=dt, target="sim", progress_bar=progress_bar, **kwargs)
+        model = chip_model(dt, label=f"{network}, dt={dt:f}", **(discretisation or {}))
+        sim = nengo_loihi.Simulator(network, dt=dt, target="sim", progress_bar=progress_bar,
+                                    model=model, **kwargs)
     for w in caught:
         message = str(w.message)
         if not (is_quantisation_warning(message) or is_known_loihi_notice(message)):
