@@ -4,14 +4,19 @@
 (`errormc.networks.SpikingErrorMicrocircuit`, driven as in
 `errormc.benchmarks.deployment`) on the nengo-loihi emulator with an
 `errormc.hardware.loihi.counters.ActivityCounter` attached, then tests it, and costs
-both phases with `errormc.hardware.energy` (Loihi 1 constants, each cited):
+both phases with `errormc.hardware.energy` under every constants profile
+(``davies2018``, ``sanafe``; each figure cited), twice each:
 
+* chip only (a lower bound: chip time, no host) and deployed (one measured host
+  round trip per step, static power over the deployed wall time, host power),
+  static power attributed to whole chips and to the used cores;
 * training = the training presentations (target nudging on, on-chip PES);
 * inference = one test pass after training (nudging off; the learning engine
   still runs its epochs on the learning synapses with zero errors, as deployed).
 
 Every figure of ours is *estimated from emulator counts*; the published rows
-are measurements on Loihi. `scaling(areas, out)` repeats the training
+are measurements on Loihi. The report also lists what crosses the host each step
+(`errormc.hardware.loihi.placement.host_traffic`). `scaling(areas, out)` repeats the training
 measurement for hierarchies of 2..7 cortical areas on one fixed task.
 
 Outputs: ``energy.json``, ``energy.md``, ``energy_breakdown.png`` (run);

@@ -17,17 +17,19 @@ over single spikes and single synapse rows:
   weight), ``F = LEARN_FRAC``, ``e`` the weight exponent, ``s`` the shift bits
   and ``o`` the learning overflow bits.
 
-`FastEmulator` keeps the same state objects and methods and replaces only
-these four with array code over all spikes and all rows at once. Integer sums
-do not depend on the order of their terms, and the weight rows of a synapse are
-rounded against the same ``rng.rand`` stream in the same (row-major) order, so
-spike rasters, compartment states, traces and weights equal the stock
-emulator's exactly (tests/test_fast_emulator.py checks this step by step).
-The delivered spikes of a step are kept as arrays (``spike_axons`` and
-``spike_atoms`` per synapse) instead of lists of ``Spike`` objects.
+`FastEmulator` keeps nengo-loihi's state objects and interface and replaces
+these with array code: all spike delivery of a step is one sparse product
+(`FastSynapseState`), all weight rows of a synapse group are rounded at once,
+and the compartment update (`FastCompartmentState`) and PES error scaling take
+fewer array passes. Integer sums do not depend on the order of their terms, and
+the weight rows are rounded against the same ``rng.rand`` stream in the same
+(row-major) order, so spike rasters, compartment states, traces and weights
+equal the stock emulator's exactly (tests/test_fast_emulator.py checks every
+state array after every step, with learning).
 
-Synapses whose weight rows differ in shape (none in the networks here) and
-floating-point models (``target="simreal"``) run the stock code.
+Floating-point models (``target="simreal"``) run the stock code; so does the
+weight update of a synapse group whose weight rows differ in shape (none in the
+networks here).
 """
 
 import warnings
@@ -66,7 +68,7 @@ class SynapseTable:
         else:
             self.base = np.asarray(synapse.axon_compartment_bases, dtype=np.int64)
         n_targets = self.weights.shape[2]
-        # every row targets compartments 0..n-1 from base 0: a plain row sum
+        # every row targets compartments 0..n-1 from base 0
         self.dense = bool(
             np.all(self.base == 0)
             and np.all(self.indices == np.arange(n_targets))
