@@ -81,13 +81,14 @@ class FastSynapseState(emulator_interface.SynapseState):
 
     Every (spike source -> target synapse axon, atom) pair is one *route*: an
     on-chip compartment through one of its block's axons, or a host spike
-    input neuron through one of its axons. Route ``e`` adds the weight row
-    ``w(a_e, atom_e)`` at ``base(a_e) + idx(a_e, atom_e)`` of its synapse's
-    block. With ``h_e`` = 1 when route ``e``'s source spiked, a step's input is
+    input neuron through one of its axons. A spike on a route adds the weight
+    row ``w(a, atom)`` at ``base(a) + idx(a, atom)`` of its synapse's block. With
+    ``c_r`` the number of spiking routes that reach row ``r`` = (synapse, a, atom)
+    in a step, the step's input is
 
-        q += R^T h,
+        q += R^T c,
 
-    with ``R`` the (routes x compartments) sparse matrix of those rows. Its
+    with ``R`` the (rows x compartments) sparse matrix of those weight rows. Its
     stored values of learning synapse groups are refreshed after every weight
     update.
     """
@@ -145,15 +146,24 @@ class FastSynapseState(emulator_interface.SynapseState):
         bounds = np.searchsorted(target[by_target], np.arange(len(order) + 1))
         self._route_slices = {syn: slice(bounds[k], bounds[k + 1]) for k, syn in enumerate(order)}
 
-        # R: one row per route, in route order, so a synapse's rows are contiguous
+        # R: one row per distinct (synapse, axon, atom) that a route reaches, in
+        # synapse order (a synapse's rows are contiguous); routes to the same
+        # axon share its row, and a step adds each row times its spike count
+        keys = np.stack([target[by_target], self._route_axon, self._route_atom], axis=1)
+        rows, self._route_row = np.unique(keys, axis=0, return_inverse=True)
+        self._route_row = self._route_row.ravel()
+        self._n_rows = len(rows)
+        self._row_axon, self._row_atom = rows[:, 1], rows[:, 2]
+        row_bounds = np.searchsorted(rows[:, 0], np.arange(len(order) + 1))
+        self._row_slices = {syn: slice(row_bounds[k], row_bounds[k + 1]) for k, syn in enumerate(order)}
         lengths, cols, data = [], [], []
         self._data_slices = {}
         n_data = 0
         for synapse in order:
             start = self.slices[synapse].start
             first = n_data
-            rows = self._route_slices[synapse]
-            for a, at in zip(self._route_axon[rows], self._route_atom[rows]):
+            sl = self._row_slices[synapse]
+            for a, at in zip(self._row_axon[sl], self._row_atom[sl]):
                 base = synapse.axon_compartment_base(int(a))
                 if base is None:
                     lengths.append(0)
@@ -167,21 +177,21 @@ class FastSynapseState(emulator_interface.SynapseState):
         indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         self._R = scipy.sparse.csr_matrix(
             (cat(data).astype(np.int32), cat(cols), indptr),
-            shape=(len(self._route_source), self.n_compartments),
+            shape=(self._n_rows, self.n_compartments),
         )
         self._RT = self._R.T  # CSC view: shares R's data
-        self._h = np.zeros(len(self._route_source), dtype=np.int32)
+        self._h = np.zeros(len(self._route_source), dtype=bool)
         self._checked_axons = None
 
     def _refresh(self, synapse):
         """Copy ``synapse``'s current weights into its rows of ``R``."""
-        rows = self._route_slices[synapse]
+        sl = self._row_slices[synapse]
         table = self.tables[synapse]
         if table.uniform and table.dense:
-            w = table.weights[table.weight_row[self._route_axon[rows]], self._route_atom[rows]].ravel()
+            w = table.weights[table.weight_row[self._row_axon[sl]], self._row_atom[sl]].ravel()
         else:
             parts = []
-            for a, at in zip(self._route_axon[rows], self._route_atom[rows]):
+            for a, at in zip(self._row_axon[sl], self._row_atom[sl]):
                 if synapse.axon_compartment_base(int(a)) is not None:
                     parts.append(synapse.axon_weights_indices(int(a), atom=int(at))[0])
             w = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
@@ -206,11 +216,14 @@ class FastSynapseState(emulator_interface.SynapseState):
     def delivered(self, synapse):
         """Axon indices of the spikes delivered to ``synapse`` this step."""
         rows = self._route_slices[synapse]
-        return self._route_axon[rows][self._h[rows].astype(bool)]
+        return self._route_axon[rows][self._h[rows]]
 
     def update_input(self, input):
-        # int32 sums wrap like the stock emulator's one-by-one int32 additions
-        input[0] += self._RT @ self._h
+        active = np.flatnonzero(self._h)
+        if active.size:
+            counts = np.bincount(self._route_row[active], minlength=self._n_rows).astype(input.dtype)
+            # int32 sums wrap like the stock emulator's one-by-one int32 additions
+            input[0] += self._RT @ counts
 
     def update_traces(self, t, rng):
         for synapse, trace in self.traces.items():
