@@ -34,7 +34,7 @@ def readout_steps(steps_per_sample):
 
 def train(factory, task, protocol, dt, backend="nengo", seed=None, untrained=None,
           progress=None, chunk_steps=None, on_chunk=None, restore=None, on_build=None,
-          snapshot_every=0, on_snapshot=None, after=None):
+          snapshot_every=0, on_snapshot=None, after=None, sim_options=None):
     """Train ``factory``'s network on ``task`` with ``protocol``.
 
     Parameters
@@ -67,6 +67,8 @@ def train(factory, task, protocol, dt, backend="nengo", seed=None, untrained=Non
     after : callable, optional
         ``after(session, trained) -> dict`` of further metrics, computed on the
         trained session before it closes (its steps count in ``steps``).
+    sim_options : dict, optional
+        Passed to the backend's simulator (e.g. the Loihi ``emulator``).
 
     Returns
     -------
@@ -78,7 +80,9 @@ def train(factory, task, protocol, dt, backend="nengo", seed=None, untrained=Non
     """
     t0 = time.perf_counter()
     layers = task.layers
-    with Session(factory, layers[0], layers[-1], dt=dt, backend=backend, seed=seed) as session:
+    sim_options = sim_options or {}
+    with Session(factory, layers[0], layers[-1], dt=dt, backend=backend, seed=seed,
+                 sim_options=sim_options) as session:
         if on_build is not None:
             on_build(session)
         state = restore(session) if restore is not None else None
@@ -101,7 +105,7 @@ def train(factory, task, protocol, dt, backend="nengo", seed=None, untrained=Non
         if untrained is None:
             raise ValueError("untrained: the protocol has no initial test; give a control")
         with Session(factory, layers[0], layers[-1], dt=dt, backend=backend,
-                     seed=seed) as control:
+                     seed=seed, sim_options=sim_options) as control:
             initial = untrained.run(control, plastic=False)
             steps += control.steps
     wall = time.perf_counter() - t0

@@ -111,9 +111,12 @@ class Session:
         ``record(net) -> {name: (obj, attr)}`` of extra probes.
     seed : int, optional
         Simulator seed (the spiking network's decoders and tuning curves).
+    sim_options : dict, optional
+        Passed to the backend's simulator (e.g. the Loihi ``emulator``).
     """
 
-    def __init__(self, network, n_in, n_out, dt=None, backend="nengo", record=None, seed=None):
+    def __init__(self, network, n_in, n_out, dt=None, backend="nengo", record=None, seed=None,
+                 sim_options=None):
         self.schedule = Schedule(n_in, n_out)
         with nengo.Network(label="session") as self.model:
             node = nengo.Node(self.schedule.process, label="schedule")
@@ -122,7 +125,7 @@ class Session:
             self.probes = {"output": nengo.Probe(obj, synapse=synapse)}
             for name, (obj, attr) in (record(self.net) if record else {}).items():
                 self.probes[name] = nengo.Probe(obj, attr, synapse=None)
-        self.sim = Simulator(self.model, backend=backend, dt=dt, seed=seed)
+        self.sim = Simulator(self.model, backend=backend, dt=dt, seed=seed, **(sim_options or {}))
         self.steps = 0
 
     def run(self, inputs, targets=None, learn=None):

@@ -62,7 +62,7 @@ nengo-loihi forces onto the host, by design of this network:
 So every area boundary crosses chip <-> host once per direction and step. On chip,
 errors are scaled by ``pes_error_scale`` (100), rounded and clipped to +-127, and
 learned weights are 8-bit with a per-synapse-group exponent: see
-`errormc.hardware.placement`.
+`errormc.hardware.loihi.placement`.
 """
 
 import numpy as np
@@ -335,7 +335,7 @@ class SpikingErrorMicrocircuit(nengo.Network):
         scaled like the forward weights.
     neuron_type : nengo.neurons.NeuronType, optional
         Default ``nengo.LIF()``; on-chip choices are LIF / SpikingRectifiedLinear
-        and their nengo-loihi variants (`errormc.hardware.chip_neuron_type`).
+        and their nengo-loihi variants (`errormc.hardware.backends.chip_neuron_type`).
     input, target, nudging : optional
         Node outputs (array, callable, Process) for the input rates r_0 in [0, 1],
         the target and the nudging switch (1: target drives the output errors and

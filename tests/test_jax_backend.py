@@ -9,14 +9,14 @@ import numpy as np
 import nengo
 import pytest
 
-from errormc.benchmarks import models
-from errormc.benchmarks.checkpoint import restore_simulator_state, simulator_state
-from errormc.benchmarks.config import RunConfig
 from errormc.benchmarks.protocol import Schedule, Session, TeacherStudentProtocol, replay
-from errormc.benchmarks.runner import rate_task
 from errormc.hardware import Simulator, compiled
 from errormc.networks import ErrorMicrocircuit, SpikingErrorMicrocircuit
 from errormc.networks.errors import ConfigError
+from errormc.runs import models
+from errormc.runs.checkpoint import restore_simulator_state, simulator_state
+from errormc.runs.config import RunConfig
+from errormc.runs.runner import task_for as rate_task
 
 from .test_traces import TRACES, final_forward, rel_err, stored_weights
 

@@ -254,6 +254,7 @@ def train(config, progress=False, directory=None, checkpoint=None):
             metrics, weights, info = experiment.train(
                 models.network_factory(config), task, protocol, config.dt,
                 backend=config.backend, seed=config.seed,
+                sim_options={} if config.emulator is None else {"emulator": config.emulator},
                 untrained=None if protocol.initial_test else protocol_for(config, task, 1),
                 progress=report, chunk_steps=GUARD_SAMPLES * config.steps_per_sample,
                 on_chunk=guard, restore=None if checkpoint is None else restore,
