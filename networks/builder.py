@@ -2,12 +2,18 @@
 
 Importing this module registers them; `errormc.networks` imports it.
 
-A built rate network consists of nengo's own operators (``Reset`` of a summing
-compartment, ``DotInc``/``ElementwiseInc``/``Copy`` of a `.Projection`, the
-``Copy`` that adds a learning rule's delta to its weights, and the input, probe and
-time operators) and the ten operators below: the model's equations. Each is a plain
+A built rate network consists of nengo's own operators and the ten operators below,
+the model's equations. nengo's are: ``Reset`` of a summing compartment (a
+`.Dendrite`, a `.DendriteStack`, the input of a `.Population` without
+compartments), one ``DotInc`` / ``ElementwiseInc`` / ``Copy`` per `.Projection`
+(``post += W pre``, ``post += w * pre``, ``post += pre``), the ``Copy`` that adds a
+learning rule's delta to its weights at the start of the next step, a ``Copy`` into
+a `.Stack` from a member built before it (none in the networks here), and the
+input, probe and time operators. Each operator here is a plain
 `nengo.builder.Operator` with declared sets/incs/reads/updates; ``m`` is the
-plasticity switch of a rule (``delta = 0`` where ``m = 0``), ``dt`` the time step.
+plasticity switch of a rule (``delta = 0`` where ``m = 0``), ``m_t`` the nudging
+switch, ``dt`` the time step. A compiled engine implements these ten and nengo's
+five (``Reset``, ``Copy``, ``DotInc``, ``ElementwiseInc``, ``TimeUpdate``).
 
 ========================  ===================================================================
 operator                  equation (per step)
@@ -117,7 +123,25 @@ class SimProspectiveRate(Operator):
         return step_prospective_rate if self.neurons.prospective else step_nonprospective_rate
 
 
-class SimSomaticEuler(Operator):
+class _SomaticUpdate(Operator):
+    """A voltage update from the somatic current ``J = sum_k g_k x_k``.
+
+    1. sets ``[]``
+    2. incs ``[]``
+    3. reads ``[x_1, x_2, ...]``
+    4. updates ``[voltage]``
+    """
+
+    def __init__(self, inputs, gains, voltage, tag=None):
+        super().__init__(tag=tag)
+        self.gains = tuple(float(g) for g in gains)
+        self.sets = []
+        self.incs = []
+        self.reads = list(inputs)
+        self.updates = [voltage]
+
+
+class SimSomaticEuler(_SomaticUpdate):
     """Forward-Euler step of a leaky soma: ``u += dt (J - g_tot u)``, ``J = sum_k g_k x_k``.
 
     1. sets ``[]``
@@ -127,13 +151,8 @@ class SimSomaticEuler(Operator):
     """
 
     def __init__(self, inputs, gains, voltage, conductance, tag=None):
-        super().__init__(tag=tag)
-        self.gains = tuple(float(g) for g in gains)
+        super().__init__(inputs, gains, voltage, tag=tag)
         self.conductance = conductance
-        self.sets = []
-        self.incs = []
-        self.reads = list(inputs)
-        self.updates = [voltage]
 
     def make_step(self, signals, dt, rng):
         inputs = [signals[s] for s in self.reads]
@@ -183,7 +202,7 @@ class SimDelayedRate(Operator):
         return step_delayed_rate
 
 
-class SimReplace(Operator):
+class SimReplace(_SomaticUpdate):
     """``u = J``, ``J = sum_k g_k x_k`` (the full-replacement step of the ANN).
 
     1. sets ``[]``
@@ -191,14 +210,6 @@ class SimReplace(Operator):
     3. reads ``[x_1, x_2, ...]``
     4. updates ``[voltage]``
     """
-
-    def __init__(self, inputs, gains, voltage, tag=None):
-        super().__init__(tag=tag)
-        self.gains = tuple(float(g) for g in gains)
-        self.sets = []
-        self.incs = []
-        self.reads = list(inputs)
-        self.updates = [voltage]
 
     def make_step(self, signals, dt, rng):
         inputs = [signals[s] for s in self.reads]

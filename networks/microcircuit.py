@@ -106,6 +106,13 @@ class Conductances:
     def as_dict(self):
         return {name: getattr(self, name) for name in self.names}
 
+    @classmethod
+    def pop_from(cls, kwargs):
+        """Conductances from the ``g_l``, ``g_bas``, ... entries of a network's
+        keyword arguments (removed from ``kwargs``; missing ones take the defaults
+        above). The networks take them this way so the defaults live here only."""
+        return cls(**{name: kwargs.pop(name) for name in cls.names if name in kwargs})
+
 
 class Area(nengo.Network):
     """One cortical area: representation and error units with their dendrites.
@@ -248,8 +255,8 @@ class ErrorMicrocircuit(nengo.Network):
         Rate of the decay of P and Q towards identity (0: fixed, as published).
     phi_transfer : bool
         Gate hidden error units by P phi'(u_breve) (MODEL.md 1.6).
-    g_l, g_bas, g_api, g_den, g_ntgt : float
-        Conductances (1/ms).
+    g_l, g_bas, g_api, g_den, g_ntgt : float, keyword only
+        Conductances (1/ms); defaults of `.Conductances`.
     weights : str, path or dict, optional
         Initial weights and voltages (`errormc.networks.weights`); default: drawn
         with ``seed`` in the reference order (`.initial_state`).
@@ -277,11 +284,6 @@ class ErrorMicrocircuit(nengo.Network):
         eta_fill="scaled",
         eta_lateral=0.0,
         phi_transfer=True,
-        g_l=0.03,
-        g_bas=0.1,
-        g_api=0.06,
-        g_den=0.1,
-        g_ntgt=0.06,
         weights=None,
         seed=0,
         wt_noise=0.5,
@@ -293,6 +295,7 @@ class ErrorMicrocircuit(nengo.Network):
         label=None,
         **kwargs,
     ):
+        conductances = Conductances.pop_from(kwargs)
         super().__init__(label=label or "ErrorMicrocircuit", seed=seed, **kwargs)
         self.layers = parse_layers(layers)
         L = self.n_areas = len(self.layers) - 1
@@ -305,7 +308,7 @@ class ErrorMicrocircuit(nengo.Network):
         self.error_activation = activations.per_area(error_activation, L, "error_activation")
         self.connectivity = check_mode(connectivity, CONNECTIVITY_MODES, "connectivity")
         self.backward_mode = check_mode(backward, BACKWARD_MODES, "backward")
-        self.conductances = Conductances(g_l, g_bas, g_api, g_den, g_ntgt)
+        self.conductances = conductances
         if eta is None:
             eta = DEFAULT_ETA.get(L, [0.1] * L)
         self.eta = learning_rate_matrix(eta, L, self.connectivity, eta_fill)
