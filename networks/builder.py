@@ -379,7 +379,8 @@ class SimPreviousStepRule(Operator):
                     delta[...] = 0
                 for rows, pre_block, delta_block, rate in blocks:
                     # np.outer, without its Python-level reshaping
-                    np.multiply(((rate * m) * post[rows])[:, None], pre_block[None, :], out=delta_block)
+                    scaled = (rate * m) * post[rows]
+                    np.multiply(scaled[:, None], pre_block[None, :], out=delta_block)
             else:
                 delta[...] = 0
             dendrite_prev[...] = dendrite
@@ -732,7 +733,10 @@ def _post_input(model, conn):
         return model.sig[post]["in"]
     if isinstance(post, Compartment) and not isinstance(post, Dendrite):
         raise BuildError(f"{conn}: nothing may project into {post} (it is computed)")
-    sig = compartment_signal(model, post) if isinstance(post, Dendrite) else model.sig[post].get("in")
+    if isinstance(post, Dendrite):
+        sig = compartment_signal(model, post)
+    else:
+        sig = model.sig[post].get("in")
     if sig is None:
         raise BuildError(f"{conn}: post object {post} has no input")
     sl = conn.post_slice
@@ -773,6 +777,11 @@ def build_projection(model, conn):
         for rule in rules:
             model.build(rule)
         weights.readonly = False
+        for block in conn._blocks:
+            # the block's view of the rule's signals, for probes
+            sig = model.sig[conn.learning_rule]
+            model.sig[block.learning_rule]["delta"] = sig["delta"][block.rows, block.cols]
+            model.sig[block.learning_rule]["plasticity"] = sig["plasticity"]
     model.params[conn] = BuiltConnection(
         eval_points=None,
         solver_info=None,

@@ -50,7 +50,8 @@ def test_skip_8421_errormc_builds_to_at_most_60_operators():
     38 in all (149 before the light populations, in this count without the
     input node's and the probe's operators).
     """
-    counts = operator_counts(partial(ErrorMicrocircuit, [8, 4, 2, 1], connectivity="skip"), [8, 4, 2, 1])
+    layers = [8, 4, 2, 1]
+    counts = operator_counts(partial(ErrorMicrocircuit, layers, connectivity="skip"), layers)
     assert sum(counts.values()) == 38 <= 60
     model_math = dict(
         SimProspectiveRate=6, SimSomaticEuler=6, SimProduct=2, SimNudging=1,
@@ -71,7 +72,9 @@ def teacher_rows(n_in, n_out, T, seed):
 
 
 RATE = {
-    "errormc-layered": partial(ErrorMicrocircuit, [4, 3, 2], connectivity="layered", eta_lateral=0.1),
+    "errormc-layered": partial(
+        ErrorMicrocircuit, [4, 3, 2], connectivity="layered", eta_lateral=0.1
+    ),
     "errormc-skip": partial(ErrorMicrocircuit, [4, 3, 2, 1], connectivity="skip"),
     "sacramento2018": partial(DendriticMicrocircuit, [4, 3, 2], backward="fa", eta_apical=0.1),
     "dpc": partial(DendriticPredictiveCoding, [4, 3, 2]),

@@ -143,7 +143,8 @@ class ANN(LayeredBaseline):
                 self.mismatch = Nudging(self.output, self.target, self.nudging, label="mismatch")
                 for l in range(1, L + 1):
                     n = self.layers[l]
-                    self.derivatives.append(StateReadout(self.units[l - 1], "derivative", label=f"rho{l}"))
+                    rho = StateReadout(self.units[l - 1], "derivative", label=f"rho{l}")
+                    self.derivatives.append(rho)
                     if l == L:
                         drive = self.mismatch
                     else:
