@@ -69,13 +69,22 @@ from .neurons import DelayedRate, Identity, ProspectiveRate
 # --- operators ----------------------------------------------------------------------
 
 
-def _soma_current(gains, inputs, out, scratch):
-    # J = g_1 x_1 + g_2 x_2 + ..., summed in the order the compartments are given
-    np.multiply(inputs[0], gains[0], out=out)
-    for g, x in zip(gains[1:], inputs[1:]):
-        np.multiply(x, g, out=scratch)
-        np.add(out, scratch, out=out)
-    return out
+def _soma_steps(gains, inputs, step_1, step_2, step_n):
+    """The step function for ``J = g_1 x_1 + g_2 x_2 + ...`` (summed in the order the
+    compartments are given): ``step_1(x_1)`` for one input with g = 1,
+    ``step_2(g_1, x_1, g_2, x_2)`` for two, ``step_n(current)`` otherwise."""
+    if len(inputs) == 1 and gains[0] == 1.0:
+        return step_1(inputs[0])
+    if len(inputs) == 2:
+        return step_2(gains[0], inputs[0], gains[1], inputs[1])
+
+    def current():
+        J = gains[0] * inputs[0]
+        for g, x in zip(gains[1:], inputs[1:]):
+            J = J + g * x
+        return J
+
+    return step_n(current)
 
 
 class SimProspectiveRate(Operator):
@@ -108,9 +117,7 @@ class SimProspectiveRate(Operator):
         lookahead = (1.0 / self.neurons.conductance) / dt
 
         def step_prospective_rate():
-            np.subtract(u, history, out=breve)
-            np.multiply(breve, lookahead, out=breve)
-            np.add(breve, history, out=breve)
+            breve[...] = history + lookahead * (u - history)
             rates[...], rho[...] = phi_dphi(breve)
             history[...] = u
 
@@ -159,17 +166,26 @@ class SimSomaticEuler(_SomaticUpdate):
         u = signals[self.updates[0]]
         gains = self.gains
         g = self.conductance
-        J, du = np.empty_like(u), np.empty_like(u)
-        single = len(inputs) == 1 and gains[0] == 1.0
 
-        def step_somatic_euler():
-            current = inputs[0] if single else _soma_current(gains, inputs, J, du)
-            np.multiply(u, g, out=du)
-            np.subtract(current, du, out=du)
-            np.multiply(du, dt, out=du)
-            np.add(u, du, out=u)
+        def one(x):
+            def step_somatic_euler():
+                u[...] = u + dt * (x - g * u)
 
-        return step_somatic_euler
+            return step_somatic_euler
+
+        def two(g1, x1, g2, x2):
+            def step_somatic_euler():
+                u[...] = u + dt * ((g1 * x1 + g2 * x2) - g * u)
+
+            return step_somatic_euler
+
+        def many(current):
+            def step_somatic_euler():
+                u[...] = u + dt * (current() - g * u)
+
+            return step_somatic_euler
+
+        return _soma_steps(gains, inputs, one, two, many)
 
 
 class SimDelayedRate(Operator):
@@ -214,13 +230,26 @@ class SimReplace(_SomaticUpdate):
     def make_step(self, signals, dt, rng):
         inputs = [signals[s] for s in self.reads]
         u = signals[self.updates[0]]
-        gains = self.gains
-        scratch = np.empty_like(u)
 
-        def step_replace():
-            _soma_current(gains, inputs, u, scratch)
+        def one(x):
+            def step_replace():
+                u[...] = x
 
-        return step_replace
+            return step_replace
+
+        def two(g1, x1, g2, x2):
+            def step_replace():
+                u[...] = g1 * x1 + g2 * x2
+
+            return step_replace
+
+        def many(current):
+            def step_replace():
+                u[...] = current()
+
+            return step_replace
+
+        return _soma_steps(self.gains, inputs, one, two, many)
 
 
 class SimProduct(Operator):
@@ -357,7 +386,8 @@ class SimPreviousStepRule(Operator):
         delta, dendrite_prev, pre_prev = (signals[s] for s in self.updates)
         # views into the signals, valid for the simulator's life (reset is in place)
         blocks = [
-            (rows, pre_prev[cols], delta[rows, cols], dt * eta) for rows, cols, eta in self.blocks
+            (rows, pre_prev[cols][None, :], delta[rows, cols], dt * eta)
+            for rows, cols, eta in self.blocks
         ]
         whole = len(blocks) == 1 and self.blocks[0][:2] == (slice(None), slice(None))
         c = self.attenuation
@@ -377,10 +407,9 @@ class SimPreviousStepRule(Operator):
                 post = post_term()
                 if not whole:
                     delta[...] = 0
-                for rows, pre_block, delta_block, rate in blocks:
+                for rows, pre_row, delta_block, rate in blocks:
                     # np.outer, without its Python-level reshaping
-                    scaled = (rate * m) * post[rows]
-                    np.multiply(scaled[:, None], pre_block[None, :], out=delta_block)
+                    np.multiply(((rate * m) * post[rows])[:, None], pre_row, out=delta_block)
             else:
                 delta[...] = 0
             dendrite_prev[...] = dendrite
@@ -419,16 +448,20 @@ class SimTransposeTracking(Operator):
         for rows, cols, w_rows, w_cols in self.blocks:
             B, W = backward[rows, cols], forward[w_rows, w_cols]
             r, c = min(B.shape[0], W.shape[1]), min(B.shape[1], W.shape[0])
-            blocks.append((B, W.T[:r, :c], self.noise[rows, cols], delta[rows, cols], r, c))
+            full = (r, c) == B.shape
+            blocks.append((B, W.T[:r, :c], self.noise[rows, cols], delta[rows, cols], r, c, full))
 
         def step_transpose_tracking():
             m = plasticity[0]
             if m != 0:
                 if not whole:
                     delta[...] = 0
-                for B, WT, noise, delta_block, r, c in blocks:
-                    target = noise.copy()
-                    target[:r, :c] += WT
+                for B, WT, noise, delta_block, r, c, full in blocks:
+                    if full:
+                        target = noise + WT
+                    else:
+                        target = noise.copy()
+                        target[:r, :c] += WT
                     if scale != 1.0:
                         target *= scale
                     delta_block[...] = m * (target - B)
