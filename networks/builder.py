@@ -8,12 +8,14 @@ the model's equations. nengo's are: ``Reset`` of a summing compartment (a
 compartments), one ``DotInc`` / ``ElementwiseInc`` / ``Copy`` per `.Projection`
 (``post += W pre``, ``post += w * pre``, ``post += pre``), the ``Copy`` that adds a
 learning rule's delta to its weights at the start of the next step, a ``Copy`` into
-a `.Stack` from a member built before it (none in the networks here), and the
-input, probe and time operators. Each operator here is a plain
+a `.Stack` from a member built before it (none in the networks here), dPC's
+one-step delay (a ``SimProcess`` of a ``LinearFilter`` synapse), and the input,
+probe and time operators. Each operator here is a plain
 `nengo.builder.Operator` with declared sets/incs/reads/updates; ``m`` is the
 plasticity switch of a rule (``delta = 0`` where ``m = 0``), ``m_t`` the nudging
 switch, ``dt`` the time step. A compiled engine implements these ten and nengo's
-five (``Reset``, ``Copy``, ``DotInc``, ``ElementwiseInc``, ``TimeUpdate``).
+``Reset``, ``Copy``, ``DotInc``, ``ElementwiseInc``, ``TimeUpdate`` (plus, for dPC,
+the delay filter).
 
 ========================  ===================================================================
 operator                  equation (per step)
