@@ -2,12 +2,20 @@
 
 Importing this module registers them; `errormc.networks` imports it.
 
-A built rate network consists of nengo's own operators (``Reset`` of a summing
-compartment, ``DotInc``/``ElementwiseInc``/``Copy`` of a `.Projection`, the
-``Copy`` that adds a learning rule's delta to its weights, and the input, probe and
-time operators) and the ten operators below: the model's equations. Each is a plain
+A built rate network consists of nengo's own operators and the ten operators below,
+the model's equations. nengo's are: ``Reset`` of a summing compartment (a
+`.Dendrite`, a `.DendriteStack`, the input of a `.Population` without
+compartments), one ``DotInc`` / ``ElementwiseInc`` / ``Copy`` per `.Projection`
+(``post += W pre``, ``post += w * pre``, ``post += pre``), the ``Copy`` that adds a
+learning rule's delta to its weights at the start of the next step, a ``Copy`` into
+a `.Stack` from a member built before it (none in the networks here), dPC's
+one-step delay (a ``SimProcess`` of a ``LinearFilter`` synapse), and the input,
+probe and time operators. Each operator here is a plain
 `nengo.builder.Operator` with declared sets/incs/reads/updates; ``m`` is the
-plasticity switch of a rule (``delta = 0`` where ``m = 0``), ``dt`` the time step.
+plasticity switch of a rule (``delta = 0`` where ``m = 0``), ``m_t`` the nudging
+switch, ``dt`` the time step. A compiled engine implements these ten and nengo's
+``Reset``, ``Copy``, ``DotInc``, ``ElementwiseInc``, ``TimeUpdate`` (plus, for dPC,
+the delay filter).
 
 ========================  ===================================================================
 operator                  equation (per step)
@@ -63,13 +71,22 @@ from .neurons import DelayedRate, Identity, ProspectiveRate
 # --- operators ----------------------------------------------------------------------
 
 
-def _soma_current(gains, inputs, out, scratch):
-    # J = g_1 x_1 + g_2 x_2 + ..., summed in the order the compartments are given
-    np.multiply(inputs[0], gains[0], out=out)
-    for g, x in zip(gains[1:], inputs[1:]):
-        np.multiply(x, g, out=scratch)
-        np.add(out, scratch, out=out)
-    return out
+def _soma_steps(gains, inputs, step_1, step_2, step_n):
+    """The step function for ``J = g_1 x_1 + g_2 x_2 + ...`` (summed in the order the
+    compartments are given): ``step_1(x_1)`` for one input with g = 1,
+    ``step_2(g_1, x_1, g_2, x_2)`` for two, ``step_n(current)`` otherwise."""
+    if len(inputs) == 1 and gains[0] == 1.0:
+        return step_1(inputs[0])
+    if len(inputs) == 2:
+        return step_2(gains[0], inputs[0], gains[1], inputs[1])
+
+    def current():
+        J = gains[0] * inputs[0]
+        for g, x in zip(gains[1:], inputs[1:]):
+            J = J + g * x
+        return J
+
+    return step_n(current)
 
 
 class SimProspectiveRate(Operator):
@@ -108,9 +125,7 @@ class SimProspectiveRate(Operator):
         lookahead = (1.0 / self.neurons.conductance) / dt
 
         def step_prospective_rate():
-            np.subtract(u, history, out=breve)
-            np.multiply(breve, lookahead, out=breve)
-            np.add(breve, history, out=breve)
+            breve[...] = history + lookahead * (u - history)
             rates[...], rho[...] = phi_dphi(breve)
             history[...] = u
 
@@ -123,7 +138,25 @@ class SimProspectiveRate(Operator):
         return step_prospective_rate if self.neurons.prospective else step_nonprospective_rate
 
 
-class SimSomaticEuler(Operator):
+class _SomaticUpdate(Operator):
+    """A voltage update from the somatic current ``J = sum_k g_k x_k``.
+
+    1. sets ``[]``
+    2. incs ``[]``
+    3. reads ``[x_1, x_2, ...]``
+    4. updates ``[voltage]``
+    """
+
+    def __init__(self, inputs, gains, voltage, tag=None):
+        super().__init__(tag=tag)
+        self.gains = tuple(float(g) for g in gains)
+        self.sets = []
+        self.incs = []
+        self.reads = list(inputs)
+        self.updates = [voltage]
+
+
+class SimSomaticEuler(_SomaticUpdate):
     """Forward-Euler step of a leaky soma: ``u += dt (J - g_tot u)``, ``J = sum_k g_k x_k``.
 
     1. sets ``[]``
@@ -133,30 +166,34 @@ class SimSomaticEuler(Operator):
     """
 
     def __init__(self, inputs, gains, voltage, conductance, tag=None):
-        super().__init__(tag=tag)
-        self.gains = tuple(float(g) for g in gains)
+        super().__init__(inputs, gains, voltage, tag=tag)
         self.conductance = conductance
-        self.sets = []
-        self.incs = []
-        self.reads = list(inputs)
-        self.updates = [voltage]
 
     def make_step(self, signals, dt, rng):
         inputs = [signals[s] for s in self.reads]
         u = signals[self.updates[0]]
         gains = self.gains
         g = self.conductance
-        J, du = np.empty_like(u), np.empty_like(u)
-        single = len(inputs) == 1 and gains[0] == 1.0
 
-        def step_somatic_euler():
-            current = inputs[0] if single else _soma_current(gains, inputs, J, du)
-            np.multiply(u, g, out=du)
-            np.subtract(current, du, out=du)
-            np.multiply(du, dt, out=du)
-            np.add(u, du, out=u)
+        def one(x):
+            def step_somatic_euler():
+                u[...] = u + dt * (x - g * u)
 
-        return step_somatic_euler
+            return step_somatic_euler
+
+        def two(g1, x1, g2, x2):
+            def step_somatic_euler():
+                u[...] = u + dt * ((g1 * x1 + g2 * x2) - g * u)
+
+            return step_somatic_euler
+
+        def many(current):
+            def step_somatic_euler():
+                u[...] = u + dt * (current() - g * u)
+
+            return step_somatic_euler
+
+        return _soma_steps(gains, inputs, one, two, many)
 
 
 class SimDelayedRate(Operator):
@@ -189,7 +226,7 @@ class SimDelayedRate(Operator):
         return step_delayed_rate
 
 
-class SimReplace(Operator):
+class SimReplace(_SomaticUpdate):
     """``u = J``, ``J = sum_k g_k x_k`` (the full-replacement step of the ANN).
 
     1. sets ``[]``
@@ -198,24 +235,29 @@ class SimReplace(Operator):
     4. updates ``[voltage]``
     """
 
-    def __init__(self, inputs, gains, voltage, tag=None):
-        super().__init__(tag=tag)
-        self.gains = tuple(float(g) for g in gains)
-        self.sets = []
-        self.incs = []
-        self.reads = list(inputs)
-        self.updates = [voltage]
-
     def make_step(self, signals, dt, rng):
         inputs = [signals[s] for s in self.reads]
         u = signals[self.updates[0]]
-        gains = self.gains
-        scratch = np.empty_like(u)
 
-        def step_replace():
-            _soma_current(gains, inputs, u, scratch)
+        def one(x):
+            def step_replace():
+                u[...] = x
 
-        return step_replace
+            return step_replace
+
+        def two(g1, x1, g2, x2):
+            def step_replace():
+                u[...] = g1 * x1 + g2 * x2
+
+            return step_replace
+
+        def many(current):
+            def step_replace():
+                u[...] = current()
+
+            return step_replace
+
+        return _soma_steps(self.gains, inputs, one, two, many)
 
 
 class SimProduct(Operator):
@@ -352,7 +394,8 @@ class SimPreviousStepRule(Operator):
         delta, dendrite_prev, pre_prev = (signals[s] for s in self.updates)
         # views into the signals, valid for the simulator's life (reset is in place)
         blocks = [
-            (rows, pre_prev[cols], delta[rows, cols], dt * eta) for rows, cols, eta in self.blocks
+            (rows, pre_prev[cols][None, :], delta[rows, cols], dt * eta)
+            for rows, cols, eta in self.blocks
         ]
         whole = len(blocks) == 1 and self.blocks[0][:2] == (slice(None), slice(None))
         c = self.attenuation
@@ -372,9 +415,9 @@ class SimPreviousStepRule(Operator):
                 post = post_term()
                 if not whole:
                     delta[...] = 0
-                for rows, pre_block, delta_block, rate in blocks:
+                for rows, pre_row, delta_block, rate in blocks:
                     # np.outer, without its Python-level reshaping
-                    np.multiply(((rate * m) * post[rows])[:, None], pre_block[None, :], out=delta_block)
+                    np.multiply(((rate * m) * post[rows])[:, None], pre_row, out=delta_block)
             else:
                 delta[...] = 0
             dendrite_prev[...] = dendrite
@@ -413,16 +456,20 @@ class SimTransposeTracking(Operator):
         for rows, cols, w_rows, w_cols in self.blocks:
             B, W = backward[rows, cols], forward[w_rows, w_cols]
             r, c = min(B.shape[0], W.shape[1]), min(B.shape[1], W.shape[0])
-            blocks.append((B, W.T[:r, :c], self.noise[rows, cols], delta[rows, cols], r, c))
+            full = (r, c) == B.shape
+            blocks.append((B, W.T[:r, :c], self.noise[rows, cols], delta[rows, cols], r, c, full))
 
         def step_transpose_tracking():
             m = plasticity[0]
             if m != 0:
                 if not whole:
                     delta[...] = 0
-                for B, WT, noise, delta_block, r, c in blocks:
-                    target = noise.copy()
-                    target[:r, :c] += WT
+                for B, WT, noise, delta_block, r, c, full in blocks:
+                    if full:
+                        target = noise + WT
+                    else:
+                        target = noise.copy()
+                        target[:r, :c] += WT
                     if scale != 1.0:
                         target *= scale
                     delta_block[...] = m * (target - B)
@@ -727,7 +774,10 @@ def _post_input(model, conn):
         return model.sig[post]["in"]
     if isinstance(post, Compartment) and not isinstance(post, Dendrite):
         raise BuildError(f"{conn}: nothing may project into {post} (it is computed)")
-    sig = compartment_signal(model, post) if isinstance(post, Dendrite) else model.sig[post].get("in")
+    if isinstance(post, Dendrite):
+        sig = compartment_signal(model, post)
+    else:
+        sig = model.sig[post].get("in")
     if sig is None:
         raise BuildError(f"{conn}: post object {post} has no input")
     sl = conn.post_slice
@@ -768,6 +818,11 @@ def build_projection(model, conn):
         for rule in rules:
             model.build(rule)
         weights.readonly = False
+        for block in conn._blocks:
+            # the block's view of the rule's signals, for probes
+            sig = model.sig[conn.learning_rule]
+            model.sig[block.learning_rule]["delta"] = sig["delta"][block.rows, block.cols]
+            model.sig[block.learning_rule]["plasticity"] = sig["plasticity"]
     model.params[conn] = BuiltConnection(
         eval_points=None,
         solver_info=None,
