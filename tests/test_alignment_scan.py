@@ -37,7 +37,9 @@ def _fixed_point_angles(w, x, t):
     g_rep = G["g_l"] + G["g_bas"] + G["g_api"]
     c_T = G["g_ntgt"] / (G["g_l"] + G["g_ntgt"])
     c_E = G["g_den"] / (G["g_l"] + G["g_den"])
-    W1, W2, B1 = w["W1"], w["W2"], w["B1"]
+    # bp: the replay's backward weights follow the snapshot's W (MODEL.md 1.9)
+    W1, W2 = w["W1"], w["W2"]
+    B1 = W2.T + w["Bnoise1"]
     eps1, eps2 = np.zeros(W1.shape[0]), np.zeros(W2.shape[0])
     for _ in range(2000):
         u1 = (G["g_bas"] * W1 @ x + G["g_api"] * eps1) / g_rep
