@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from errormc.benchmarks.alignment import alignment_scan
-from errormc.benchmarks.config import RunConfig
+from errormc.runs.config import RunConfig
 from errormc.benchmarks.protocol import Session
-from errormc.benchmarks.runner import run_rate
+from errormc.runs.runner import train as run_rate
 from errormc.networks import ErrorMicrocircuit
 from errormc.networks.baselines import paper_eta
 
