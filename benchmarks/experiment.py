@@ -17,7 +17,7 @@ Metric names
 
 import time
 
-from .protocol import Session
+from .protocol import Batch, Session
 from .tasks.digits import ClassificationTask, accuracy_at_sample_ends
 
 #: how the spiking network is presented with samples (Nengo seconds, dt = 1 ms):
@@ -129,3 +129,53 @@ def train(factory, task, protocol, dt, backend="nengo", seed=None, untrained=Non
     })
     metrics.update(extra)
     return metrics, weights, info
+
+
+def train_batch(factories, tasks, protocols, dt, seeds, untrained=None, backend="jax",
+                progress=None):
+    """`train` for runs that differ only in their seed, batched on a compiled backend.
+
+    ``factories``, ``tasks``, ``protocols`` and ``seeds`` hold one entry per run
+    (its own initial weights, data order and shuffles); ``untrained`` the
+    protocols of the untrained controls, run as a second batch. Returns one
+    ``(metrics, weights)`` pair per run, under `train`'s names.
+    """
+    t0 = time.perf_counter()
+    layers = tasks[0].layers
+    with Batch(factories, layers[0], layers[-1], dt, seeds, backend) as batch:
+        generators = [p.chunks(progress=progress if i == 0 else None)
+                      for i, p in enumerate(protocols)]
+        trained = batch.run(generators)
+        weights = [s.weights() for s in batch.sessions]
+    steps = [r["steps"] for r in trained]
+    if untrained is None:
+        initial = [r["initial"] for r in trained]
+    else:
+        with Batch(factories, layers[0], layers[-1], dt, seeds, backend) as batch:
+            initial = batch.run([p.chunks(plastic=False) for p in untrained])
+        steps = [s + r["steps"] for s, r in zip(steps, initial)]
+    wall = time.perf_counter() - t0
+    out = []
+    for task, protocol, result, first, n, w in zip(tasks, protocols, trained, initial, steps,
+                                                   weights):
+        metrics = {}
+        if isinstance(task, ClassificationTask):
+            P, k = task.steps_per_sample, protocol.readout_steps or 1
+            for key, r in (("test_accuracy_initial", first), ("test_accuracy", result)):
+                metrics[key] = accuracy_at_sample_ends(r["test_outputs"], r["test_targets"], P, k)
+        metrics.update({
+            "test_mse_initial": first["test_mse"],
+            "test_mse_final": result["test_mse"],
+            "test_mse_final_all_steps": result["test_mse_all_steps"],
+            "val_mse": result["val_mse"],
+            "val_epochs": result["val_epochs"],
+            "epochs": protocol.epochs,
+            "steps": n,
+            "simulated_s": n * dt,
+            # the batch's wall time, shared by its runs
+            "wall_s": wall,
+            "batch": len(tasks),
+            "steps_per_s": n * len(tasks) / wall,
+        })
+        out.append((metrics, w))
+    return out

@@ -113,10 +113,13 @@ class Session:
         Simulator seed (the spiking network's decoders and tuning curves).
     sim_options : dict, optional
         Passed to the backend's simulator (e.g. the Loihi ``emulator``).
+    build : bool
+        False leaves ``sim`` empty, for a driver that builds several sessions'
+        models into one batched simulator and hands each its member (`Batch`).
     """
 
     def __init__(self, network, n_in, n_out, dt=None, backend="nengo", record=None, seed=None,
-                 sim_options=None):
+                 sim_options=None, build=True):
         self.schedule = Schedule(n_in, n_out)
         with nengo.Network(label="session") as self.model:
             node = nengo.Node(self.schedule.process, label="schedule")
@@ -125,7 +128,8 @@ class Session:
             self.probes = {"output": nengo.Probe(obj, synapse=synapse)}
             for name, (obj, attr) in (record(self.net) if record else {}).items():
                 self.probes[name] = nengo.Probe(obj, attr, synapse=None)
-        self.sim = Simulator(self.model, backend=backend, dt=dt, seed=seed, **(sim_options or {}))
+        self.sim = (Simulator(self.model, backend=backend, dt=dt, seed=seed, **(sim_options or {}))
+                    if build else None)
         self.steps = 0
 
     def run(self, inputs, targets=None, learn=None):
@@ -182,6 +186,59 @@ class Session:
     def signal(self, obj, key):
         """The simulator's array of ``obj``'s signal ``key`` (e.g. a rule's delta)."""
         return self.sim.signals[self.sim.model.sig[obj][key]]
+
+    def close(self):
+        if self.sim is not None:
+            self.sim.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Batch:
+    """Sessions that differ only in their seed, run as one batched simulator.
+
+    Each member keeps its own network, schedule, probes and weights; the
+    compiled backend steps them together (``Simulator([models], backend="jax")``),
+    and `run` drives one protocol generator per member in lockstep (their
+    phases have the same lengths: the runs differ only in their data).
+    """
+
+    def __init__(self, factories, n_in, n_out, dt, seeds, backend="jax"):
+        self.sessions = [Session(f, n_in, n_out, dt=dt, build=False) for f in factories]
+        self.sim = Simulator([s.model for s in self.sessions], backend=backend, dt=dt,
+                             seed=list(seeds))
+        for session, member in zip(self.sessions, self.sim.members):
+            session.sim = member
+
+    def run(self, generators):
+        """Drive ``generators`` (`TeacherStudentProtocol.chunks`, one per member) to
+        their end; return their results."""
+        phases = [next(g) for g in generators]
+        while True:
+            lengths = {len(x) for x, _, _ in phases}
+            if len(lengths) != 1:
+                raise ValueError(f"batch: members ask for phases of {sorted(lengths)} steps; "
+                                 "batched runs must differ only in their data")
+            for session, (x, t, learn) in zip(self.sessions, phases):
+                session.schedule.load(x, t, learn, start=self.sim.n_steps)
+            self.sim.clear_probes()
+            self.sim.run_steps(lengths.pop())
+            results, next_phases = [], []
+            for session, g in zip(self.sessions, generators):
+                output = np.array(session.sim.data[session.probes["output"]])
+                try:
+                    next_phases.append(g.send(output))
+                except StopIteration as done:
+                    results.append(done.value)
+            if results:
+                if len(results) != len(generators):
+                    raise ValueError("batch: members ended at different phases")
+                return results
+            phases = next_phases
 
     def close(self):
         self.sim.close()

@@ -89,7 +89,8 @@ def _model_flags(p, skip=()):
 RUN_FLAGS = (
     ("--model", str, "errormc | sacramento2018 | dpc | ann (default errormc)"),
     ("--network", str, "rate | spiking (default rate; spiking on --backend loihi)"),
-    ("--backend", str, "nengo | loihi (loihi: spiking network only) (default nengo)"),
+    ("--backend", str, "nengo | jax (rate networks, compiled) | loihi (spiking network) "
+                       "(default nengo)"),
     ("--epochs", int, "epochs (default: teacher-student 100 rate, 2 spiking; digits 10 / 1)"),
     ("--task-seed", int, "seed of teacher and data, teacher-student (default: --seed; "
                          "the paper: its first seed)"),

@@ -28,7 +28,7 @@ from .models import MODELS, get as get_model
 
 TASKS = ("teacher-student", "digits", "genmnist")
 NETWORKS = ("rate", "spiking")
-BACKENDS = {"rate": ("nengo",), "spiking": ("nengo", "loihi")}
+BACKENDS = {"rate": ("nengo", "jax"), "spiking": ("nengo", "loihi")}
 PROTOCOLS = ("clean", "reference")
 #: the Loihi emulators: errormc's vectorised, bit-exact one, or nengo-loihi's own
 EMULATORS = ("fast", "stock")
