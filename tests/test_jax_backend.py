@@ -3,20 +3,19 @@ the authors' traces, short teacher-student runs of every model, the simulator
 interface the project uses, batches of seeds, refusals."""
 
 import json
-from functools import partial
 
 import numpy as np
 import nengo
 import pytest
 
-from errormc.benchmarks import models
-from errormc.benchmarks.checkpoint import restore_simulator_state, simulator_state
-from errormc.benchmarks.config import RunConfig
-from errormc.benchmarks.protocol import Schedule, Session, TeacherStudentProtocol, replay
-from errormc.benchmarks.runner import rate_task
+from errormc.benchmarks.protocol import Schedule, Session, replay
 from errormc.hardware import Simulator, compiled
 from errormc.networks import ErrorMicrocircuit, SpikingErrorMicrocircuit
 from errormc.networks.errors import ConfigError
+from errormc.runs import models
+from errormc.runs.checkpoint import restore_simulator_state, simulator_state
+from errormc.runs.config import RunConfig
+from errormc.runs.runner import protocol_for, task_for
 
 from .test_traces import TRACES, final_forward, rel_err, stored_weights
 
@@ -56,13 +55,8 @@ def teacher_student(backend, **config):
     """Two epochs of the reference protocol on a small task: test outputs, final weights."""
     config = RunConfig(layers="4-3-2", epochs=2, n_samples=4, seed=56789,
                        protocol="reference", **config)
-    task = rate_task(config)
     spec = models.get(config.model)
-    protocol = TeacherStudentProtocol(
-        task, config.epochs, config.protocol, rng=spec.shuffle_rng(config),
-        target_kind=spec.target_kind,
-        score_target=None if spec.score_target is None else partial(spec.score_target, config),
-    )
+    protocol = protocol_for(config, task_for(config), config.epochs)
     layers = config.layer_sizes()
     with Session(spec.network(config), layers[0], layers[-1], config.dt, backend) as session:
         result = protocol.run(session)
@@ -98,7 +92,7 @@ def session_model(layers, seed, steps):
     """A network fed by a `Schedule` of ``steps`` random rows, its output probed."""
     schedule = Schedule(layers[0], layers[-1])
     with nengo.Network(label="session") as model:
-        node = nengo.Node(schedule, size_out=schedule.size, label="schedule")
+        node = nengo.Node(schedule.process, label="schedule")
         model.net = ErrorMicrocircuit(layers=layers, seed=seed, **schedule.connect(node))
         model.probe = nengo.Probe(model.net.output.neurons, synapse=None)
     rng = np.random.RandomState(seed)
@@ -164,7 +158,7 @@ def test_jax_checkpoint_resumes_bitwise():
     with Simulator(model, backend="jax", dt=0.01) as sim:
         restore_simulator_state(sim, model, saved)
         assert sim.n_steps == 100
-        model.schedule.load(*(r[100:] for r in model.rows))
+        model.schedule.load(*(r[100:] for r in model.rows), start=100)
         sim.run_steps(100)
         resumed = model.net.get_weights(sim)
     for k in straight:
