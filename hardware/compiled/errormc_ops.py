@@ -187,32 +187,53 @@ def target_drive(op, ctx):
 # --- learning rules ------------------------------------------------------------------------
 
 
-def block_slices(blocks, op):
-    """The blocks' row and column indices as slices (the operator takes views)."""
+def block_slices(blocks, shapes, op):
+    """Each block's ``(start, stop)`` of rows and of columns in the matrices of
+    ``shapes`` (the operator takes views: contiguous slices)."""
+    out = []
     for block in blocks:
-        for index in block[:-1] if len(block) == 3 else block:
-            if not isinstance(index, slice):
-                raise unsupported(f"has a block index {index!r} that is not a slice", op)
-    return blocks
+        bounds = []
+        for index, n in zip(block, [dim for shape in shapes for dim in shape]):
+            if not isinstance(index, slice) or index.indices(n)[2] != 1:
+                raise unsupported(f"has a block index {index!r} that is not a contiguous slice", op)
+            start, stop, _ = index.indices(n)
+            bounds.append((start, max(start, stop)))
+        out.append(bounds)
+    return out
 
 
 def is_whole(blocks):
     return len(blocks) == 1 and tuple(blocks[0][:2]) == (slice(None), slice(None))
 
 
+def placed(block, shape, rows, cols):
+    """``block`` zero-padded into a ``shape`` matrix at ``rows, cols`` (a pad, not a
+    scatter: scatters are slow on CPU, most of all in a batch)."""
+    return jnp.pad(block, ((rows[0], shape[0] - rows[1]), (cols[0], shape[1] - cols[1])))
+
+
 @implements(SimPreviousStepRule)
 def previous_step_rule(op, ctx):
     """``delta[R, C] = outer((dt eta m) post[R], pre_prev[C])`` per block (0 when
     m = 0 and outside the blocks); then remember the dendrite and the presynaptic
-    rates."""
+    rates.
+
+    The blocks are one matrix of rates ``dt eta`` (later blocks over earlier
+    ones, as the operator writes them) and a mask of the entries they cover:
+    entry (i, j) is ``((dt eta m) post_i) pre_j``, the operator's product.
+    """
     plasticity, dendrite, pre = op.reads[:3]
     soma = op.reads[3] if len(op.reads) > 3 else None
     delta, dendrite_prev, pre_prev = op.updates
-    blocks = [(rows, cols, ctx.dt * eta) for rows, cols, eta in block_slices(op.blocks, op)]
+    shape = tuple(delta.shape)
     whole = is_whole(op.blocks)
+    rates, mask = np.zeros(shape), np.zeros(shape, dtype=bool)
+    for ((r0, r1), (c0, c1)), (_, _, eta) in zip(block_slices(op.blocks, [shape], op), op.blocks):
+        rates[r0:r1, c0:c1] = ctx.dt * eta
+        mask[r0:r1, c0:c1] = True
+    whole_rate = ctx.dt * op.blocks[0][2]
     c, kind = op.attenuation, op.post
     phi = activations.phi(op.activation) if kind == "rate" else None
-    shape = tuple(delta.shape)
 
     def post_term(s):
         if kind == "voltage":
@@ -225,14 +246,11 @@ def previous_step_rule(op, ctx):
         m = s[plasticity][0]
         post, pre_rates = post_term(s), s[pre_prev]
         if whole:
-            (_, _, rate), = blocks
-            new = ((rate * m) * post)[:, None] * pre_rates[None, :]
+            new = ((whole_rate * m) * post)[:, None] * pre_rates[None, :]
+            s[delta] = jnp.where(m != 0, new, 0.0)
         else:
-            new = jnp.zeros(shape)
-            for rows, cols, rate in blocks:
-                block = ((rate * m) * post[rows])[:, None] * pre_rates[cols][None, :]
-                new = new.at[rows, cols].set(block)
-        s[delta] = jnp.where(m != 0, new, 0.0)
+            new = ((rates * m) * post[:, None]) * pre_rates[None, :]
+            s[delta] = jnp.where((m != 0) & mask, new, 0.0)
         s[dendrite_prev] = s[dendrite]
         s[pre_prev] = s[pre]
 
@@ -248,25 +266,29 @@ def transpose_tracking(op, ctx):
     scale = op.scale
     whole = is_whole(op.blocks)
     shape = tuple(delta.shape)
-    B_shape, W_shape = np.empty(backward.shape), np.empty(forward.shape)
+    noise = np.asarray(op.noise, dtype=float)
     blocks = []
-    for rows, cols, w_rows, w_cols in block_slices(op.blocks, op):
-        b, w = B_shape[rows, cols].shape, W_shape[w_rows, w_cols].shape
+    for rows, cols, w_rows, w_cols in block_slices(
+            op.blocks, [tuple(backward.shape), tuple(forward.shape)], op):
+        b = (rows[1] - rows[0], cols[1] - cols[0])
+        w = (w_rows[1] - w_rows[0], w_cols[1] - w_cols[0])
         r, c = min(b[0], w[1]), min(b[1], w[0])
-        noise = ctx.const(np.asarray(op.noise, dtype=float)[rows, cols])
-        blocks.append((rows, cols, w_rows, w_cols, noise, r, c))
+        mask = np.zeros(shape, dtype=bool)
+        mask[rows[0]:rows[1], cols[0]:cols[1]] = True
+        block_noise = ctx.const(noise[rows[0]:rows[1], cols[0]:cols[1]])
+        blocks.append((rows, cols, w_rows, w_cols, block_noise, b, r, c, mask))
 
     def step_transpose_tracking(s):
         m = s[plasticity][0]
         B, W = s[backward], s[forward]
-        new = None if whole else jnp.zeros(shape)
-        for rows, cols, w_rows, w_cols, noise, r, c in blocks:
-            WT = W[w_rows, w_cols].T[:r, :c]
-            target = s[noise].at[:r, :c].add(WT)
+        new = jnp.zeros(shape)
+        for rows, cols, w_rows, w_cols, block_noise, b, r, c, mask in blocks:
+            WT = W[w_rows[0]:w_rows[1], w_cols[0]:w_cols[1]].T[:r, :c]
+            target = s[block_noise] + jnp.pad(WT, ((0, b[0] - r), (0, b[1] - c)))
             if scale != 1.0:
                 target = target * scale
-            block = m * (target - B[rows, cols])
-            new = block if whole else new.at[rows, cols].set(block)
+            block = m * (target - B[rows[0]:rows[1], cols[0]:cols[1]])
+            new = block if whole else jnp.where(mask, placed(block, shape, rows, cols), new)
         s[delta] = jnp.where(m != 0, new, 0.0)
 
     return step_transpose_tracking
