@@ -88,12 +88,13 @@ def teacher_student_initial(model, connectivity):
     return {k: v for k, v in net.initial_weights.items() if k.startswith(("W", "B"))}
 
 
-def session_model(layers, seed, steps):
+def session_model(layers, seed, steps, **network):
     """A network fed by a `Schedule` of ``steps`` random rows, its output probed."""
     schedule = Schedule(layers[0], layers[-1])
     with nengo.Network(label="session") as model:
         node = nengo.Node(schedule.process, label="schedule")
-        model.net = ErrorMicrocircuit(layers=layers, seed=seed, **schedule.connect(node))
+        model.net = ErrorMicrocircuit(layers=layers, seed=seed, **network,
+                                      **schedule.connect(node))
         model.probe = nengo.Probe(model.net.output.neurons, synapse=None)
     rng = np.random.RandomState(seed)
     model.schedule = schedule
@@ -183,6 +184,33 @@ def test_jax_batch_members_equal_single_runs():
             assert_close(weights[k], ref_w[k], 1e-12, k)
     # the seeds differ: the members are not copies of one another
     assert not np.allclose(batch[0][0], batch[1][0])
+
+
+@pytest.mark.parametrize("network", [
+    dict(slope_std=0.2, offset_std=0.1),
+    dict(activation="logistic", error_activation="logistic", slope_std=0.2, offset_std=0.1,
+         variability_on="error", connectivity="layered", backward="fa"),
+])
+def test_jax_variability_and_switches_equal_the_reference_simulator(network):
+    """Per-neuron slopes and offsets of phi, and steps with plasticity and
+    nudging off (the rules' m = 0 branches), against nengo."""
+    runs = []
+    for backend in ("nengo", "jax"):
+        model = session_model([4, 3, 2], 5, 150, **network)
+        rng = np.random.RandomState(1)
+        targets = rng.uniform(-0.5, 0.5, (150, 2))
+        targets[::7] = np.nan
+        model.schedule.load(rng.uniform(0, 1, (150, 4)), targets, rng.uniform(size=150) > 0.3)
+        with Simulator(model, backend=backend, dt=0.1) as sim:
+            sim.run_steps(150)
+            runs.append((sim.data[model.probe], model.net.get_weights(sim)))
+    (ref, ref_w), (out, w) = runs
+    assert_close(out, ref, 1e-12)
+    for k in ref_w:
+        assert_close(w[k], ref_w[k], 1e-12, k)
+    # it learned: the forward weights moved
+    initial = model.net.initial_weights
+    assert any(not np.array_equal(ref_w[k], initial[k]) for k in ref_w if k.startswith("W"))
 
 
 def test_jax_batch_refuses_networks_of_other_structure():
