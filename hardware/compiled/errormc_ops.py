@@ -206,32 +206,23 @@ def is_whole(blocks):
     return len(blocks) == 1 and tuple(blocks[0][:2]) == (slice(None), slice(None))
 
 
-def placed(block, shape, rows, cols):
-    """``block`` zero-padded into a ``shape`` matrix at ``rows, cols`` (a pad, not a
-    scatter: scatters are slow on CPU, most of all in a batch)."""
-    return jnp.pad(block, ((rows[0], shape[0] - rows[1]), (cols[0], shape[1] - cols[1])))
-
-
 @implements(SimPreviousStepRule)
 def previous_step_rule(op, ctx):
     """``delta[R, C] = outer((dt eta m) post[R], pre_prev[C])`` per block (0 when
     m = 0 and outside the blocks); then remember the dendrite and the presynaptic
     rates.
 
-    The blocks are one matrix of rates ``dt eta`` (later blocks over earlier
-    ones, as the operator writes them) and a mask of the entries they cover:
-    entry (i, j) is ``((dt eta m) post_i) pre_j``, the operator's product.
+    Each block is written into zeros by a scatter, later blocks over earlier ones
+    as the operator writes them (measured: faster for one network than a full
+    matrix of rates and a mask, and as fast in a batch).
     """
     plasticity, dendrite, pre = op.reads[:3]
     soma = op.reads[3] if len(op.reads) > 3 else None
     delta, dendrite_prev, pre_prev = op.updates
     shape = tuple(delta.shape)
     whole = is_whole(op.blocks)
-    rates, mask = np.zeros(shape), np.zeros(shape, dtype=bool)
-    for ((r0, r1), (c0, c1)), (_, _, eta) in zip(block_slices(op.blocks, [shape], op), op.blocks):
-        rates[r0:r1, c0:c1] = ctx.dt * eta
-        mask[r0:r1, c0:c1] = True
-    whole_rate = ctx.dt * op.blocks[0][2]
+    blocks = [(rows, cols, ctx.dt * eta) for (rows, cols), (_, _, eta)
+              in zip(block_slices(op.blocks, [shape], op), op.blocks)]
     c, kind = op.attenuation, op.post
     phi = activations.phi(op.activation) if kind == "rate" else None
 
@@ -246,11 +237,14 @@ def previous_step_rule(op, ctx):
         m = s[plasticity][0]
         post, pre_rates = post_term(s), s[pre_prev]
         if whole:
-            new = ((whole_rate * m) * post)[:, None] * pre_rates[None, :]
-            s[delta] = jnp.where(m != 0, new, 0.0)
+            ((_, _, rate),) = blocks
+            new = ((rate * m) * post)[:, None] * pre_rates[None, :]
         else:
-            new = ((rates * m) * post[:, None]) * pre_rates[None, :]
-            s[delta] = jnp.where((m != 0) & mask, new, 0.0)
+            new = jnp.zeros(shape)
+            for (r0, r1), (c0, c1), rate in blocks:
+                block = ((rate * m) * post[r0:r1])[:, None] * pre_rates[None, c0:c1]
+                new = new.at[r0:r1, c0:c1].set(block)
+        s[delta] = jnp.where(m != 0, new, 0.0)
         s[dendrite_prev] = s[dendrite]
         s[pre_prev] = s[pre]
 
@@ -260,36 +254,41 @@ def previous_step_rule(op, ctx):
 @implements(SimTransposeTracking)
 def transpose_tracking(op, ctx):
     """``delta[R, C] = m (s (N[R, C] + (I W[R', C'] I)^T) - B[R, C])`` per tracked
-    block (0 when m = 0 and outside the blocks)."""
+    block (0 when m = 0 and outside the blocks).
+
+    The tracked blocks are one gather of W's entries (a constant index of the
+    entry of W each entry of B follows, if any) and a mask of the entries they
+    cover: entry (i, j) is ``m (s (N_ij + W_kl) - B_ij)``, the operator's
+    arithmetic (``N_ij`` alone where the cropped transpose does not reach).
+    """
     plasticity, forward, backward = op.reads
     (delta,) = op.updates
     scale = op.scale
-    whole = is_whole(op.blocks)
     shape = tuple(delta.shape)
-    noise = np.asarray(op.noise, dtype=float)
-    blocks = []
+    noise = np.array(op.noise, dtype=float)
+    source = np.zeros(shape, dtype=np.int64)  # flat index into W
+    follows = np.zeros(shape, dtype=bool)  # entries of B that follow an entry of W
+    mask = np.zeros(shape, dtype=bool)  # entries of B in a tracked block
+    flat = np.arange(int(np.prod(forward.shape))).reshape(forward.shape)
     for rows, cols, w_rows, w_cols in block_slices(
             op.blocks, [tuple(backward.shape), tuple(forward.shape)], op):
-        b = (rows[1] - rows[0], cols[1] - cols[0])
-        w = (w_rows[1] - w_rows[0], w_cols[1] - w_cols[0])
-        r, c = min(b[0], w[1]), min(b[1], w[0])
-        mask = np.zeros(shape, dtype=bool)
-        mask[rows[0]:rows[1], cols[0]:cols[1]] = True
-        block_noise = ctx.const(noise[rows[0]:rows[1], cols[0]:cols[1]])
-        blocks.append((rows, cols, w_rows, w_cols, block_noise, b, r, c, mask))
+        (r0, r1), (c0, c1) = rows, cols
+        WT = flat[w_rows[0]:w_rows[1], w_cols[0]:w_cols[1]].T
+        r, c = min(r1 - r0, WT.shape[0]), min(c1 - c0, WT.shape[1])
+        mask[r0:r1, c0:c1] = True
+        follows[r0:r1, c0:c1] = False
+        follows[r0:r0 + r, c0:c0 + c] = True
+        source[r0:r1, c0:c1] = 0
+        source[r0:r0 + r, c0:c0 + c] = WT[:r, :c]
+    noise = ctx.const(np.where(mask, noise, 0.0))
 
     def step_transpose_tracking(s):
         m = s[plasticity][0]
-        B, W = s[backward], s[forward]
-        new = jnp.zeros(shape)
-        for rows, cols, w_rows, w_cols, block_noise, b, r, c, mask in blocks:
-            WT = W[w_rows[0]:w_rows[1], w_cols[0]:w_cols[1]].T[:r, :c]
-            target = s[block_noise] + jnp.pad(WT, ((0, b[0] - r), (0, b[1] - c)))
-            if scale != 1.0:
-                target = target * scale
-            block = m * (target - B[rows[0]:rows[1], cols[0]:cols[1]])
-            new = block if whole else jnp.where(mask, placed(block, shape, rows, cols), new)
-        s[delta] = jnp.where(m != 0, new, 0.0)
+        tracked = s[forward].reshape(-1)[source]
+        target = jnp.where(follows, s[noise] + tracked, s[noise])
+        if scale != 1.0:
+            target = target * scale
+        s[delta] = jnp.where((m != 0) & mask, m * (target - s[backward]), 0.0)
 
     return step_transpose_tracking
 
