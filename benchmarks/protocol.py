@@ -47,12 +47,6 @@ class Schedule:
         """Present a phase from simulator step ``start`` on; returns its length."""
         return self.process.load(self.rows(inputs, targets, learn), start)
 
-    def step_rows(self, t):
-        """The rows of ``len(t)`` calls at once (the jax backend's host input)."""
-        rows = self._rows[np.minimum(np.arange(self._k, self._k + len(t)), len(self._rows) - 1)]
-        self._k += len(t)
-        return rows
-
     def connect(self, node):
         """Slices of ``node`` (a Node with this schedule's process) per role."""
         n_in, n_out = self.n_in, self.n_out
