@@ -629,7 +629,10 @@ def plot_scaling(meta, path):
     axes[1].set_ylabel("chip latency per sample (ms)")
     axes[1].legend(fontsize=8)
     axes[1].set_title("latency (chip time, host excluded)", fontsize=9)
-    fig.suptitle(f"teacher {meta['teacher']}, layered students of L areas", fontsize=9)
+    for ax in axes:
+        ax.set_xticks(L)  # whole numbers of areas
+    connectivity = meta.get("connectivity", "skip")
+    fig.suptitle(f"teacher {meta['teacher']}, {connectivity} students of L areas", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
