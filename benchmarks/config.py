@@ -12,9 +12,25 @@ from typing import Optional
 
 from errormc.networks import activations
 from errormc.networks.connectivity import BACKWARD_MODES, CONNECTIVITY_MODES
+from errormc.networks.errors import ConfigError
 from errormc.networks.microcircuit import Conductances, parse_layers
 
-TASKS = ("teacher-student", "digits")
+TASKS = ("teacher-student", "digits", "dms", "cartpole")
+VARIANTS = ("ideal", "tanh")
+
+#: network settings that default per task (a flag overrides them)
+NETWORK_DEFAULTS = dict(connectivity="skip", activation="tanh", g_l=0.03, g_api=0.06,
+                        wt_noise=0.5, lateral_noise=0.3)
+#: the paper's networks of the stand-alone tasks (MODEL.md 3.3, 3.4)
+TASK_NETWORKS = {
+    "dms": dict(connectivity="layered", activation="soft_relu,steep_tanh", g_l=0.3,
+                eta="4000,4000"),
+    ("cartpole", "ideal"): dict(connectivity="layered", activation="linear", g_api=0.0006,
+                                wt_noise=0.0, lateral_noise=0.0, eta="1,0.5"),
+    ("cartpole", "tanh"): dict(connectivity="layered", activation="tanh,linear",
+                               g_api=0.0006, wt_noise=0.0, lateral_noise=0.3,
+                               eta="1.5,0.75"),
+}
 
 #: defaults that depend on the task and the network: (layers, epochs, training samples)
 TASK_DEFAULTS = {
@@ -22,6 +38,8 @@ TASK_DEFAULTS = {
     ("teacher-student", "spiking"): ("2-1", 2, 40),
     ("digits", "rate"): ("64-32-10", 10, None),  # None: the whole training split
     ("digits", "spiking"): ("64-10", 1, 300),
+    ("dms", "rate"): ("1-2-1", 10, None),
+    ("cartpole", "rate"): ("4-4-1", 5, 500),
 }
 MNIST_LAYERS = {"rate": "784-100-10", "spiking": "784-10"}
 NETWORKS = ("rate", "spiking")
@@ -42,25 +60,26 @@ class RunConfig:
     epochs: Optional[int] = None
     seed: int = 56789
     task_seed: Optional[int] = None
-    protocol: str = "clean"
-    connectivity: str = "skip"
+    protocol: Optional[str] = None
+    variant: Optional[str] = None
+    connectivity: Optional[str] = None
     backward: str = "bp"
-    activation: str = "tanh"
+    activation: Optional[str] = None
     error_activation: str = "linear"
     eta: Optional[str] = None
     eta_lateral: float = 0.0
     phi_transfer: bool = True
-    wt_noise: float = 0.5
-    lateral_noise: float = 0.3
-    g_l: float = 0.03
+    wt_noise: Optional[float] = None
+    lateral_noise: Optional[float] = None
+    g_l: Optional[float] = None
     g_bas: float = 0.1
-    g_api: float = 0.06
+    g_api: Optional[float] = None
     g_den: float = 0.1
     g_ntgt: float = 0.06
     dt: float = 0.01
     n_samples: Optional[int] = None
     n_test: Optional[int] = None
-    steps_per_sample: int = 20
+    steps_per_sample: Optional[int] = None
     settle_steps: Optional[int] = None
     init_weights: Optional[str] = None
     data: Optional[str] = None
@@ -79,6 +98,18 @@ class RunConfig:
                 self.epochs = epochs
             if self.n_samples is None:
                 self.n_samples = n_samples
+        if self.protocol is None:
+            # the DMS task is the authors' script by default (its check values)
+            self.protocol = "reference" if self.task == "dms" else "clean"
+        if self.task == "cartpole" and self.variant is None:
+            self.variant = "ideal"
+        if self.steps_per_sample is None:
+            # T_pres: 0.2 ms, cart-pole 1 ms (MODEL.md 3.1, 3.3)
+            self.steps_per_sample = 100 if self.task == "cartpole" else 20
+        key = (self.task, self.variant) if self.task == "cartpole" else self.task
+        for name, value in dict(NETWORK_DEFAULTS, **TASK_NETWORKS.get(key, {})).items():
+            if getattr(self, name) is None:
+                setattr(self, name, value)
         self.validate()
 
     # --- validation -----------------------------------------------------------------
@@ -98,8 +129,23 @@ class RunConfig:
         ):
             value = getattr(self, name)
             if value not in allowed:
-                raise ValueError(f"{name}: {value!r} is not one of {', '.join(allowed)}")
+                raise ConfigError(f"{name}: {value!r} is not one of {', '.join(allowed)}")
+        if self.variant is not None:
+            if self.variant not in VARIANTS:
+                raise ConfigError(
+                    f"variant: {self.variant!r} is not one of {', '.join(VARIANTS)}")
+            if self.task != "cartpole":
+                raise ConfigError(f"variant: only the cartpole task has variants, not {self.task!r}")
         layers = parse_layers(self.layers)
+        if self.task in ("dms", "cartpole"):
+            n_in, n_out = {"dms": (1, 1), "cartpole": (4, 1)}[self.task]
+            if layers[0] != n_in or layers[-1] != n_out or len(layers) != 3:
+                raise ConfigError(
+                    f"layers: the {self.task} task needs {n_in}-N-{n_out}, got {self.layers!r}")
+            if self.network != "rate" or self.model != "errormc":
+                raise ConfigError(
+                    f"network: the {self.task} task runs the rate errormc network, not "
+                    f"{self.network} {self.model}")
         self.layers = "-".join(str(n) for n in layers)
         if self.errors is not None:
             errors = parse_layers([1] + parse_layers(self.errors, "errors"), "errors")[1:]

@@ -15,19 +15,24 @@ from .metrics import phase_mse, squared_errors
 
 
 class Schedule:
-    """Per-step rows ``[input, target, nudging, plasticity]`` for a network's nodes.
+    """Per-step rows ``[input, target, nudging, plasticity, *extras]`` for a
+    network's nodes.
 
     Called once per simulator step (as a Node output); ``load`` sets the arrays
     of the next phase. A NaN target row becomes target 0 with nudging off.
+    ``extras`` name further one-dimensional per-step switches (e.g. ``reset``,
+    ``tracking``); a switch not given to ``load`` is 0.
     """
 
-    def __init__(self, n_in, n_out):
+    def __init__(self, n_in, n_out, extras=()):
         self.n_in, self.n_out = n_in, n_out
-        self.size = n_in + n_out + 2
+        self.extras = tuple(extras)
+        self._switch = n_in + n_out  # column of the nudging switch
+        self.size = n_in + n_out + 2 + len(self.extras)
         self._rows = np.zeros((1, self.size))
         self._k = 0
 
-    def load(self, inputs, targets=None, learn=None):
+    def load(self, inputs, targets=None, learn=None, **extras):
         inputs = np.asarray(inputs, dtype=float)
         T = len(inputs)
         rows = np.zeros((T, self.size))
@@ -35,8 +40,12 @@ class Schedule:
         if targets is not None:
             present = ~np.isnan(np.asarray(targets, dtype=float)).any(axis=1)
             rows[present, self.n_in : self.n_in + self.n_out] = np.asarray(targets)[present]
-            rows[:, -2] = present
-        rows[:, -1] = 1.0 if learn is None else np.asarray(learn, dtype=float)
+            rows[:, self._switch] = present
+        rows[:, self._switch + 1] = 1.0 if learn is None else np.asarray(learn, dtype=float)
+        for name, values in extras.items():
+            if name not in self.extras:
+                raise ValueError(f"{name}: not a switch of this schedule ({self.extras})")
+            rows[:, self._switch + 2 + self.extras.index(name)] = values
         self._rows = rows
         self._k = 0
         return T
@@ -48,13 +57,16 @@ class Schedule:
 
     def connect(self, node):
         """Slices of ``node`` (a Node with this schedule as output) per role."""
-        n_in, n_out = self.n_in, self.n_out
-        return dict(
+        n_in, n_out, k = self.n_in, self.n_out, self._switch
+        roles = dict(
             input=node[:n_in],
             target=node[n_in : n_in + n_out],
-            nudging=node[-2:-1],
-            plasticity=node[-1:],
+            nudging=node[k : k + 1],
+            plasticity=node[k + 1 : k + 2],
         )
+        for i, name in enumerate(self.extras):
+            roles[name] = node[k + 2 + i : k + 3 + i]
+        return roles
 
 
 def check_stimulus(inputs, targets, learn, n_in, n_out):
@@ -99,10 +111,13 @@ class Session:
     backend : str
     record : callable, optional
         ``record(net) -> {name: (obj, attr)}`` of extra probes.
+    extras : tuple of str
+        Further per-step switches handed to ``network`` by name (`Schedule`).
     """
 
-    def __init__(self, network, n_in, n_out, dt=0.01, backend="nengo", record=None):
-        self.schedule = Schedule(n_in, n_out)
+    def __init__(self, network, n_in, n_out, dt=0.01, backend="nengo", record=None,
+                 extras=()):
+        self.schedule = Schedule(n_in, n_out, extras)
         with nengo.Network(label="session") as self.model:
             node = nengo.Node(self.schedule, size_out=self.schedule.size, label="schedule")
             self.net = network(**self.schedule.connect(node))
@@ -112,9 +127,9 @@ class Session:
         self.sim = Simulator(self.model, backend=backend, dt=dt)
         self.steps = 0
 
-    def run(self, inputs, targets=None, learn=None, progress=None):
+    def run(self, inputs, targets=None, learn=None, progress=None, **extras):
         """Run one phase; return the probed data of its steps."""
-        T = self.schedule.load(inputs, targets, learn)
+        T = self.schedule.load(inputs, targets, learn, **extras)
         self.sim.clear_probes()
         self.sim.run_steps(T)
         self.steps += T
@@ -308,10 +323,13 @@ class TeacherStudentProtocol:
         Maps targets to what output rates are scored against (default: as is).
     test_skip : int
         Steps dropped at the start of a validation or test pass before averaging.
+    test : bool
+        False: no test pass after the last epoch (a task that scores otherwise,
+        e.g. the cart-pole's closed loop).
     """
 
     def __init__(self, task, epochs, protocol="clean", rng=None, target_kind="rate",
-                 test_skip=10, score_target=None):
+                 test_skip=10, score_target=None, test=True):
         if protocol not in PROTOCOLS:
             raise ValueError(f"protocol: unknown {protocol!r}; choose from {', '.join(PROTOCOLS)}")
         if int(epochs) != epochs or epochs < 1:
@@ -323,6 +341,7 @@ class TeacherStudentProtocol:
         self.target_kind = target_kind
         self.score_target = score_target
         self.test_skip = test_skip
+        self.test = bool(test)
         self.reduce = "sum" if protocol == "reference" else "mean"
         self.delay = len(task.layers) - 1
 
@@ -373,7 +392,9 @@ class TeacherStudentProtocol:
             return "val"
         if state.stage in ("train", "val"):
             state.epoch += 1
-            return "train" if state.epoch < self.epochs else "test"
+            if state.epoch < self.epochs:
+                return "train"
+            return "test" if self.test else "done"
         return "done"
 
     def _score(self, outputs, targets):
@@ -383,7 +404,7 @@ class TeacherStudentProtocol:
         return per_step, phase_mse(per_step, self.test_skip)
 
     def run(self, session, progress=None, plastic=True, state=None, chunk_steps=None,
-            on_chunk=None):
+            on_chunk=None, after_epoch=None):
         """Run the protocol on ``session`` from ``state`` (default: the start).
 
         Parameters
@@ -400,6 +421,9 @@ class TeacherStudentProtocol:
             Run stages in chunks of this many steps.
         on_chunk : callable, optional
             ``on_chunk(state)`` after each chunk (checkpoints, guards).
+        after_epoch : callable, optional
+            ``after_epoch(epoch)`` after each epoch (its validation included), on
+            the same simulator (e.g. a closed-loop evaluation).
 
         Returns
         -------
@@ -447,9 +471,97 @@ class TeacherStudentProtocol:
             epoch = state.epoch
             state.stage = self._next_stage(state)
             state.offset, state.stage_arrays, state.outputs = 0, None, []
+            if finished_epoch and after_epoch is not None:
+                after_epoch(epoch)
             if finished_epoch and progress is not None:
                 progress(epoch, state.val_mse[-1] if state.val_mse else None)
             if on_chunk is not None and state.stage != "done":
                 on_chunk(state)
-        return dict(state.result, val_mse=list(state.val_mse),
+        return dict(state.result or {}, val_mse=list(state.val_mse),
                     val_epochs=list(state.val_epochs), steps=state.steps)
+
+
+class TrialProtocol:
+    """Trials with a reset: validation before each epoch, training, a test
+    (the delayed match-to-sample protocol of MODEL.md 3.4).
+
+    A trial is a sequence of input frames and one target. Each trial starts by
+    resetting the representation somas (the ``reset`` switch), runs its frames, then
+    one extra step on its last frame; only that step is plastic (training) and
+    only that step is scored (validation, test: the squared error of the output
+    rate). Training nudges the output towards the target on every step;
+    validation and test never do. The ``bp`` backward weights follow the forward
+    weights at every step (the ``tracking`` switch), as in the reference, whose
+    lateral plasticity flag keeps that refresh on.
+
+    Parameters
+    ----------
+    trials : dict
+        ``train``/``val``/``test`` -> (list of (T_i,) or (T_i, n_in) input arrays,
+        (N,) or (N, n_out) targets).
+    epochs : int
+    """
+
+    def __init__(self, trials, epochs):
+        if int(epochs) != epochs or epochs < 1:
+            raise ValueError(f"epochs: must be a positive integer, got {epochs!r}")
+        self.trials = trials
+        self.epochs = int(epochs)
+
+    @staticmethod
+    def arrays(inputs, targets, train):
+        """Per-step arrays of one pass: inputs, targets (NaN: no nudging), learn,
+        reset, tracking, and the index of each trial's scored (extra) step."""
+        frames, ends = [], []
+        for x in inputs:
+            x = np.asarray(x, dtype=float).reshape(len(x), -1)
+            frames.append(np.concatenate([x, x[-1:]]))
+            ends.append(len(x))
+        lengths = np.array([len(f) for f in frames])
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        T = int(lengths.sum())
+        x = np.concatenate(frames)
+        targets = np.asarray(targets, dtype=float).reshape(len(inputs), -1)
+        extra = starts + np.array(ends)
+        t = np.full((T, targets.shape[1]), np.nan)
+        learn = np.zeros(T)
+        if train:
+            t[:] = np.repeat(targets, lengths, axis=0)
+            learn[extra] = 1.0
+        reset = np.zeros(T)
+        reset[starts] = 1.0
+        return dict(inputs=x, targets=t, learn=learn, reset=reset,
+                    tracking=np.ones(T)), extra
+
+    def _pass(self, session, split, train):
+        inputs, targets = self.trials[split]
+        stage, extra = self.arrays(inputs, targets, train)
+        data = session.run(stage.pop("inputs"), stage.pop("targets"), stage.pop("learn"),
+                           **stage)
+        out = data["output"][extra]
+        targets = np.asarray(targets, dtype=float).reshape(len(out), -1)
+        return squared_errors(out, targets, "sum"), len(stage["reset"])
+
+    def run(self, session, progress=None):
+        """Run ``epochs`` x (validation, training), then the test.
+
+        Returns
+        -------
+        dict
+            ``val_mse_per_epoch`` (mean over validation trials, before each
+            epoch), ``val_trial_mse`` (epochs x trials), ``test_mse``,
+            ``test_trial_mse``, ``steps``.
+        """
+        val, steps = [], 0
+        for epoch in range(self.epochs):
+            errors, n = self._pass(session, "val", train=False)
+            val.append(errors)
+            _, m = self._pass(session, "train", train=True)
+            steps += n + m
+            if progress is not None:
+                progress(epoch, float(np.mean(errors)))
+        test, n = self._pass(session, "test", train=False)
+        return dict(val_mse_per_epoch=[float(np.mean(v)) for v in val],
+                    val_trial_mse=[list(map(float, v)) for v in val],
+                    test_mse=float(np.mean(test)), test_trial_mse=list(map(float, test)),
+                    steps=steps + n)

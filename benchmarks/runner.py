@@ -25,6 +25,7 @@ from .tasks.digits import (
     load_digits_task,
     load_mnist,
 )
+from .tasks import cartpole, dms
 from .tasks.teacher_student import TeacherStudentTask
 
 CHECKPOINT = "checkpoint.npz"
@@ -269,7 +270,37 @@ def _finish(config, directory, metrics, weights):
             os.remove(directory.file(name))
 
 
+def run_standalone(config, progress=False):
+    """A task with its own protocol (``dms``, ``cartpole``): metrics and weights.
+
+    These runs are short enough not to checkpoint; the validation curve is
+    written under the generic names too (``val_mse``, ``val_epochs``).
+    """
+    bar = _progress_bar(config.epochs, config.task, progress)
+
+    def report(epoch, value):
+        bar.update(1)
+        if value is not None:
+            bar.set_postfix(val=f"{value:.3g}")
+
+    module = {"dms": dms, "cartpole": cartpole}[config.task]
+    metrics, weights = module.run(config, progress=report)
+    bar.close()
+    if config.task == "dms":
+        metrics["val_mse"] = metrics["val_mse_per_epoch"]
+        metrics["val_epochs"] = list(range(len(metrics["val_mse"])))
+        metrics["test_mse_final"] = metrics["test_mse"]
+    return metrics, weights
+
+
 def _execute(config, directory, progress, checkpoint=None):
+    if config.task in ("dms", "cartpole"):
+        if checkpoint is not None:
+            raise ValueError(f"resume: {config.task} runs do not checkpoint; run again")
+        metrics, weights = run_standalone(config, progress)
+        if directory is not None:
+            _finish(config, directory, metrics, weights)
+        return metrics
     if config.network == "spiking":
         if checkpoint is not None:
             raise ValueError("resume: spiking runs are short and do not checkpoint; run again")

@@ -47,7 +47,8 @@ def _model_flags(p):
 
 
 RUN_FIELDS = (
-    "task", "task_seed", "model", "network", "backend", "epochs", "protocol", "n_samples",
+    "task", "task_seed", "model", "network", "backend", "epochs", "protocol", "variant",
+    "n_samples",
     "steps_per_sample", "settle_steps", "checkpoint_every", "weight_bound", "data", "n_test",
 )
 
@@ -87,6 +88,10 @@ def cmd_run(args):
             f"{config.task}-{config.layers}-seed{config.seed}-{time.strftime('%Y%m%d-%H%M%S')}",
         )
         metrics = run(config, out=out, progress=not quiet)
+    if config.task in ("dms", "cartpole"):
+        print(_standalone_summary(config, metrics))
+        print(f"results in {out}")
+        return
     print(f"{config.task} {config.network} {config.model} {config.layers} seed {config.seed} "
           f"on {config.backend}: test MSE {metrics['test_mse_initial']:.4g} (untrained) -> "
           f"{metrics['test_mse_final']:.4g} (trained)"
@@ -94,6 +99,16 @@ def cmd_run(args):
              f"{metrics['test_accuracy']:.1%}" if "test_accuracy" in metrics else "")
           + f", wall {metrics['wall_s']:.1f} s")
     print(f"results in {out}")
+
+
+def _standalone_summary(config, metrics):
+    if config.task == "dms":
+        val = ", ".join(f"{v:.4g}" for v in metrics["val_mse_per_epoch"])
+        return (f"dms seed {config.seed}: validation MSE per epoch [{val}], test MSE "
+                f"{metrics['test_mse']:.6g}, wall {metrics['wall_s']:.1f} s")
+    return (f"cartpole {config.variant} seed {config.seed}: failures per evaluation "
+            f"{metrics['failures_per_evaluation']} (teacher {metrics['teacher_failures']}), "
+            f"wall {metrics['wall_s']:.1f} s")
 
 
 def deployment_demo(out, quiet):
@@ -240,7 +255,8 @@ def build_parser():
     p = sub.add_parser("run", help="train on a task and write a results directory",
                        argument_default=argparse.SUPPRESS)
     p.add_argument("task", nargs="?",
-                   help="teacher-student | digits (no task and no flags: the deployment demo)")
+                   help="teacher-student | digits | dms | cartpole (no task and no flags: "
+                   "the deployment demo)")
     p.add_argument("--config", help="run config (TOML); flags override its fields")
     p.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its checkpoint")
     p.add_argument("--model", help="errormc")
@@ -250,6 +266,7 @@ def build_parser():
     p.add_argument("--task-seed", type=int,
                    help="seed of teacher and data (default: --seed; the paper: its first seed)")
     p.add_argument("--protocol", help="clean (default) | reference")
+    p.add_argument("--variant", help="cartpole: ideal (default) | tanh")
     p.add_argument("--n-samples", type=int, help="training samples (task default)")
     p.add_argument("--n-test", type=int, help="test samples (digits: default the whole split)")
     p.add_argument("--steps-per-sample", type=int)
@@ -276,7 +293,7 @@ def build_parser():
     p.set_defaults(func=cmd_check_bp)
 
     p = sub.add_parser("paper", help="reproduce a figure of the paper")
-    p.add_argument("figure", choices=["fig3"])
+    p.add_argument("figure", choices=["fig2a", "fig2b", "fig3", "fig8"])
     p.add_argument("--quick", action="store_true", help="fewer epochs and seeds")
     p.add_argument("--seeds", type=int, default=None, help="number of seeds")
     p.add_argument("--protocol", default="reference", help="reference | clean")

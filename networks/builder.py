@@ -12,7 +12,7 @@ from nengo.builder.operator import Reset
 from . import activations
 from .compartments import StateReadout
 from .learning_rules import DendriticPrediction, IdentityDecay, TransposeTracking
-from .neurons import ProspectiveRate
+from .neurons import ProspectiveRate, ResettableRate, SomaReset
 
 
 class SimProspectiveRate(Operator):
@@ -362,3 +362,117 @@ def build_identity_decay(model, rule_type, rule):
             tag=f"{rule}.identity_decay",
         )
     )
+
+
+class SimResettableRate(Operator):
+    """`SimProspectiveRate` on the voltage ``(1 - m) u``, m the reset input.
+
+    1. sets ``[rates, prospective, derivative]``
+    2. incs ``[]``
+    3. reads ``[voltage, reset]``
+    4. updates ``[history]``
+    """
+
+    def __init__(self, neurons, voltage, reset, history, rates, prospective, derivative,
+                 tag=None):
+        super().__init__(tag=tag)
+        self.neurons = neurons
+        self.sets = [rates, prospective, derivative]
+        self.incs = []
+        self.reads = [voltage, reset]
+        self.updates = [history]
+
+    def make_step(self, signals, dt, rng):
+        u, reset = (signals[s] for s in self.reads)
+        history = signals[self.updates[0]]
+        rates, breve, rho = (signals[s] for s in self.sets)
+        phi = activations.phi(self.neurons.activation)
+        dphi = activations.dphi(self.neurons.activation)
+        lookahead = (1.0 / self.neurons.conductance) / dt
+        prospective = self.neurons.prospective
+        reset_history = self.neurons.reset_history
+
+        def step_resettable_rate():
+            keep = 1.0 - reset[0]
+            soma = keep * u
+            if reset_history:
+                history[...] *= keep
+            breve[...] = history + lookahead * (soma - history)
+            rates[...] = phi(breve if prospective else soma)
+            rho[...] = dphi(breve)
+            history[...] = soma
+
+        return step_resettable_rate
+
+
+class SimResettableEuler(Operator):
+    """Forward-Euler step from the reset voltage: ``u = v + dt (J - g v)``,
+    ``v = (1 - m) u``.
+
+    1. sets ``[]``
+    2. incs ``[]``
+    3. reads ``[J, reset]``
+    4. updates ``[voltage]``
+    """
+
+    def __init__(self, J, reset, voltage, conductance, tag=None):
+        super().__init__(tag=tag)
+        self.conductance = conductance
+        self.sets = []
+        self.incs = []
+        self.reads = [J, reset]
+        self.updates = [voltage]
+
+    def make_step(self, signals, dt, rng):
+        J, reset = (signals[s] for s in self.reads)
+        u = signals[self.updates[0]]
+        g = self.conductance
+
+        def step_resettable_euler():
+            soma = (1.0 - reset[0]) * u
+            u[...] = soma + dt * (J - g * soma)
+
+        return step_resettable_euler
+
+
+@Builder.register(ResettableRate)
+def build_resettable_rate(model, neuron_type, neurons):
+    """As `build_prospective_rate`, plus the one-dimensional ``reset`` input that a
+    `SomaReset` writes into (zero unless something is connected)."""
+    n = neurons.size_in
+    u0 = neuron_type.initial_voltages(n)
+    sig = model.sig[neurons]
+    sig["voltage"] = Signal(u0.copy(), name=f"{neurons}.voltage")
+    sig["history"] = Signal(u0.copy(), name=f"{neurons}.history")
+    sig["prospective"] = Signal(u0.copy(), name=f"{neurons}.prospective")
+    sig["derivative"] = Signal(
+        activations.dphi(neuron_type.activation)(u0), name=f"{neurons}.derivative"
+    )
+    sig["reset"] = Signal(shape=1, name=f"{neurons}.reset")
+    model.add_op(Reset(sig["reset"]))
+    model.add_op(
+        SimResettableRate(
+            neuron_type, sig["voltage"], sig["reset"], sig["history"], sig["out"],
+            sig["prospective"], sig["derivative"], tag=f"{neurons}.rates",
+        )
+    )
+    model.add_op(
+        SimResettableEuler(
+            sig["in"], sig["reset"], sig["voltage"], neuron_type.conductance,
+            tag=f"{neurons}.soma",
+        )
+    )
+
+
+@Builder.register(SomaReset)
+def build_soma_reset(model, node):
+    """Alias the target's reset signal as this node's input and output."""
+    target = model.sig[node.target.neurons]
+    if "reset" not in target:
+        raise ValueError(
+            f"{node}: target {node.target} must be built first (create the "
+            "SomaReset after its population, in the same network)"
+        )
+    model.sig[node]["in"] = target["reset"]
+    model.sig[node]["out"] = target["reset"]
+    model.params[node] = None

@@ -29,7 +29,7 @@ from .connectivity import (
 from .builder import rectangular_transpose
 from .initialization import initial_state
 from .learning_rules import DendriticPrediction, IdentityDecay, TransposeTracking
-from .neurons import Identity, ProspectiveRate
+from .neurons import Identity, ProspectiveRate, ResettableRate, SomaReset
 
 #: Forward learning rates per area of the paper's Fig. 3 errormc runs, by depth
 #: (MODEL.md 3.2); other depths default to 0.1 per area.
@@ -123,6 +123,8 @@ class Area(nengo.Network):
         Output area only: ``[rho; t; r; m] -> m rho * (t - r)`` (`.Nudging`).
     lateral_P, lateral_Q : nengo.Connection
         The phi' transfer / target comparison through P, and error -> apical (Q).
+    reset : SomaReset or None
+        ``resettable`` areas: 1 restarts the representation somas from 0.
     """
 
     def __init__(
@@ -140,6 +142,9 @@ class Area(nengo.Network):
         phi_transfer=True,
         eta_lateral=0.0,
         plasticity=None,
+        prospective=True,
+        resettable=False,
+        reset_history=False,
         label=None,
     ):
         super().__init__(label=label)
@@ -148,13 +153,18 @@ class Area(nengo.Network):
         self.n_units, self.n_errors = n_units, n_errors
         self.learned = []
         with self:
+            if resettable:
+                rep_type = ResettableRate(activation, g.representation, prospective,
+                                          reset_history, initial_voltage=u0)
+            else:
+                rep_type = ProspectiveRate(activation, g.representation, prospective,
+                                           initial_voltage=u0)
             self.representation = nengo.Ensemble(
-                n_units,
-                1,
-                neuron_type=ProspectiveRate(activation, g.representation, initial_voltage=u0),
-                label="representation",
+                n_units, 1, neuron_type=rep_type, label="representation",
                 **unit_kwargs(n_units),
             )
+            # the input that restarts the somas (resettable areas only)
+            self.reset = SomaReset(self.representation) if resettable else None
             self.derivative = DerivativeReadout(self.representation, label="derivative")
             self.error = nengo.Ensemble(
                 n_errors,
@@ -277,6 +287,18 @@ class ErrorMicrocircuit(nengo.Network):
         Seed of the initial weights and voltages.
     wt_noise, lateral_noise : float
         Initialisation: sigma of the ``bp`` noise, spread of the lateral weights.
+    rep_prospective : bool
+        False: representation rates are phi(u), not phi(u_breve) (MODEL.md 1.12;
+        the DMS task), so the slow somas carry memory.
+    reset : optional
+        A node spec or Nengo object: where it is 1, every area's representation
+        somas restart from 0 (`.ResettableRate`; the DMS task's per-trial reset).
+    reset_history : bool
+        With ``reset``: also clear the somas' history buffer (see `.ResettableRate`).
+    tracking : optional
+        The switch of the ``bp`` backward weights' refresh (`.TransposeTracking`);
+        default: the plasticity switch. The DMS script refreshes them at every
+        step while its forward weights learn only on a trial's last frame.
     input, target, nudging, plasticity : optional
         Node outputs (array, callable, Process) or Nengo objects driving the input
         area, the target, the nudging switch (1: the target drives the output error
@@ -310,6 +332,10 @@ class ErrorMicrocircuit(nengo.Network):
         target=None,
         nudging=1.0,
         plasticity=1.0,
+        rep_prospective=True,
+        reset=None,
+        reset_history=False,
+        tracking=None,
         label=None,
         **kwargs,
     ):
@@ -383,9 +409,17 @@ class ErrorMicrocircuit(nengo.Network):
                         e0=w.get(f"e{l}"),
                         phi_transfer=self.phi_transfer,
                         eta_lateral=eta_lateral,
+                        prospective=rep_prospective,
+                        resettable=reset is not None,
+                        reset_history=reset_history,
                         label=f"area{l}",
                     )
                 )
+            self.reset = None
+            if reset is not None:
+                self.reset = _node(reset, 1, "reset")
+                for area in self.areas:
+                    nengo.Connection(self.reset, area.reset, synapse=None)
             output = self.areas[-1]
             self.nudging = None
             if self.target is not None:
@@ -441,8 +475,11 @@ class ErrorMicrocircuit(nengo.Network):
             self.learned += [c for c in self.backward.values() if c.learning_rule_type]
             for area in self.areas:
                 self.learned += area.learned
+            tracked = {id(c) for c in self.backward.values()}
+            self.tracking = self.plasticity if tracking is None else _node(tracking, 1, "tracking")
             for conn in self.learned:
-                nengo.Connection(self.plasticity, conn.learning_rule, synapse=None)
+                switch = self.tracking if id(conn) in tracked else self.plasticity
+                nengo.Connection(switch, conn.learning_rule, synapse=None)
 
         self.output = output.representation
 

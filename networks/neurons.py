@@ -6,6 +6,7 @@ current through unchanged (the input area).
 """
 
 import numpy as np
+import nengo
 from nengo.neurons import NeuronType
 from nengo.params import BoolParam, NdarrayParam, NumberParam, StringParam
 
@@ -80,6 +81,64 @@ class ProspectiveRate(SomaticRate):
     def step(self, dt, J, output, **state):
         # Steady state of the soma, u = J / g_tot; used by nengo for ``rates``.
         output[...] = activations.phi(self.activation)(J / self.conductance)
+
+
+class ResettableRate(ProspectiveRate):
+    r"""`ProspectiveRate` whose soma can be reset to zero at chosen steps.
+
+    With the reset input :math:`m^k` (1: reset at step k, 0: not; see `SomaReset`)
+    the step reads the voltage :math:`(1 - m^k)\,u^k`:
+
+    .. math::
+
+        \tilde u^k &= (1 - m^k)\, u^k, \qquad
+        \breve u^k = h^k + \frac{\tau}{dt}\,(\tilde u^k - h^k) \\
+        r^k &= \varphi(\breve u^k) \text{ or } \varphi(\tilde u^k), \qquad
+        h^{k+1} = \tilde u^k, \qquad
+        u^{k+1} = \tilde u^k + dt\,(J^k - g_{tot}\,\tilde u^k)
+
+    The history :math:`h` (the previous step's voltage) is kept through a reset, as
+    the reference's DMS script does (it resets the soma between trials, MODEL.md
+    3.4), so the first prospective voltage after a reset is
+    :math:`-(\tau/dt - 1)\, h`; with ``reset_history=True`` the history is
+    cleared as well and the prospective voltage restarts at 0.
+
+    Parameters
+    ----------
+    reset_history : bool
+        Also clear the history buffer on a reset (:math:`h^k \to 0`).
+    (others as `ProspectiveRate`)
+    """
+
+    reset_history = BoolParam("reset_history", readonly=True)
+
+    def __init__(self, activation="tanh", conductance=0.19, prospective=True,
+                 reset_history=False, initial_voltage=None):
+        super().__init__(activation, conductance, prospective, initial_voltage)
+        self.reset_history = reset_history
+
+
+class SomaReset(nengo.Node):
+    """The reset input of a population of `ResettableRate` units.
+
+    A one-dimensional passthrough: connect a 0/1 signal into it; at steps where
+    it is non-zero the somatic voltages of ``target`` restart from 0.
+
+    Parameters
+    ----------
+    target : nengo.Ensemble
+        A population with a `ResettableRate` neuron type, created in the same
+        network before this object (Nengo builds a network's ensembles first).
+    """
+
+    def __init__(self, target, label=None):
+        if not isinstance(target.neuron_type, ResettableRate):
+            raise ValueError(
+                f"SomaReset: target {target} has neuron type {target.neuron_type}, "
+                "not ResettableRate"
+            )
+        self.target = target
+        super().__init__(size_in=1, label=label or f"{target.label}.reset")
 
 
 class Identity(NeuronType):
