@@ -21,6 +21,9 @@ import time
 
 import numpy as np
 
+from errormc.benchmarks.config import RunConfig
+from errormc.benchmarks.tasks import cartpole
+
 VARIANTS = ("ideal", "tanh")
 SEEDS = [56789, 12345, 23456, 34567, 76543, 111, 222, 333, 444, 555]
 EPOCHS = 5
@@ -30,8 +33,6 @@ _TASKS = {}
 
 
 def configs(quick=False, seeds=None, protocol="reference", epochs=None, variants=VARIANTS):
-    from errormc.benchmarks.config import RunConfig
-
     n = seeds if seeds is not None else (QUICK_SEEDS if quick else len(SEEDS))
     if int(n) != n or n < 1:
         raise ValueError(f"seeds: need a positive number of seeds, got {n!r}")
@@ -43,8 +44,6 @@ def configs(quick=False, seeds=None, protocol="reference", epochs=None, variants
 
 def _task(config):
     """One teacher per process and settings (it takes a minute to record)."""
-    from errormc.benchmarks.tasks import cartpole
-
     key = (config.task_seed, config.protocol, config.n_samples, config.steps_per_sample,
            config.g_l, config.g_bas, config.g_api, config.dt)
     if key not in _TASKS:
@@ -57,8 +56,6 @@ def _task(config):
 
 def run_cell(config):
     """One student: CSV rows per evaluation, and the teacher's row."""
-    from errormc.benchmarks.tasks import cartpole
-
     metrics, _ = cartpole.run(config, task=_task(config))
     rows = [dict(variant=config.variant, seed=config.seed, evaluation=i, failures=f)
             for i, f in enumerate(metrics["failures_per_evaluation"])]

@@ -19,14 +19,15 @@ import time
 
 import numpy as np
 
+from errormc.benchmarks.config import RunConfig
+from errormc.benchmarks.tasks import dms
+
 EPOCHS, SEEDS = 10, 10
 QUICK_EPOCHS, QUICK_SEEDS = 3, 2
 COLUMNS = ["seed", "epoch", "mse"]
 
 
 def configs(quick=False, seeds=None, protocol="reference", epochs=None):
-    from errormc.benchmarks.config import RunConfig
-
     n = seeds if seeds is not None else (QUICK_SEEDS if quick else SEEDS)
     if int(n) != n or n < 1:
         raise ValueError(f"seeds: need a positive number of seeds, got {n!r}")
@@ -37,8 +38,6 @@ def configs(quick=False, seeds=None, protocol="reference", epochs=None):
 
 def run_cell(config):
     """One seed: CSV rows (validation before each epoch, then the test)."""
-    from errormc.benchmarks.tasks import dms
-
     metrics, _ = dms.run(config)
     rows = [dict(seed=config.seed, epoch=e, mse=v)
             for e, v in enumerate(metrics["val_mse_per_epoch"])]
