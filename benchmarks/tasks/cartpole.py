@@ -28,8 +28,9 @@ worker process forked after the teacher's run). Validation keeps plasticity on
 and runs on the previous shuffle's arrays, as in `TeacherStudentProtocol`; there
 is no test pass on the data set (the final score is the closed-loop test).
 ``--protocol clean`` departs in two places: resets draw from the environment's own
-generator, seeded with the student's seed once per evaluation (gymnasium's
-``reset(seed=...)``), and validation is `TeacherStudentProtocol`'s clean one.
+generator, seeded once per evaluation with the student's seed plus the evaluation's
+index (the teacher: its seed; gymnasium's ``reset(seed=...)``), and validation is
+`TeacherStudentProtocol`'s clean one (no plasticity, its own shuffle).
 """
 
 import time
