@@ -112,3 +112,31 @@ def test_five_epochs_match_the_authors_code():
     assert metrics["failures_per_evaluation"] == ref["failures_per_evaluation"]
     assert np.allclose(weights["W1"], ref["final_W"][0], atol=1e-8)
     assert np.allclose(weights["W2"], ref["final_W"][1], atol=1e-8)
+
+
+def test_closed_loop_evaluation_with_the_teacher_is_the_controller():
+    """evaluate() on the teacher network against the controller F = K.s applied
+    directly to the closed-form cart-pole, with the same reset stream."""
+    w = cartpole.teacher_weights(123055)
+
+    def build(**nodes):
+        return ErrorMicrocircuit([4, 4, 1], connectivity="layered", activation="linear",
+                                 eta=[0.0, 0.0], wt_noise=0.0, g_api=0.0006, weights=w, **nodes)
+
+    steps, episode = 600, 150
+    with Session(build, 4, 1) as session:
+        session.run(np.zeros((10, 4)), None, np.zeros(10))
+        env = cartpole.make_env(reset_rng=np.random.RandomState(11), reset_bound=2.0)
+        env.reset()
+        failures = cartpole.evaluate(session, env, steps=steps, episode=episode)
+    rng = np.random.RandomState(11)
+    s, expected = (rng.random_sample(4) - 0.5) * 4.0, 0
+    for k in range(1, steps):
+        if k % episode == 0:
+            s = (rng.random_sample(4) - 0.5) * 4.0
+        s = closed_form_step(s, cartpole.GAIN @ s)
+        if abs(s[0]) > 2.4 or abs(s[2]) > np.radians(70):
+            expected += 1
+            s = (rng.random_sample(4) - 0.5) * 4.0
+    assert expected > 0  # resets from U(-2, 2) make the controller fail sometimes
+    assert failures == expected
