@@ -160,7 +160,10 @@ class Area(nengo.Network):
                 rep_type = ProspectiveRate(activation, g.representation, prospective,
                                            initial_voltage=u0)
             self.representation = nengo.Ensemble(
-                n_units, 1, neuron_type=rep_type, label="representation",
+                n_units,
+                1,
+                neuron_type=rep_type,
+                label="representation",
                 **unit_kwargs(n_units),
             )
             # the input that restarts the somas (resettable areas only)
