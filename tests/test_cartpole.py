@@ -140,3 +140,24 @@ def test_closed_loop_evaluation_with_the_teacher_is_the_controller():
             s = (rng.random_sample(4) - 0.5) * 4.0
     assert expected > 0  # resets from U(-2, 2) make the controller fail sometimes
     assert failures == expected
+
+
+@pytest.mark.parametrize("protocol", ["reference", "clean"])
+def test_a_small_run_scores_every_evaluation(protocol):
+    """Both protocols end to end on a tiny data set and short evaluations: one
+    score per epoch plus the test, and the same numbers again for the same seed."""
+    config = RunConfig(task="cartpole", epochs=2, seed=4, protocol=protocol, n_samples=4,
+                       steps_per_sample=10, settle_steps=20)
+
+    def once():
+        task = cartpole.CartPoleTask(4, n_samples=4, steps_per_sample=10, settle_steps=20,
+                                     protocol=protocol, eval_steps=60, episode_steps=30)
+        metrics, weights = cartpole.run(config, task=task)
+        return metrics, weights
+
+    (m1, w1), (m2, w2) = once(), once()
+    assert len(m1["failures_per_evaluation"]) == 3
+    assert len(m1["val_mse"]) == 2
+    assert m1["failures_per_evaluation"] == m2["failures_per_evaluation"]
+    assert m1["teacher_failures"] == m2["teacher_failures"]
+    assert np.array_equal(w1["W1"], w2["W1"])

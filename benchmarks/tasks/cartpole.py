@@ -205,11 +205,13 @@ class CartPoleTask:
     protocol : str
     dt, backend
         Of the teacher's simulation.
+    eval_steps, episode_steps : int
+        Of every closed-loop evaluation (`evaluate`).
     """
 
     def __init__(self, seed, n_samples=500, steps_per_sample=100, settle_steps=2000,
                  g_l=0.03, g_bas=0.1, g_api=0.0006, protocol="reference", dt=0.01,
-                 backend="nengo"):
+                 backend="nengo", eval_steps=EVAL_STEPS, episode_steps=EPISODE_STEPS):
         self.layers = [4, 4, 1]
         self.seed = int(seed)
         self.teacher_seed = derive_teacher_seed(seed)
@@ -219,6 +221,7 @@ class CartPoleTask:
                 f"({n_samples} samples x {steps_per_sample} steps)")
         self.n_samples, self.steps_per_sample = n_samples, steps_per_sample
         self.settle_steps, self.protocol, self.dt = settle_steps, protocol, dt
+        self.eval_steps, self.episode_steps = eval_steps, episode_steps
         data = np.random.RandomState(self.teacher_seed).uniform(
             -DATA_BOUND, DATA_BOUND, size=(3 * n_samples, 4))
         split = {"train": data[:n_samples], "val": data[n_samples:2 * n_samples],
@@ -235,7 +238,7 @@ class CartPoleTask:
         with Session(self.teacher, 4, 1, dt, backend) as session:
             self.records = self._record(session)
             env = self.env(self.teacher_seed)
-            self.teacher_failures = evaluate(session, env)
+            self.teacher_failures = self.evaluate(session, env)
         self.rng_after_teacher = None if self.reset_rng is None else self.reset_rng.get_state()
 
     def _record(self, session):
@@ -251,6 +254,10 @@ class CartPoleTask:
             records[k] = before[start : start + len(self.inputs[k])]
             start += len(self.inputs[k])
         return records
+
+    def evaluate(self, session, env, frames=None):
+        """`evaluate` with this task's numbers of steps."""
+        return evaluate(session, env, self.eval_steps, self.episode_steps, frames=frames)
 
     def targets(self, kind="rate"):
         if kind != "rate":
@@ -299,11 +306,11 @@ def run(config, progress=None, task=None, frames=None):
 
         def after_epoch(epoch):
             env = task.env(config.seed + epoch)
-            failures.append(evaluate(session, env))
+            failures.append(task.evaluate(session, env))
 
         result = protocol.run(session, progress=progress, after_epoch=after_epoch)
         env = task.env(config.seed + config.epochs)
-        failures.append(evaluate(session, env, frames=frames))
+        failures.append(task.evaluate(session, env, frames=frames))
         weights = session.weights()
     wall = time.perf_counter() - t0
     metrics = dict(task="cartpole", variant=config.variant, epochs=config.epochs,
