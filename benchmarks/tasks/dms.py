@@ -35,6 +35,7 @@ from functools import partial
 import numpy as np
 
 from errormc.networks import ErrorMicrocircuit
+from errormc.networks.builder import rectangular_transpose
 from errormc.networks.initialization import initial_state
 
 from ..protocol import Session, TrialProtocol
@@ -76,7 +77,7 @@ def initial_weights(config):
     """Initial weights of a DMS network: the reference's draws from the network
     seed, voltages 0, and the ``bp`` noise of the protocol (module docstring)."""
     layers = config.layer_sizes()
-    w = initial_state(layers, None, "layered", config.backward, seed=config.seed,
+    w = initial_state(layers, config.error_sizes(), "layered", config.backward, seed=config.seed,
                       wt_noise=config.wt_noise, lateral_noise=config.lateral_noise)
     for name in list(w):
         if name[0] in "ue" and name[1:].isdigit():
@@ -85,7 +86,7 @@ def initial_weights(config):
         rng = np.random.RandomState(REFERENCE_MODEL_SEED)
         noise = rng.uniform(-config.wt_noise, config.wt_noise, w["Bnoise1"].shape)
         w["Bnoise1"] = noise
-        w["B1"] = w["W2"].T + noise
+        w["B1"] = rectangular_transpose(w["W2"], noise.shape) + noise
     return w
 
 
