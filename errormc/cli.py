@@ -265,7 +265,7 @@ def build_parser():
     p.add_argument("--epochs", type=int)
     p.add_argument("--task-seed", type=int,
                    help="seed of teacher and data (default: --seed; the paper: its first seed)")
-    p.add_argument("--protocol", help="clean (default) | reference")
+    p.add_argument("--protocol", help="clean (default; dms: reference) | reference")
     p.add_argument("--variant", help="cartpole: ideal (default) | tanh")
     p.add_argument("--n-samples", type=int, help="training samples (task default)")
     p.add_argument("--n-test", type=int, help="test samples (digits: default the whole split)")
