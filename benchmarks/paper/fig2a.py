@@ -17,6 +17,7 @@ the teacher), ``fig2a.png`` and ``fig2a.md``.
 
 import csv
 import os
+import textwrap
 import time
 
 import numpy as np
@@ -143,7 +144,7 @@ def plot(rows, path, title):
         ax.set_ylabel("failures in 20,000 steps")
         ax.set_title(v)
         ax.legend(fontsize=8, frameon=False)
-    fig.suptitle(title, fontsize=9)
+    fig.suptitle("\n".join(textwrap.wrap(title, 120)), fontsize=9)
     fig.tight_layout()
     tmp = f"{path}.tmp.png"
     fig.savefig(tmp, dpi=120)

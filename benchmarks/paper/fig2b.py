@@ -15,6 +15,7 @@ Writes ``fig2b.csv`` (seed, epoch, val_mse; epoch ``test`` for the test),
 
 import csv
 import os
+import textwrap
 import time
 
 import numpy as np
@@ -98,7 +99,7 @@ def plot(rows, path, title):
     ax.set_ylim(-0.2, 2.2)  # the paper's axis (MODEL.md 4.1)
     ax.set_xlabel("validation before epoch / test")
     ax.set_ylabel("MSE (last step of each trial)")
-    ax.set_title(title, fontsize=9)
+    ax.set_title("\n".join(textwrap.wrap(title, 80)), fontsize=8)
     fig.tight_layout()
     tmp = f"{path}.tmp.png"
     fig.savefig(tmp, dpi=120)
