@@ -13,8 +13,11 @@ plasticity switch of a rule (``delta = 0`` where ``m = 0``), ``dt`` the time ste
 operator                  equation (per step)
 ========================  ===================================================================
 `SimProspectiveRate`      ``u_breve = u_hist + (tau/dt)(u - u_hist)``, ``r = phi(u_breve)``
-                          (``phi(u)`` if not prospective), ``rho = phi'(u_breve)``; ``u_hist = u``
-`SimSomaticEuler`         ``u += dt (J - g_tot u)``, ``J = sum_k g_k x_k``
+                          (``phi(u)`` if not prospective), ``rho = phi'(u_breve)``; ``u_hist = u``;
+                          with a reset switch ``m``: ``u`` read as ``(1 - m) u`` (and
+                          ``u_hist`` as ``(1 - m) u_hist`` if the history is reset too)
+`SimSomaticEuler`         ``u += dt (J - g_tot u)``, ``J = sum_k g_k x_k``; with a reset
+                          switch ``m``: ``u = (1 - m) u`` first
 `SimDelayedRate`          ``r = phi(u)``, ``rho = phi'(u)``
 `SimReplace`              ``u = J``, ``J = sum_k g_k x_k``
 `SimProduct`              ``d = x * y`` (the phi' gate of hidden error units)
@@ -78,21 +81,30 @@ class SimProspectiveRate(Operator):
     Implements ``u_breve = u_hist + (tau/dt)(u - u_hist)``, ``r = phi(u_breve)``
     (``phi(u)`` if not prospective), ``rho = phi'(u_breve)``, then ``u_hist = u``.
 
+    With a ``reset`` switch ``m`` (one element, `.Population`'s ``reset``) the
+    voltage is read as ``u~ = (1 - m) u`` in all of these (the soma restarts from
+    0 where ``m = 1``; `SimSomaticEuler` resets ``u`` itself), and with
+    ``reset_history`` the history as ``(1 - m) u_hist``.
+
     1. sets ``[rates, prospective, derivative]``
     2. incs ``[]``
-    3. reads ``[voltage]``
+    3. reads ``[voltage]`` (``[voltage, reset]`` with a reset)
     4. updates ``[history]``
     """
 
-    def __init__(self, neurons, voltage, history, rates, prospective, derivative, tag=None):
+    def __init__(self, neurons, voltage, history, rates, prospective, derivative, reset=None,
+                 reset_history=False, tag=None):
         super().__init__(tag=tag)
         self.neurons = neurons
+        self.reset_history = bool(reset_history)
         self.sets = [rates, prospective, derivative]
         self.incs = []
-        self.reads = [voltage]
+        self.reads = [voltage] + ([] if reset is None else [reset])
         self.updates = [history]
 
     def make_step(self, signals, dt, rng):
+        if len(self.reads) == 2:
+            return self._make_reset_step(signals, dt)
         u = signals[self.reads[0]]
         history = signals[self.updates[0]]
         rates, breve, rho = (signals[s] for s in self.sets)
@@ -122,27 +134,52 @@ class SimProspectiveRate(Operator):
 
         return step_prospective_rate if self.neurons.prospective else step_nonprospective_rate
 
+    def _make_reset_step(self, signals, dt):
+        u, reset = (signals[s] for s in self.reads)
+        history = signals[self.updates[0]]
+        rates, breve, rho = (signals[s] for s in self.sets)
+        phi, dphi = self.neurons.rate_function(), activations.dphi(self.neurons.activation)
+        lookahead = (1.0 / self.neurons.conductance) / dt
+        prospective, reset_history = self.neurons.prospective, self.reset_history
+
+        def step_prospective_rate_reset():
+            keep = 1.0 - reset[0]
+            soma = keep * u
+            if reset_history:
+                history[...] *= keep
+            breve[...] = history + lookahead * (soma - history)
+            rates[...] = phi(breve if prospective else soma)
+            rho[...] = dphi(breve)
+            history[...] = soma
+
+        return step_prospective_rate_reset
+
 
 class SimSomaticEuler(Operator):
     """Forward-Euler step of a leaky soma: ``u += dt (J - g_tot u)``, ``J = sum_k g_k x_k``.
 
+    With a ``reset`` switch ``m`` (one element): ``u = (1 - m) u`` first, so the
+    soma restarts from 0 where ``m = 1``.
+
     1. sets ``[]``
     2. incs ``[]``
-    3. reads ``[x_1, x_2, ...]``
+    3. reads ``[x_1, x_2, ...]`` (then ``reset``, if given)
     4. updates ``[voltage]``
     """
 
-    def __init__(self, inputs, gains, voltage, conductance, tag=None):
+    def __init__(self, inputs, gains, voltage, conductance, reset=None, tag=None):
         super().__init__(tag=tag)
         self.gains = tuple(float(g) for g in gains)
         self.conductance = conductance
+        self.has_reset = reset is not None
         self.sets = []
         self.incs = []
-        self.reads = list(inputs)
+        self.reads = list(inputs) + ([] if reset is None else [reset])
         self.updates = [voltage]
 
     def make_step(self, signals, dt, rng):
-        inputs = [signals[s] for s in self.reads]
+        reads = [signals[s] for s in self.reads]
+        inputs, reset = (reads[:-1], reads[-1]) if self.has_reset else (reads, None)
         u = signals[self.updates[0]]
         gains = self.gains
         g = self.conductance
@@ -150,6 +187,8 @@ class SimSomaticEuler(Operator):
         single = len(inputs) == 1 and gains[0] == 1.0
 
         def step_somatic_euler():
+            if reset is not None:
+                np.multiply(u, 1.0 - reset[0], out=u)
             current = inputs[0] if single else _soma_current(gains, inputs, J, du)
             np.multiply(u, g, out=du)
             np.subtract(current, du, out=du)
@@ -555,6 +594,9 @@ def _built_units(n):
 @Builder.register(Population)
 def build_population(model, pop):
     """Rates and the neuron type's state; no encoders, gain or bias."""
+    if pop.reset is not None and not isinstance(pop.neuron_type, ProspectiveRate):
+        raise BuildError(f"{pop}: only ProspectiveRate somas have a reset, not "
+                         f"{type(pop.neuron_type).__name__}")
     sig = model.sig[pop.neurons]
     state_signal(model, pop, "out")
     if not pop.inputs:
@@ -669,6 +711,10 @@ def build_prospective_rate(model, neuron_type, neurons):
     sig["voltage"] = Signal(u0.copy(), name=f"{neurons}.voltage")
     sig["history"] = Signal(u0.copy(), name=f"{neurons}.history")
     inputs, gains = soma_inputs(model, neurons)
+    reset = getattr(ens, "reset", None)
+    reset = None if reset is None else node_output(model, reset)
+    if reset is not None and reset.shape != (1,):
+        raise BuildError(f"{ens}: the reset switch has shape {reset.shape}, not (1,)")
     model.add_op(
         SimProspectiveRate(
             neuron_type,
@@ -677,12 +723,15 @@ def build_prospective_rate(model, neuron_type, neurons):
             state_signal(model, ens, "out"),
             state_signal(model, ens, "prospective"),
             state_signal(model, ens, "derivative"),
+            reset=reset,
+            reset_history=getattr(ens, "reset_history", False),
             tag=f"{neurons}.rates",
         )
     )
     model.add_op(
         SimSomaticEuler(
-            inputs, gains, sig["voltage"], neuron_type.conductance, tag=f"{neurons}.soma"
+            inputs, gains, sig["voltage"], neuron_type.conductance, reset=reset,
+            tag=f"{neurons}.soma",
         )
     )
 
