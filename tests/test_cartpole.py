@@ -11,11 +11,12 @@ import gymnasium
 import numpy as np
 import pytest
 
-from errormc.benchmarks.config import RunConfig
+
 from errormc.benchmarks.protocol import Session
 from errormc.benchmarks.tasks import cartpole
 from errormc.networks import ErrorMicrocircuit
 from errormc.networks.errors import ConfigError
+from errormc.runs.config import RunConfig
 
 CHECKS = os.path.join(os.path.dirname(__file__), "data", "checks_dms_cartpole.json")
 

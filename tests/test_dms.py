@@ -8,12 +8,15 @@ import nengo
 import numpy as np
 import pytest
 
-from errormc.benchmarks.config import RunConfig
+from nengo.exceptions import BuildError
+
 from errormc.benchmarks.protocol import Session, TrialProtocol
 from errormc.benchmarks.tasks import dms
 from errormc.networks import activations
+from errormc.networks.compartments import Population
 from errormc.networks.errors import ConfigError
-from errormc.networks.neurons import ResettableRate, SomaReset
+from errormc.networks.neurons import Identity, ProspectiveRate
+from errormc.runs.config import RunConfig
 
 CHECKS = os.path.join(os.path.dirname(__file__), "data", "checks_dms_cartpole.json")
 
@@ -42,15 +45,15 @@ def test_steep_tanh_keeps_the_unit_derivative():
 
 
 def soma_trace(reset_history, steps=8, reset_at=4, J=0.3, g=0.46):
-    """One ResettableRate unit with constant input J and a reset at one step."""
+    """One non-prospective unit with constant input J and a reset at one step."""
     with nengo.Network() as net:
-        ens = nengo.Ensemble(1, 1, neuron_type=ResettableRate(
-            "tanh", g, prospective=False, reset_history=reset_history,
-            initial_voltage=[0.7]), gain=[1.0], bias=[0.0], encoders=[[1.0]])
+        reset = nengo.Node(lambda t: float(round(t / 0.01) == reset_at + 1))
+        # a sub-network: the reset switch is built before the population
+        with nengo.Network():
+            ens = Population(1, ProspectiveRate("tanh", g, prospective=False,
+                                                initial_voltage=[0.7]),
+                             reset=reset, reset_history=reset_history)
         nengo.Connection(nengo.Node([J]), ens.neurons, synapse=None)
-        reset = SomaReset(ens)
-        nengo.Connection(nengo.Node(lambda t: float(round(t / 0.01) == reset_at + 1)),
-                         reset, synapse=None)
         probes = {k: nengo.Probe(ens.neurons, k) for k in ("output", "prospective", "voltage")}
     with nengo.Simulator(net, dt=0.01, progress_bar=False) as sim:
         sim.run_steps(steps)
@@ -73,11 +76,13 @@ def test_reset_soma_against_hand_computed_euler(reset_history):
         assert np.isclose(data["voltage"][k], u, atol=1e-13)
 
 
-def test_soma_reset_needs_a_resettable_population():
-    with nengo.Network():
-        ens = nengo.Ensemble(2, 1)
-        with pytest.raises(ValueError, match="ResettableRate"):
-            SomaReset(ens)
+def test_soma_reset_needs_a_prospective_rate_population():
+    with nengo.Network() as net:
+        reset = nengo.Node([0.0])
+        with nengo.Network():
+            Population(2, Identity(), reset=reset)
+    with pytest.raises(BuildError, match="reset"):
+        nengo.Simulator(net, progress_bar=False)
 
 
 def small_trials():

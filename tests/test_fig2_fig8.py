@@ -8,6 +8,9 @@ import pytest
 
 from errormc.benchmarks.paper import fig2a, fig2b, fig8
 from errormc.networks import activations
+from errormc.networks.errors import ConfigError
+from errormc.runs.config import RunConfig
+from errormc.runs.paper import run_figure
 
 
 def test_high_pass_is_the_notebooks_recursion():
@@ -35,11 +38,11 @@ def test_estimate_tracks_the_analytic_derivative(activation):
 
 
 def test_fig8_writes_its_outputs(tmp_path):
-    text = fig8.run(str(tmp_path), quick=True, progress=False)
+    text = fig8.run(str(tmp_path), quick=True)
     for name in ("fig8.csv", "fig8.png", "fig8.md"):
         assert os.path.getsize(tmp_path / name) > 0
     assert "quick" in text and "| tanh |" in text
-    with pytest.raises(ValueError, match="seeds"):
+    with pytest.raises(ConfigError, match="seeds"):
         fig8.run(str(tmp_path), seeds=0)
 
 
@@ -64,10 +67,36 @@ def test_fig2a_summary_keeps_the_teacher_apart(tmp_path):
 
 
 def test_figure_grids_reject_bad_seed_counts():
-    with pytest.raises(ValueError, match="seeds"):
-        fig2a.configs(seeds=0)
-    with pytest.raises(ValueError, match="seeds"):
-        fig2b.configs(seeds=-1)
-    grid = fig2a.configs(quick=True)
-    assert {c.variant for c in grid} == {"ideal", "tanh"}
-    assert all(c.task_seed == fig2a.SEEDS[0] for c in grid)
+    with pytest.raises(ConfigError, match="seeds"):
+        fig2a.grid(seeds=0)
+    with pytest.raises(ConfigError, match="seeds"):
+        fig2b.grid(seeds=-1)
+    grid = fig2a.grid(quick=True)
+    assert {c["variant"] for c in grid} == {"ideal", "tanh"}
+    assert all(c["task_seed"] == fig2a.SEEDS[0] for c in grid)
+    # every point is a valid run config
+    for point in grid + fig2b.grid(quick=True):
+        RunConfig.from_dict(point)
+
+
+def test_fig2_reports_from_finished_runs(tmp_path):
+    """The reports read runs as the sweep collects them (config dict, metrics)."""
+    runs = [(dict(task="dms", seed=s), dict(val_mse_per_epoch=[2.0, v], test_mse=v))
+            for s, v in ((0, 0.5), (1, 0.1))]
+    text = fig2b.report(runs, str(tmp_path), "h")
+    assert "| test | 0.3 |" in text
+    runs = [(dict(task="cartpole", variant="ideal", seed=s, task_seed=1),
+             dict(failures_per_evaluation=f, teacher_failures=8)) for s, f in ((1, [9, 1]), (2, [7, 3]))]
+    fig2a.report(runs, str(tmp_path), "h")
+    rows = list(open(tmp_path / "fig2a.csv"))
+    assert sum("teacher" in r for r in rows) == 1  # one teacher serves both students
+    for name in ("fig2a", "fig2b"):
+        for ext in ("csv", "png", "md"):
+            assert os.path.getsize(tmp_path / f"{name}.{ext}") > 0
+
+
+def test_fig8_is_a_standalone_figure(tmp_path):
+    text = run_figure("fig8", str(tmp_path), quick=True)
+    assert "| tanh |" in text and os.path.getsize(tmp_path / "fig8.png") > 0
+    with pytest.raises(ConfigError, match="backend"):
+        run_figure("fig8", str(tmp_path), quick=True, backend="nengo")

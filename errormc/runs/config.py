@@ -460,6 +460,10 @@ class RunConfig:
             weights=self.init_weights,
         )
         kwargs.update({g: getattr(self, g) for g in Conductances.names})
+        # fields a task leaves empty (`TASK_FIELDS_UNUSED`) keep the network's defaults
+        for name in TASK_FIELDS_UNUSED.get(self.task, ()):
+            if kwargs.get(name, 0) is None:
+                del kwargs[name]
         return kwargs
 
     def spiking_kwargs(self):
