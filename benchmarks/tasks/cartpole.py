@@ -42,6 +42,7 @@ from gymnasium import spaces
 from gymnasium.envs.classic_control.cartpole import CartPoleEnv
 
 from errormc.networks import ErrorMicrocircuit
+from errormc.networks.errors import ConfigError
 from errormc.networks.initialization import initial_state, model_rng
 
 from ..protocol import Session, TeacherStudentProtocol
@@ -216,7 +217,7 @@ class CartPoleTask:
         self.seed = int(seed)
         self.teacher_seed = derive_teacher_seed(seed)
         if settle_steps > n_samples * steps_per_sample:
-            raise ValueError(
+            raise ConfigError(
                 f"settle_steps: {settle_steps} exceeds the training sequence "
                 f"({n_samples} samples x {steps_per_sample} steps)")
         self.n_samples, self.steps_per_sample = n_samples, steps_per_sample
@@ -282,19 +283,35 @@ def student(config):
     return partial(ErrorMicrocircuit, **kwargs)
 
 
+#: the tasks built in this process, by settings: one teacher serves every student
+#: of a sweep worker (recording it takes about a minute); `CartPoleTask.student_stream`
+#: restarts the reference's reset stream for each student
+_TASKS = {}
+
+
+def task_of(config):
+    """The `CartPoleTask` of a run config (built once per process and settings)."""
+    settle = 2000 if config.settle_steps is None else config.settle_steps
+    seed = config.seed if config.task_seed is None else config.task_seed
+    key = (seed, config.n_samples, config.steps_per_sample, settle, config.g_l, config.g_bas,
+           config.g_api, config.protocol, config.dt, config.backend)
+    if key not in _TASKS:
+        _TASKS.clear()
+        _TASKS[key] = CartPoleTask(
+            seed, n_samples=config.n_samples, steps_per_sample=config.steps_per_sample,
+            settle_steps=settle, g_l=config.g_l, g_bas=config.g_bas, g_api=config.g_api,
+            protocol=config.protocol, dt=config.dt, backend=config.backend)
+    return _TASKS[key]
+
+
 def run(config, progress=None, task=None, frames=None):
     """Train one student and score it in closed loop after every epoch and at
     the test; return metrics (``failures_per_evaluation``, ``teacher_failures``,
     ``val_mse``) and the final weights. ``task`` reuses a `CartPoleTask` (one
     teacher for several students)."""
     t0 = time.perf_counter()
-    settle = 2000 if config.settle_steps is None else config.settle_steps
     if task is None:
-        task = CartPoleTask(
-            config.seed if config.task_seed is None else config.task_seed,
-            n_samples=config.n_samples, steps_per_sample=config.steps_per_sample,
-            settle_steps=settle, g_l=config.g_l, g_bas=config.g_bas, g_api=config.g_api,
-            protocol=config.protocol, dt=config.dt, backend=config.backend)
+        task = task_of(config)
     task.student_stream()
     kw = config.network_kwargs()
     rng = model_rng(config.seed, kw["layers"], kw["errors"], "layered", config.backward,

@@ -384,7 +384,7 @@ class RunConfig:
         if self.network == "spiking" and self.protocol != "clean":
             raise ConfigError("protocol: 'reference' reproduces the authors' rate-network "
                               "harness; the spiking network runs the clean protocol")
-        if self.network == "rate" and self.task == "teacher-student":
+        if self.network == "rate" and self.task in ("teacher-student", "cartpole"):
             if self.settle_steps > self.n_samples * self.steps_per_sample:
                 raise ConfigError(
                     f"settle_steps: {self.settle_steps} exceeds the training sequence "
