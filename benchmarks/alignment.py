@@ -22,6 +22,7 @@ import numpy as np
 
 from errormc.networks import ErrorMicrocircuit, activations
 from errormc.networks.builder import rectangular_transpose
+from errormc.networks.compartments import ProjectionBlock
 from errormc.networks.initialization import skip_backward_from_forward
 from errormc.networks.microcircuit import Conductances, parse_layers
 
@@ -225,14 +226,6 @@ def _write_backward(session, config, weights):
     """Put `_tracked_backward` into the session's backward connections."""
     net = session.net
     tracked = _tracked_backward(config, weights)
-    if config.model == "errormc" and config.connectivity == "skip":
-        # one matrix over all areas' errors: its tracked blocks from the snapshot
-        if "B" in net.backward and net.backward["B"].learning_rule_type is not None:
-            B = session.signal(net.backward["B"], "weights")
-            e = net._err_offsets()  # pylint: disable=protected-access
-            for (j, i), (rows, cols) in net.backward_slices.items():
-                B[rows, cols] = tracked["B"][e[j - 1] : e[j], e[i - 1] : e[i]]
-        return
     if config.model == "errormc":
         conns = dict(net.backward)
         values = {k: net.backward_block(dict(weights, **tracked), *k) for k in conns}
@@ -241,7 +234,10 @@ def _write_backward(session, config, weights):
         values = tracked
     for key, conn in conns.items():
         # untracked blocks (no rule: fixed noise, or FA) are constant and read-only
-        if conn.learning_rule_type is not None:
+        if isinstance(conn, ProjectionBlock):
+            if conn.projection.learning_rule_type is not None:
+                session.signal(conn.projection, "weights")[conn.rows, conn.cols] = values[key]
+        elif conn.learning_rule_type is not None:
             session.signal(conn, "weights")[...] = values[key]
 
 
@@ -307,18 +303,15 @@ def update_angles(session, config, weights, inputs, targets, steps_per_sample,
 
 
 def _hierarchical_update(session, net, l):
-    """``() -> array``: the pending update of forward block (l, l - 1), or None
-    when the block does not learn. Skip networks hold all blocks in one matrix."""
-    if "W" in net.forward:
-        conn = net.forward["W"]
-        if conn.learning_rule is None or (l, l - 1) not in net.forward_slices:
-            return None
-        rows, cols = net.forward_slices[(l, l - 1)]
-        delta = session.signal(conn.learning_rule, "delta")
-        return lambda: delta[rows, cols]
+    """``() -> array``: the pending update of forward block (l, l - 1) (in skip
+    mode a block of the one forward matrix), or None when it does not learn."""
     conn = net.forward.get((l, l - 1))
     if conn is None or conn.learning_rule is None:
         return None
+    if isinstance(conn, ProjectionBlock):
+        delta = session.signal(conn.projection.learning_rule, "delta")
+        rows, cols = conn.rows, conn.cols
+        return lambda: delta[rows, cols]
     delta = session.signal(conn.learning_rule, "delta")
     return lambda: delta
 

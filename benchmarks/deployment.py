@@ -24,7 +24,7 @@ import numpy as np
 import nengo
 
 from errormc.hardware.backends import BACKENDS, Simulator, check_backend
-from errormc.hardware.placement import quantisation_state
+from errormc.hardware.loihi.placement import quantisation_state
 from errormc.networks.spiking import SpikingErrorMicrocircuit
 
 from .metrics import accuracy, squared_errors
@@ -136,7 +136,7 @@ def evaluate(sim, net, stream, x, y, read_fraction=0.3):
 
 def train_and_test(
     net, stream, data, backend="nengo", epochs=2, seed=0, classify=False,
-    eval_every_epoch=True, read_fraction=0.3, sim_seed=None,
+    eval_every_epoch=True, read_fraction=0.3, sim_seed=None, emulator=None,
 ):
     """Train ``net`` on ``data`` on ``backend`` and test it; return a metrics dict.
 
@@ -152,7 +152,9 @@ def train_and_test(
         raise ValueError(f"epochs: must be a positive integer, got {epochs!r}")
     rng = np.random.RandomState(seed)
     t_start = time.perf_counter()
-    sim = Simulator(net, backend=backend, dt=stream.dt, seed=sim_seed if sim_seed is not None else seed)
+    options = dict(emulator=emulator) if backend == "loihi" and emulator is not None else {}
+    sim = Simulator(net, backend=backend, dt=stream.dt, seed=sim_seed if sim_seed is not None else seed,
+                    **options)
     metrics = {"backend": backend, "epochs": int(epochs),
                "n_train": len(data["x_train"]), "n_test": len(data["x_test"]),
                "build_s": sim.build_time}
@@ -202,7 +204,7 @@ DIGITS_DEFAULTS = dict(
 
 def run_teacher_student(
     layers="2-1", backend="nengo", seed=0, n_train=40, n_test=20, epochs=2,
-    t_present=0.1, t_settle=0.03, **net_kwargs,
+    t_present=0.1, t_settle=0.03, emulator=None, **net_kwargs,
 ):
     """Teacher-student (MODEL.md 3) with the spiking microcircuit on one backend.
 
@@ -212,7 +214,7 @@ def run_teacher_student(
     layers = [int(n) for n in (layers.split("-") if isinstance(layers, str) else layers)]
     data = teacher_student_data(layers, n_train, n_test, seed)
     net, stream = make_spiking_network(layers, t_present, t_settle, seed=seed, **net_kwargs)
-    metrics = train_and_test(net, stream, data, backend, epochs, seed)
+    metrics = train_and_test(net, stream, data, backend, epochs, seed, emulator=emulator)
     metrics.update(task="teacher_student", network="spiking", layers="-".join(map(str, layers)),
                    teacher_seed=data["teacher_seed"])
     return metrics
@@ -228,7 +230,7 @@ def digits_network(hidden=(), data=None, **kwargs):
 def run_digits(
     backend="nengo", seed=0, n_train=300, n_test=150, epochs=1, hidden=(),
     t_present=0.08, t_settle=0.03, neurons_per_unit=10, error_neurons=60, eta=3e-2,
-    data=None, **net_kwargs,
+    data=None, emulator=None, **net_kwargs,
 ):
     """The 8x8 digits with the spiking microcircuit on one backend.
 
@@ -244,7 +246,7 @@ def run_digits(
         neurons_per_unit=neurons_per_unit, error_neurons=error_neurons, eta=eta, **net_kwargs,
     )
     metrics = train_and_test(net, stream, data, backend, epochs, seed, classify=True,
-                             eval_every_epoch=False)
+                             eval_every_epoch=False, emulator=emulator)
     metrics.update(task="digits", network="spiking", layers="-".join(map(str, net.layers)))
     return metrics
 

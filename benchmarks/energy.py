@@ -3,15 +3,20 @@
 `run(task, out)` trains the spiking error microcircuit
 (`errormc.networks.SpikingErrorMicrocircuit`, driven as in
 `errormc.benchmarks.deployment`) on the nengo-loihi emulator with an
-`errormc.hardware.counters.ActivityCounter` attached, then tests it, and costs
-both phases with `errormc.hardware.energy` (Loihi 1 constants, each cited):
+`errormc.hardware.loihi.counters.ActivityCounter` attached, then tests it, and costs
+both phases with `errormc.hardware.energy` under every constants profile
+(``davies2018``, ``sanafe``; each figure cited), twice each:
 
+* chip only (a lower bound: chip time, no host) and deployed (one measured host
+  round trip per step, static power over the deployed wall time, host power),
+  static power attributed to whole chips and to the used cores;
 * training = the training presentations (target nudging on, on-chip PES);
 * inference = one test pass after training (nudging off; the learning engine
   still runs its epochs on the learning synapses with zero errors, as deployed).
 
 Every figure of ours is *estimated from emulator counts*; the published rows
-are measurements on Loihi. `scaling(areas, out)` repeats the training
+are measurements on Loihi. The report also lists what crosses the host each step
+(`errormc.hardware.loihi.placement.host_traffic`). `scaling(areas, out)` repeats the training
 measurement for hierarchies of 2..7 cortical areas on one fixed task.
 
 Outputs: ``energy.json``, ``energy.md``, ``energy_breakdown.png`` (run);
@@ -26,14 +31,19 @@ from collections import OrderedDict
 import numpy as np
 
 from errormc.hardware.backends import Simulator
-from errormc.hardware.counters import ActivityCounter
+from errormc.hardware.loihi.counters import ActivityCounter
 from errormc.hardware.energy import COMPONENTS, cost_phase, load_constants
-from errormc.hardware.resources import chip_resources
+from errormc.hardware.loihi.placement import traffic_totals
+from errormc.hardware.loihi.resources import chip_resources
+from errormc.networks.errors import ConfigError
 
 from .deployment import evaluate, make_spiking_network, teacher_student_data
 from .tasks.digits import load_digits_task
 
 LABEL = "estimated from emulator counts"
+
+#: the constants profiles every energy report compares
+PROFILES = ("davies2018", "sanafe")
 
 #: published on-chip MNIST learners on Loihi, per sample (Renner et al. 2024, Table 1)
 PUBLISHED = [
@@ -71,7 +81,7 @@ def _layers(layers):
         try:
             return [int(n) for n in layers.split("-")]
         except ValueError:
-            raise ValueError(f"layers: {layers!r} is not like 64-32-10") from None
+            raise ConfigError(f"layers: {layers!r} is not like 64-32-10") from None
     return [int(n) for n in layers]
 
 
@@ -79,7 +89,7 @@ def _check_samples(samples, default):
     if samples is None:
         return default
     if int(samples) != samples or samples < 1:
-        raise ValueError(f"samples: must be a positive integer, got {samples!r}")
+        raise ConfigError(f"samples: must be a positive integer, got {samples!r}")
     return int(samples)
 
 
@@ -104,12 +114,14 @@ def _run_steps(sim, steps, chunk, progress, desc):
 
 
 def measure(net, stream, data, seed=0, classify=False, progress=True, constants=None,
-            max_chips=None):
+            max_chips=None, profiles=()):
     """Train ``net`` once over ``data`` on the emulator with counting, then test it.
 
-    Returns a dict with ``training`` and ``inference`` (`cost_phase` of each),
-    ``resources``, ``placement`` (the backend's report), ``test_mse`` (and
-    ``accuracy`` with ``classify``), ``blocks`` and ``wall_s``.
+    The counts are costed with ``constants`` (``training``, ``inference``) and
+    with every profile in ``profiles`` (``costs[name]``: the same counts, other
+    constants). Returns also ``resources``, ``placement`` (the backend's report,
+    with its ``host_traffic``), ``test_mse`` (and ``accuracy`` with
+    ``classify``), ``blocks`` and ``wall_s``.
     """
     constants = constants or load_constants()
     t0 = time.perf_counter()
@@ -128,6 +140,12 @@ def measure(net, stream, data, seed=0, classify=False, progress=True, constants=
         training=cost_phase(counter, resources, constants, "training", n_train),
         inference=cost_phase(counter, resources, constants, "inference", n_test),
     )
+    result["costs"] = OrderedDict()
+    for c in [constants] + [p for p in profiles if p.name != constants.name]:
+        result["costs"][c.name] = OrderedDict(
+            training=cost_phase(counter, resources, c, "training", n_train),
+            inference=cost_phase(counter, resources, c, "inference", n_test),
+        )
     result["test_mse"] = mse
     if classify:
         result["accuracy"] = float(np.mean(np.argmax(out, axis=1) == data["labels_test"]))
@@ -143,12 +161,12 @@ def _task_data(task, layers, n_train, n_test, seed):
     if task == "digits":
         data = load_digits_task(seed, n_train, n_test)
         if layers[0] != data["x_train"].shape[1] or layers[-1] != 10:
-            raise ValueError(f"layers: digits needs 64 inputs and 10 outputs, got {'-'.join(map(str, layers))}")
+            raise ConfigError(f"layers: digits needs 64 inputs and 10 outputs, got {'-'.join(map(str, layers))}")
         return data
     return teacher_student_data(layers, n_train, n_test, seed)
 
 
-def run(task, out, layers=None, samples=None, seed=0, progress=True):
+def run(task, out, layers=None, samples=None, seed=0, progress=True, profile="davies2018"):
     """``errormc energy TASK``: energy and latency per sample of one task.
 
     Parameters
@@ -161,15 +179,21 @@ def run(task, out, layers=None, samples=None, seed=0, progress=True):
     samples : int, optional
         Training samples (each presented once); task default if None.
     seed : int
+    profile : str
+        The constants profile of the headline figures (``davies2018`` or
+        ``sanafe``); ``energy.md`` shows every profile side by side.
 
     Returns
     -------
     str
-        The markdown table (ours beside the published on-chip learners).
+        The markdown report (both profiles, chip-only and deployed, beside the
+        published on-chip learners).
     """
     task = str(task).strip().lower().replace("_", "-")
     if task not in TASKS:
-        raise ValueError(f"task: unknown {task!r}; choose from {', '.join(TASKS)}")
+        raise ConfigError(f"task: unknown {task!r}; choose from {', '.join(TASKS)}")
+    constants = load_constants(profile)
+    others = [load_constants(p) for p in PROFILES if p != constants.name]
     settings = TASKS[task]
     layer_list = _layers(layers or settings["layers"])
     n_train = _check_samples(samples, settings["samples"])
@@ -178,17 +202,54 @@ def run(task, out, layers=None, samples=None, seed=0, progress=True):
     net, stream = make_spiking_network(
         layer_list, settings["t_present"], settings["t_settle"], seed=seed, **settings["net"]
     )
-    constants = load_constants()
     result = measure(net, stream, data, seed=seed, classify=task == "digits",
-                     progress=progress, constants=constants)
+                     progress=progress, constants=constants, profiles=others)
     report = _report(task, layer_list, result, constants, settings, seed)
+    report["profiles"] = OrderedDict(
+        (name, OrderedDict(
+            file=os.path.basename(c.path), sources=c.sources, entries=c.citations(),
+            training=summarise(cost["training"]), inference=summarise(cost["inference"]),
+        ))
+        for name, cost, c in ((n, result["costs"][n], k)
+                              for n, k in ((c.name, c) for c in [constants] + others))
+    )
     os.makedirs(out, exist_ok=True)
     _write_json(os.path.join(out, "energy.json"), report)
     table = format_table(report)
     with open(os.path.join(out, "energy.md"), "w") as f:
-        f.write(table + "\n\n" + format_constants(constants) + "\n")
+        f.write(table + "\n\n" + "\n\n".join(format_constants(c) for c in [constants] + others) + "\n")
     plot_breakdown(report, os.path.join(out, "energy_breakdown.png"))
     return table
+
+
+def summarise(phase):
+    """Per-sample chip-only and deployed figures of one `cost_phase` result."""
+    dep = phase["deployed"]
+    return OrderedDict(
+        chip_only=OrderedDict(
+            label=phase["chip_only"]["label"],
+            energy_per_sample_mJ=phase["chip_only"]["energy_per_sample_mJ"],
+            latency_per_sample_ms=phase["chip_only"]["latency_per_sample_ms"],
+            breakdown_mJ=phase["energy_per_sample_breakdown_mJ"],
+        ),
+        deployed=OrderedDict(
+            label=dep["label"],
+            energy_per_sample_mJ=OrderedDict(
+                whole_chip=dep["energy_per_sample_mJ"]["total_whole_chip"],
+                per_used_core=dep["energy_per_sample_mJ"]["total_per_used_core"],
+            ),
+            latency_per_sample_ms=dep["latency_per_sample_ms"],
+            breakdown_mJ=dep["energy_per_sample_mJ"],
+            io_every_10=OrderedDict(
+                note=dep["io_every_10"]["note"],
+                energy_per_sample_mJ=OrderedDict(
+                    whole_chip=dep["io_every_10"]["energy_per_sample_mJ"]["total_whole_chip"],
+                    per_used_core=dep["io_every_10"]["energy_per_sample_mJ"]["total_per_used_core"],
+                ),
+                latency_per_sample_ms=dep["io_every_10"]["latency_per_sample_ms"],
+            ),
+        ),
+    )
 
 
 def _report(task, layers, result, constants, settings, seed):
@@ -230,14 +291,28 @@ def _report(task, layers, result, constants, settings, seed):
         profile=constants.name, file=os.path.basename(constants.path),
         sources=constants.sources, entries=constants.citations(),
     )
+    report["chip_only"] = OrderedDict(training=summarise(tr)["chip_only"],
+                                      inference=summarise(inf)["chip_only"])
+    report["deployed"] = OrderedDict(training=summarise(tr)["deployed"],
+                                     inference=summarise(inf)["deployed"])
+    traffic = result["placement"].get("host_traffic", [])
+    report["host_traffic"] = OrderedDict(per_step=traffic, totals=traffic_totals(traffic))
     report["published"] = PUBLISHED
     report["notes"] = [
-        "Ours: " + LABEL + " (nengo-loihi 1.1 emulator, Loihi 1 per-operation figures of "
-        "Davies et al. 2018 Table 2, which are pre-silicon simulations).",
-        "Host I/O is not costed (no cited figure): nengo-loihi routes every learned output "
-        "and every PES error through the host each step; the traffic is in host_io.",
-        "Latency is chip time only (slowest core per step + barrier); the host round trip "
-        "per step of a real nengo-loihi run is not included.",
+        "Ours: " + LABEL + " (nengo-loihi 1.1 emulator); the per-operation figures come from "
+        "the named constants profile (davies2018: pre-silicon Table 2; sanafe: SANA-FE's Loihi "
+        "description).",
+        "Chip only is a lower bound: chip time (slowest core per step + barrier), static power "
+        "over that time, no host. Deployed adds one measured host round trip per step "
+        "(nengo-loihi PR 26: ~8 ms with I/O every step, which nengo-loihi 1.1 needs here since "
+        "every learned output and PES error crosses the host each step), static power over "
+        "the deployed wall time and the host CPU's power (Blouw et al. 2019).",
+        "Static power is attributed to the whole chip (whole_chip) or to the used cores only "
+        "(per_used_core = cores / 128 of a chip).",
+        "Like for like with the published rows: none exactly. Renner et al. 2024 learn fully on "
+        "chip (no host loop), so compare their figure with our chip-only column; their "
+        "network, task (MNIST) and presentation time differ. Shrestha et al. 2021 are "
+        "as listed by Renner et al.",
         "Inference keeps the learning engine running (zero errors): its learning energy is "
         "what a deployment that disables learning for testing would save.",
     ]
@@ -265,53 +340,105 @@ def _g(x, digits=3):
 
 
 def format_table(report):
-    """Markdown: our per-sample figures, then beside the published learners."""
-    tr, inf = report["training"], report["inference"]
+    """Markdown: per sample, chip-only and deployed, for every profile; the
+    published learners; what crosses the host each step."""
     metric = (f"accuracy {100 * report['accuracy']:.1f}%" if "accuracy" in report
               else f"test MSE {report['test_mse']:.4g}")
+    res = report["resources"]
+    tr = report["training"]
     lines = [
         f"### errormc energy {report['task']} {report['layers']} ({LABEL})",
         "",
-        f"{tr['samples']} training / {inf['samples']} test samples, "
+        f"{report['samples']['training']} training / {report['samples']['inference']} test samples, "
         f"{report['steps_per_sample']} steps each; {metric}; "
-        f"{report['resources']['cores']} cores on {report['resources']['chips']} chip(s), "
-        f"{report['resources']['compartments']} compartments, "
-        f"{report['resources']['synapses']} synapses "
-        f"({report['resources']['learning_synapses']} learning).",
+        f"{res['cores']} cores on {res['chips']} chip(s), {res['compartments']} compartments, "
+        f"{res['synapses']} synapses ({res['learning_synapses']} learning). Headline profile: "
+        f"{report['constants']['profile']}.",
         "",
-        "| per sample | synaptic ops (mJ) | learning (mJ) | neuron updates (mJ) | spike routing (mJ) "
-        "| static (mJ) | **total (mJ)** | latency (ms) | EDP (mJ ms) | host spikes in | values out | errors in |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "#### Per sample: chip only (a lower bound) and deployed (host round trip every step)",
+        "",
+        "| profile | phase | chip-only mJ (whole chip / used cores) | chip-only ms "
+        "| deployed mJ (whole chip / used cores) | of which host mJ | of which chip static mJ (whole chip) "
+        "| deployed ms "
+        "| what-if I/O every 10 steps: mJ / ms |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, ph in (("training", tr), ("inference", inf)):
-        b = ph["energy_per_sample_breakdown_mJ"]
-        h = ph["host_io"]["per_sample"]
-        lines.append(
-            f"| {name} | {_g(b['synaptic_ops'])} | {_g(b['learning'])} | {_g(b['neuron_updates'])} "
-            f"| {_g(b['spike_routing'])} | {_g(b['static'])} | **{_g(ph['energy_per_sample_mJ'])}** "
-            f"| {_g(ph['latency_per_sample_ms'])} | {_g(ph['edp_mJ_ms'])} "
-            f"| {h['host_spikes_in']:.0f} | {h['values_out']:.0f} | {h['errors_in']:.0f} |"
-        )
+    for name, prof in report["profiles"].items():
+        for phase in ("training", "inference"):
+            c, d = prof[phase]["chip_only"], prof[phase]["deployed"]
+            w = d["io_every_10"]
+            lines.append(
+                f"| {name} | {phase} | {_g(c['energy_per_sample_mJ']['whole_chip'])} / "
+                f"{_g(c['energy_per_sample_mJ']['per_used_core'])} | {_g(c['latency_per_sample_ms'])} "
+                f"| {_g(d['energy_per_sample_mJ']['whole_chip'])} / "
+                f"{_g(d['energy_per_sample_mJ']['per_used_core'])} | {_g(d['breakdown_mJ']['host'])} "
+                f"| {_g(d['breakdown_mJ']['static_whole_chip'])} | {_g(d['latency_per_sample_ms'])} "
+                f"| {_g(w['energy_per_sample_mJ']['whole_chip'])} / {_g(w['latency_per_sample_ms'])} |"
+            )
     lines += [
         "",
-        "| work | network | task | training mJ / ms per sample | inference mJ / ms per sample "
-        "| test accuracy | basis |",
-        "|---|---|---|---|---|---|---|",
+        "#### Chip-only dynamic energy per sample by component (mJ)",
+        "",
+        "| profile | phase | " + " | ".join(c.replace("_", " ") for c in COMPONENTS)
+        + " | static (whole chip) |",
+        "|---|---|" + "---|" * (len(COMPONENTS) + 1),
     ]
+    for name, prof in report["profiles"].items():
+        for phase in ("training", "inference"):
+            b = prof[phase]["chip_only"]["breakdown_mJ"]
+            lines.append(f"| {name} | {phase} | " + " | ".join(_g(b[c]) for c in COMPONENTS)
+                         + f" | {_g(b['static'])} |")
     acc = (f"{100 * report['accuracy']:.1f}%" if "accuracy" in report
            else f"MSE {report['test_mse']:.3g}")
-    lines.append(
-        f"| errormc (this run) | {report['layers']} error microcircuit, PES | {report['task']} "
-        f"| {_g(tr['energy_per_sample_mJ'])} / {_g(tr['latency_per_sample_ms'])} "
-        f"| {_g(inf['energy_per_sample_mJ'])} / {_g(inf['latency_per_sample_ms'])} | {acc} | {LABEL} |"
-    )
+    lines += [
+        "",
+        "#### Beside the published on-chip learners (training / inference, per sample)",
+        "",
+        "| work | network | task | training mJ / ms | inference mJ / ms | test accuracy | basis |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, prof in report["profiles"].items():
+        for kind in ("chip_only", "deployed"):
+            t, i = prof["training"][kind], prof["inference"][kind]
+            lines.append(
+                f"| errormc ({name}, {kind.replace('_', '-')}) | {report['layers']} error microcircuit, PES "
+                f"| {report['task']} | {_g(t['energy_per_sample_mJ']['whole_chip'])} / "
+                f"{_g(t['latency_per_sample_ms'])} | {_g(i['energy_per_sample_mJ']['whole_chip'])} / "
+                f"{_g(i['latency_per_sample_ms'])} | {acc} | {LABEL} |"
+            )
     for p in report["published"]:
         lines.append(
             f"| {p['work']} | {p['network']}, {p['method']} | {p['task']} "
             f"| {p['training_mJ']} / {p['training_ms']} | {p['inference_mJ']} / {p['inference_ms']} "
             f"| {p['accuracy']}% | {p['basis']} ({p['source']}) |"
         )
-    lines += ["", "Notes: " + " ".join(report["notes"])]
+    lines += [
+        "",
+        "#### What crosses the host each step (nengo-loihi 1.1 placement)",
+        "",
+        "| direction | from | to | values per step | spike channels / compartments | role | learning loop |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in report["host_traffic"]["per_step"]:
+        width = r.get("channels", r.get("compartments", ""))
+        lines.append(
+            f"| {r['direction']} | {', '.join(r['sources'])} | {', '.join(r['targets'])} | {r['values']} "
+            f"| {width} | {r['role']} | {'yes' if r['learning_loop'] else 'no'} |"
+        )
+    h = tr["host_io"]["per_sample"]
+    steps = report["steps_per_sample"]
+    lines += [
+        "",
+        "Totals per step: " + "; ".join(
+            f"{d}: {t['values']} values in {t['crossings']} crossings "
+            f"({t['learning_loop_values']} of them the learning loop)"
+            for d, t in report["host_traffic"]["totals"].items()
+        ) + f". Measured in training: {h['host_spikes_in'] / steps:.1f} host spikes in, "
+        f"{h['values_out'] / steps:.1f} compartment values out, {h['errors_in'] / steps:.1f} PES "
+        "errors in per step.",
+        "",
+        "Notes: " + " ".join(report["notes"]),
+    ]
     return "\n".join(lines)
 
 
@@ -338,7 +465,7 @@ def plot_breakdown(report, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
 
-    fig, axes = plt.subplots(1, 2, figsize=(13, 5), gridspec_kw=dict(width_ratios=[3, 1]))
+    fig, axes = plt.subplots(1, 2, figsize=(14, 5), gridspec_kw=dict(width_ratios=[3, 2]))
     for ax, phase in zip(axes[:1], ("training",)):
         groups = report[phase]["per_group_mJ"]
         names = list(groups)
@@ -354,16 +481,27 @@ def plot_breakdown(report, path):
                      fontsize=9)
         ax.legend(fontsize=8)
     ax = axes[1]
-    phases = ("training", "inference")
-    bottom = np.zeros(2)
-    for comp in COMPONENTS + ("static",):
-        vals = np.array([report[p]["energy_per_sample_breakdown_mJ"][comp] for p in phases])
-        ax.bar(range(2), vals, bottom=bottom, label=comp.replace("_", " "))
-        bottom += vals
-    ax.set_xticks(range(2))
-    ax.set_xticklabels(phases)
-    ax.set_ylabel("mJ per sample")
-    ax.set_title("per sample, all cores", fontsize=9)
+    # training, per profile: chip only (lower bound) beside deployed, log scale
+    names, parts = [], {"dynamic": [], "static": [], "host": []}
+    for name, prof in report["profiles"].items():
+        c = prof["training"]["chip_only"]["breakdown_mJ"]
+        d = prof["training"]["deployed"]["breakdown_mJ"]
+        names += [f"{name}\nchip only", f"{name}\ndeployed"]
+        parts["dynamic"] += [c["dynamic"], d["dynamic"]]
+        parts["static"] += [c["static"], d["static_whole_chip"]]
+        parts["host"] += [0.0, d["host"]]
+    # side by side (not stacked): the terms span six decades
+    width = 0.27
+    for k, (key, vals) in enumerate(parts.items()):
+        vals = np.array(vals)
+        x = np.arange(len(names)) + (k - 1) * width
+        ax.bar(x[vals > 0], vals[vals > 0], width, label=key)
+    ax.set_yscale("log")
+    ax.set_xticks(range(len(names)))
+    ax.set_xticklabels(names, fontsize=7)
+    ax.set_ylabel("mJ per training sample (log)")
+    ax.set_title("training: chip only (lower bound) vs deployed\n(static: whole chip; host: CPU power x wall time)",
+                 fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -388,7 +526,7 @@ def scaling(areas, out, samples=None, seed=0, progress=True, connectivity="skip"
     """
     areas = [int(a) for a in areas]
     if not areas or min(areas) < 1:
-        raise ValueError(f"areas: need numbers of areas >= 1, got {areas}")
+        raise ConfigError(f"areas: need numbers of areas >= 1, got {areas}")
     s = SCALING
     n_train = _check_samples(samples, s["samples"])
     teacher = [s["n_in"], s["hidden"], s["n_out"]]

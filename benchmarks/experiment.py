@@ -17,7 +17,7 @@ Metric names
 
 import time
 
-from .protocol import Session
+from .protocol import Batch, Session
 from .tasks.digits import ClassificationTask, accuracy_at_sample_ends
 
 #: how the spiking network is presented with samples (Nengo seconds, dt = 1 ms):
@@ -34,7 +34,7 @@ def readout_steps(steps_per_sample):
 
 def train(factory, task, protocol, dt, backend="nengo", seed=None, untrained=None,
           progress=None, chunk_steps=None, on_chunk=None, restore=None, on_build=None,
-          snapshot_every=0, on_snapshot=None, after=None):
+          snapshot_every=0, on_snapshot=None, after=None, sim_options=None):
     """Train ``factory``'s network on ``task`` with ``protocol``.
 
     Parameters
@@ -67,6 +67,8 @@ def train(factory, task, protocol, dt, backend="nengo", seed=None, untrained=Non
     after : callable, optional
         ``after(session, trained) -> dict`` of further metrics, computed on the
         trained session before it closes (its steps count in ``steps``).
+    sim_options : dict, optional
+        Passed to the backend's simulator (e.g. the Loihi ``emulator``).
 
     Returns
     -------
@@ -78,7 +80,9 @@ def train(factory, task, protocol, dt, backend="nengo", seed=None, untrained=Non
     """
     t0 = time.perf_counter()
     layers = task.layers
-    with Session(factory, layers[0], layers[-1], dt=dt, backend=backend, seed=seed) as session:
+    sim_options = sim_options or {}
+    with Session(factory, layers[0], layers[-1], dt=dt, backend=backend, seed=seed,
+                 sim_options=sim_options) as session:
         if on_build is not None:
             on_build(session)
         state = restore(session) if restore is not None else None
@@ -101,7 +105,7 @@ def train(factory, task, protocol, dt, backend="nengo", seed=None, untrained=Non
         if untrained is None:
             raise ValueError("untrained: the protocol has no initial test; give a control")
         with Session(factory, layers[0], layers[-1], dt=dt, backend=backend,
-                     seed=seed) as control:
+                     seed=seed, sim_options=sim_options) as control:
             initial = untrained.run(control, plastic=False)
             steps += control.steps
     wall = time.perf_counter() - t0
@@ -125,3 +129,53 @@ def train(factory, task, protocol, dt, backend="nengo", seed=None, untrained=Non
     })
     metrics.update(extra)
     return metrics, weights, info
+
+
+def train_batch(factories, tasks, protocols, dt, seeds, untrained=None, backend="jax",
+                progress=None):
+    """`train` for runs that differ only in their seed, batched on a compiled backend.
+
+    ``factories``, ``tasks``, ``protocols`` and ``seeds`` hold one entry per run
+    (its own initial weights, data order and shuffles); ``untrained`` the
+    protocols of the untrained controls, run as a second batch. Returns one
+    ``(metrics, weights)`` pair per run, under `train`'s names.
+    """
+    t0 = time.perf_counter()
+    layers = tasks[0].layers
+    with Batch(factories, layers[0], layers[-1], dt, seeds, backend) as batch:
+        generators = [p.chunks(progress=progress if i == 0 else None)
+                      for i, p in enumerate(protocols)]
+        trained = batch.run(generators)
+        weights = [s.weights() for s in batch.sessions]
+    steps = [r["steps"] for r in trained]
+    if untrained is None:
+        initial = [r["initial"] for r in trained]
+    else:
+        with Batch(factories, layers[0], layers[-1], dt, seeds, backend) as batch:
+            initial = batch.run([p.chunks(plastic=False) for p in untrained])
+        steps = [s + r["steps"] for s, r in zip(steps, initial)]
+    wall = time.perf_counter() - t0
+    out = []
+    for task, protocol, result, first, n, w in zip(tasks, protocols, trained, initial, steps,
+                                                   weights):
+        metrics = {}
+        if isinstance(task, ClassificationTask):
+            P, k = task.steps_per_sample, protocol.readout_steps or 1
+            for key, r in (("test_accuracy_initial", first), ("test_accuracy", result)):
+                metrics[key] = accuracy_at_sample_ends(r["test_outputs"], r["test_targets"], P, k)
+        metrics.update({
+            "test_mse_initial": first["test_mse"],
+            "test_mse_final": result["test_mse"],
+            "test_mse_final_all_steps": result["test_mse_all_steps"],
+            "val_mse": result["val_mse"],
+            "val_epochs": result["val_epochs"],
+            "epochs": protocol.epochs,
+            "steps": n,
+            "simulated_s": n * dt,
+            # the batch's wall time, shared by its runs
+            "wall_s": wall,
+            "batch": len(tasks),
+            "steps_per_s": n * len(tasks) / wall,
+        })
+        out.append((metrics, w))
+    return out

@@ -57,6 +57,12 @@ class Schedule:
         """Present a phase from simulator step ``start`` on; returns its length."""
         return self.process.load(self.rows(inputs, targets, learn, **extras), start)
 
+    def step_rows(self, t):
+        """The rows of ``len(t)`` calls at once (the jax backend's host input)."""
+        rows = self._rows[np.minimum(np.arange(self._k, self._k + len(t)), len(self._rows) - 1)]
+        self._k += len(t)
+        return rows
+
     def connect(self, node):
         """Slices of ``node`` (a Node with this schedule's process) per role."""
         n_in, n_out, k = self.n_in, self.n_out, self._switch
@@ -118,12 +124,17 @@ class Session:
         ``record(net) -> {name: (obj, attr)}`` of extra probes.
     seed : int, optional
         Simulator seed (the spiking network's decoders and tuning curves).
+    sim_options : dict, optional
+        Passed to the backend's simulator (e.g. the Loihi ``emulator``).
+    build : bool
+        False leaves ``sim`` empty, for a driver that builds several sessions'
+        models into one batched simulator and hands each its member (`Batch`).
     extras : tuple of str
         Further per-step switches handed to ``network`` by name (`Schedule`).
     """
 
     def __init__(self, network, n_in, n_out, dt=None, backend="nengo", record=None, seed=None,
-                 extras=()):
+                 sim_options=None, build=True, extras=()):
         self.schedule = Schedule(n_in, n_out, extras)
         with nengo.Network(label="session") as self.model:
             node = nengo.Node(self.schedule.process, label="schedule")
@@ -132,7 +143,8 @@ class Session:
             self.probes = {"output": nengo.Probe(obj, synapse=synapse)}
             for name, (obj, attr) in (record(self.net) if record else {}).items():
                 self.probes[name] = nengo.Probe(obj, attr, synapse=None)
-        self.sim = Simulator(self.model, backend=backend, dt=dt, seed=seed)
+        self.sim = (Simulator(self.model, backend=backend, dt=dt, seed=seed, **(sim_options or {}))
+                    if build else None)
         self.steps = 0
 
     def run(self, inputs, targets=None, learn=None, **extras):
@@ -190,6 +202,59 @@ class Session:
     def signal(self, obj, key):
         """The simulator's array of ``obj``'s signal ``key`` (e.g. a rule's delta)."""
         return self.sim.signals[self.sim.model.sig[obj][key]]
+
+    def close(self):
+        if self.sim is not None:
+            self.sim.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Batch:
+    """Sessions that differ only in their seed, run as one batched simulator.
+
+    Each member keeps its own network, schedule, probes and weights; the
+    compiled backend steps them together (``Simulator([models], backend="jax")``),
+    and `run` drives one protocol generator per member in lockstep (their
+    phases have the same lengths: the runs differ only in their data).
+    """
+
+    def __init__(self, factories, n_in, n_out, dt, seeds, backend="jax"):
+        self.sessions = [Session(f, n_in, n_out, dt=dt, build=False) for f in factories]
+        self.sim = Simulator([s.model for s in self.sessions], backend=backend, dt=dt,
+                             seed=list(seeds))
+        for session, member in zip(self.sessions, self.sim.members):
+            session.sim = member
+
+    def run(self, generators):
+        """Drive ``generators`` (`TeacherStudentProtocol.chunks`, one per member) to
+        their end; return their results."""
+        phases = [next(g) for g in generators]
+        while True:
+            lengths = {len(x) for x, _, _ in phases}
+            if len(lengths) != 1:
+                raise ValueError(f"batch: members ask for phases of {sorted(lengths)} steps; "
+                                 "batched runs must differ only in their data")
+            for session, (x, t, learn) in zip(self.sessions, phases):
+                session.schedule.load(x, t, learn, start=self.sim.n_steps)
+            self.sim.clear_probes()
+            self.sim.run_steps(lengths.pop())
+            results, next_phases = [], []
+            for session, g in zip(self.sessions, generators):
+                output = np.array(session.sim.data[session.probes["output"]])
+                try:
+                    next_phases.append(g.send(output))
+                except StopIteration as done:
+                    results.append(done.value)
+            if results:
+                if len(results) != len(generators):
+                    raise ValueError("batch: members ended at different phases")
+                return results
+            phases = next_phases
 
     def close(self):
         self.sim.close()

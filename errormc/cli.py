@@ -89,7 +89,8 @@ def _model_flags(p, skip=()):
 RUN_FLAGS = (
     ("--model", str, "errormc | sacramento2018 | dpc | ann (default errormc)"),
     ("--network", str, "rate | spiking (default rate; spiking on --backend loihi)"),
-    ("--backend", str, "nengo | loihi (loihi: spiking network only) (default nengo)"),
+    ("--backend", str, "nengo | jax (rate networks, compiled) | loihi (spiking network) "
+                       "(default nengo)"),
     ("--epochs", int, "epochs (default: teacher-student 100 rate, 2 spiking; digits 10 / 1)"),
     ("--task-seed", int, "seed of teacher and data, teacher-student (default: --seed; "
                          "the paper: its first seed)"),
@@ -115,6 +116,8 @@ RUN_FLAGS = (
                        "(cortical rate models, teacher-student and genmnist)"),
     ("--snapshot-every", int, "steps between weight snapshots of --compare (default 2000; "
                               "genmnist 500)"),
+    ("--emulator", str, "loihi: fast (vectorised, bit-exact) | stock nengo-loihi emulator "
+                        "(default fast)"),
     ("--checkpoint-every", int, "samples between checkpoints, 0: none (default 1000; "
                                 "none on loihi)"),
     ("--weight-bound", float, "divergence guard on |weights| (default 1000; not on loihi)"),
@@ -253,14 +256,21 @@ def cmd_bench(args):
         check_out(args.out, run=False)
     if args.what == "backends":
         out = args.out or os.path.join("results", "bench-backends")
-        tasks = bench_backends.sized_tasks(args.n_samples, args.n_test, args.epochs)
-        print(bench_backends.write_table(out, tasks=tasks, progress=not args.quiet))
+        tasks = bench_backends.sized_tasks(args.n_samples, args.n_test, args.epochs,
+                                           names=args.tasks)
+        print(bench_backends.write_table(out, tasks=tasks, emulator=args.emulator,
+                                         progress=not args.quiet))
         print(f"table in {out}")
     if args.what == "speed":
-        rows = speed.bench_speed(out=args.out, steps=args.steps, progress=not args.quiet)
+        out = args.out or os.path.join("results", "bench-speed")
+        check_out(out, run=False)
+        rows = speed.bench_speed(out=out, steps=args.steps, unroll=args.unroll,
+                                 progress=not args.quiet and not args.json)
+        if args.json:
+            print(speed.format_json(rows))
+            return
         print(speed.format_table(rows))
-        if args.out:
-            print(f"table in {os.path.join(args.out, 'speed.md')}")
+        print(f"table in {os.path.join(out, 'speed.csv')}")
 
 
 def cmd_sweep(args):
@@ -299,7 +309,7 @@ def cmd_energy(args):
                                seed=args.seed, progress=not args.quiet)
     else:
         table = energy.run(args.task, out=args.out, layers=args.layers, samples=args.samples,
-                           seed=args.seed, progress=not args.quiet)
+                           seed=args.seed, progress=not args.quiet, profile=args.profile)
     print(table)
     print(f"results in {args.out}")
 
@@ -370,6 +380,9 @@ def build_parser():
     p.add_argument("--samples", type=int, default=None, help="training samples (default: "
                                                              "the task's)")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    p.add_argument("--profile", default="davies2018",
+                   help="constants profile of the headline figures: davies2018 | sanafe "
+                        "(default davies2018; energy.md compares both)")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_energy)
@@ -401,7 +414,16 @@ def build_parser():
                    help="backends: test samples of every task (default: the task's)")
     p.add_argument("--epochs", type=int, default=None,
                    help="backends: epochs of every task (default: the task's)")
+    p.add_argument("--tasks", default="ts21,ts421,digits",
+                   help="backends: which tasks (default ts21,ts421,digits)")
+    p.add_argument("--emulator", default="fast",
+                   help="backends: fast (bit-exact vectorised) | stock nengo-loihi emulator "
+                        "(default fast)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="speed: print the rows as JSON")
+    p.add_argument("--unroll", type=int, default=None,
+                   help="speed: steps per iteration of the jax backend's compiled loop "
+                        "(default: the engine's choice)")
     p.set_defaults(func=cmd_bench)
     return parser
 

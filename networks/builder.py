@@ -2,22 +2,31 @@
 
 Importing this module registers them; `errormc.networks` imports it.
 
-A built rate network consists of nengo's own operators (``Reset`` of a summing
-compartment, ``DotInc``/``ElementwiseInc``/``Copy`` of a `.Projection`, the
-``Copy`` that adds a learning rule's delta to its weights, and the input, probe and
-time operators) and the ten operators below: the model's equations. Each is a plain
+A built rate network consists of nengo's own operators and the twelve operators below,
+the model's equations. nengo's are: ``Reset`` of a summing compartment (a
+`.Dendrite`, a `.DendriteStack`, the input of a `.Population` without
+compartments), one ``DotInc`` / ``ElementwiseInc`` / ``Copy`` per `.Projection`
+(``post += W pre``, ``post += w * pre``, ``post += pre``), the ``Copy`` that adds a
+learning rule's delta to its weights at the start of the next step, a ``Copy`` into
+a `.Stack` from a member built before it (none in the networks here), dPC's
+one-step delay (a ``SimProcess`` of a ``LinearFilter`` synapse), and the input,
+probe and time operators. Each operator here is a plain
 `nengo.builder.Operator` with declared sets/incs/reads/updates; ``m`` is the
-plasticity switch of a rule (``delta = 0`` where ``m = 0``), ``dt`` the time step.
+plasticity switch of a rule (``delta = 0`` where ``m = 0``), ``m_t`` the nudging
+switch, ``m_r`` a soma reset switch, ``dt`` the time step. A compiled engine
+implements these (the two reset operators: not yet) and nengo's
+``Reset``, ``Copy``, ``DotInc``, ``ElementwiseInc``, ``TimeUpdate`` (plus, for dPC,
+the delay filter).
 
 ========================  ===================================================================
 operator                  equation (per step)
 ========================  ===================================================================
 `SimProspectiveRate`      ``u_breve = u_hist + (tau/dt)(u - u_hist)``, ``r = phi(u_breve)``
-                          (``phi(u)`` if not prospective), ``rho = phi'(u_breve)``; ``u_hist = u``;
-                          with a reset switch ``m``: ``u`` read as ``(1 - m) u`` (and
-                          ``u_hist`` as ``(1 - m) u_hist`` if the history is reset too)
-`SimSomaticEuler`         ``u += dt (J - g_tot u)``, ``J = sum_k g_k x_k``; with a reset
-                          switch ``m``: ``u = (1 - m) u`` first
+                          (``phi(u)`` if not prospective), ``rho = phi'(u_breve)``; ``u_hist = u``
+`SimSomaticEuler`         ``u += dt (J - g_tot u)``, ``J = sum_k g_k x_k``
+`SimResetProspectiveRate` `SimProspectiveRate` on ``u~ = (1 - m_r) u`` (and ``u_hist~ =
+                          (1 - m_r) u_hist`` if the history resets too); ``u_hist = u~``
+`SimResetSomaticEuler`    ``u~ = (1 - m_r) u``, ``u = u~ + dt (J - g_tot u~)``
 `SimDelayedRate`          ``r = phi(u)``, ``rho = phi'(u)``
 `SimReplace`              ``u = J``, ``J = sum_k g_k x_k``
 `SimProduct`              ``d = x * y`` (the phi' gate of hidden error units)
@@ -66,13 +75,22 @@ from .neurons import DelayedRate, Identity, ProspectiveRate
 # --- operators ----------------------------------------------------------------------
 
 
-def _soma_current(gains, inputs, out, scratch):
-    # J = g_1 x_1 + g_2 x_2 + ..., summed in the order the compartments are given
-    np.multiply(inputs[0], gains[0], out=out)
-    for g, x in zip(gains[1:], inputs[1:]):
-        np.multiply(x, g, out=scratch)
-        np.add(out, scratch, out=out)
-    return out
+def _soma_steps(gains, inputs, step_1, step_2, step_n):
+    """The step function for ``J = g_1 x_1 + g_2 x_2 + ...`` (summed in the order the
+    compartments are given): ``step_1(x_1)`` for one input with g = 1,
+    ``step_2(g_1, x_1, g_2, x_2)`` for two, ``step_n(current)`` otherwise."""
+    if len(inputs) == 1 and gains[0] == 1.0:
+        return step_1(inputs[0])
+    if len(inputs) == 2:
+        return step_2(gains[0], inputs[0], gains[1], inputs[1])
+
+    def current():
+        J = gains[0] * inputs[0]
+        for g, x in zip(gains[1:], inputs[1:]):
+            J = J + g * x
+        return J
+
+    return step_n(current)
 
 
 class SimProspectiveRate(Operator):
@@ -81,30 +99,21 @@ class SimProspectiveRate(Operator):
     Implements ``u_breve = u_hist + (tau/dt)(u - u_hist)``, ``r = phi(u_breve)``
     (``phi(u)`` if not prospective), ``rho = phi'(u_breve)``, then ``u_hist = u``.
 
-    With a ``reset`` switch ``m`` (one element, `.Population`'s ``reset``) the
-    voltage is read as ``u~ = (1 - m) u`` in all of these (the soma restarts from
-    0 where ``m = 1``; `SimSomaticEuler` resets ``u`` itself), and with
-    ``reset_history`` the history as ``(1 - m) u_hist``.
-
     1. sets ``[rates, prospective, derivative]``
     2. incs ``[]``
-    3. reads ``[voltage]`` (``[voltage, reset]`` with a reset)
+    3. reads ``[voltage]``
     4. updates ``[history]``
     """
 
-    def __init__(self, neurons, voltage, history, rates, prospective, derivative, reset=None,
-                 reset_history=False, tag=None):
+    def __init__(self, neurons, voltage, history, rates, prospective, derivative, tag=None):
         super().__init__(tag=tag)
         self.neurons = neurons
-        self.reset_history = bool(reset_history)
         self.sets = [rates, prospective, derivative]
         self.incs = []
-        self.reads = [voltage] + ([] if reset is None else [reset])
+        self.reads = [voltage]
         self.updates = [history]
 
     def make_step(self, signals, dt, rng):
-        if len(self.reads) == 2:
-            return self._make_reset_step(signals, dt)
         u = signals[self.reads[0]]
         history = signals[self.updates[0]]
         rates, breve, rho = (signals[s] for s in self.sets)
@@ -120,9 +129,7 @@ class SimProspectiveRate(Operator):
         lookahead = (1.0 / self.neurons.conductance) / dt
 
         def step_prospective_rate():
-            np.subtract(u, history, out=breve)
-            np.multiply(breve, lookahead, out=breve)
-            np.add(breve, history, out=breve)
+            breve[...] = history + lookahead * (u - history)
             rates[...], rho[...] = phi_dphi(breve)
             history[...] = u
 
@@ -134,7 +141,91 @@ class SimProspectiveRate(Operator):
 
         return step_prospective_rate if self.neurons.prospective else step_nonprospective_rate
 
-    def _make_reset_step(self, signals, dt):
+
+class _SomaticUpdate(Operator):
+    """A voltage update from the somatic current ``J = sum_k g_k x_k``.
+
+    1. sets ``[]``
+    2. incs ``[]``
+    3. reads ``[x_1, x_2, ...]``
+    4. updates ``[voltage]``
+    """
+
+    def __init__(self, inputs, gains, voltage, tag=None):
+        super().__init__(tag=tag)
+        self.gains = tuple(float(g) for g in gains)
+        self.sets = []
+        self.incs = []
+        self.reads = list(inputs)
+        self.updates = [voltage]
+
+
+class SimSomaticEuler(_SomaticUpdate):
+    """Forward-Euler step of a leaky soma: ``u += dt (J - g_tot u)``, ``J = sum_k g_k x_k``.
+
+    1. sets ``[]``
+    2. incs ``[]``
+    3. reads ``[x_1, x_2, ...]``
+    4. updates ``[voltage]``
+    """
+
+    def __init__(self, inputs, gains, voltage, conductance, tag=None):
+        super().__init__(inputs, gains, voltage, tag=tag)
+        self.conductance = conductance
+
+    def make_step(self, signals, dt, rng):
+        inputs = [signals[s] for s in self.reads]
+        u = signals[self.updates[0]]
+        gains = self.gains
+        g = self.conductance
+
+        def one(x):
+            def step_somatic_euler():
+                u[...] = u + dt * (x - g * u)
+
+            return step_somatic_euler
+
+        def two(g1, x1, g2, x2):
+            def step_somatic_euler():
+                u[...] = u + dt * ((g1 * x1 + g2 * x2) - g * u)
+
+            return step_somatic_euler
+
+        def many(current):
+            def step_somatic_euler():
+                u[...] = u + dt * (current() - g * u)
+
+            return step_somatic_euler
+
+        return _soma_steps(gains, inputs, one, two, many)
+
+
+class SimResetProspectiveRate(Operator):
+    """`SimProspectiveRate` of a soma that restarts from 0 where the reset switch is 1.
+
+    Implements, with the reset switch ``m_r`` (one element) and the voltage read as
+    ``u~ = (1 - m_r) u`` (`SimResetSomaticEuler` resets ``u`` itself):
+    ``h = (1 - m_r) u_hist`` if ``reset_history`` else ``u_hist``,
+    ``u_breve = h + (tau/dt)(u~ - h)``, ``r = phi(u_breve)`` (``phi(u~)`` if not
+    prospective), ``rho = phi'(u_breve)``, then ``u_hist = u~``.
+
+    1. sets ``[rates, prospective, derivative]``
+    2. incs ``[]``
+    3. reads ``[voltage, reset]``
+    4. updates ``[history]``
+    """
+
+    def __init__(self, neurons, voltage, reset, history, rates, prospective, derivative,
+                 reset_history=False, tag=None):
+        super().__init__(tag=tag)
+        self.neurons = neurons
+        self.reset_history = bool(reset_history)
+        self.sets = [rates, prospective, derivative]
+        self.incs = []
+        self.reads = [voltage, reset]
+        self.updates = [history]
+
+    def make_step(self, signals, dt, rng):
         u, reset = (signals[s] for s in self.reads)
         history = signals[self.updates[0]]
         rates, breve, rho = (signals[s] for s in self.sets)
@@ -142,60 +233,65 @@ class SimProspectiveRate(Operator):
         lookahead = (1.0 / self.neurons.conductance) / dt
         prospective, reset_history = self.neurons.prospective, self.reset_history
 
-        def step_prospective_rate_reset():
+        def step_reset_prospective_rate():
             keep = 1.0 - reset[0]
             soma = keep * u
             if reset_history:
-                history[...] *= keep
+                history[...] = keep * history
             breve[...] = history + lookahead * (soma - history)
             rates[...] = phi(breve if prospective else soma)
             rho[...] = dphi(breve)
             history[...] = soma
 
-        return step_prospective_rate_reset
+        return step_reset_prospective_rate
 
 
-class SimSomaticEuler(Operator):
-    """Forward-Euler step of a leaky soma: ``u += dt (J - g_tot u)``, ``J = sum_k g_k x_k``.
-
-    With a ``reset`` switch ``m`` (one element): ``u = (1 - m) u`` first, so the
-    soma restarts from 0 where ``m = 1``.
+class SimResetSomaticEuler(Operator):
+    """`SimSomaticEuler` from the reset voltage: ``u~ = (1 - m_r) u``,
+    ``u = u~ + dt (J - g_tot u~)``, ``J = sum_k g_k x_k``.
 
     1. sets ``[]``
     2. incs ``[]``
-    3. reads ``[x_1, x_2, ...]`` (then ``reset``, if given)
+    3. reads ``[reset, x_1, x_2, ...]``
     4. updates ``[voltage]``
     """
 
-    def __init__(self, inputs, gains, voltage, conductance, reset=None, tag=None):
+    def __init__(self, reset, inputs, gains, voltage, conductance, tag=None):
         super().__init__(tag=tag)
         self.gains = tuple(float(g) for g in gains)
         self.conductance = conductance
-        self.has_reset = reset is not None
         self.sets = []
         self.incs = []
-        self.reads = list(inputs) + ([] if reset is None else [reset])
+        self.reads = [reset] + list(inputs)
         self.updates = [voltage]
 
     def make_step(self, signals, dt, rng):
-        reads = [signals[s] for s in self.reads]
-        inputs, reset = (reads[:-1], reads[-1]) if self.has_reset else (reads, None)
+        reset, *inputs = (signals[s] for s in self.reads)
         u = signals[self.updates[0]]
-        gains = self.gains
         g = self.conductance
-        J, du = np.empty_like(u), np.empty_like(u)
-        single = len(inputs) == 1 and gains[0] == 1.0
 
-        def step_somatic_euler():
-            if reset is not None:
-                np.multiply(u, 1.0 - reset[0], out=u)
-            current = inputs[0] if single else _soma_current(gains, inputs, J, du)
-            np.multiply(u, g, out=du)
-            np.subtract(current, du, out=du)
-            np.multiply(du, dt, out=du)
-            np.add(u, du, out=u)
+        def one(x):
+            def step_reset_somatic_euler():
+                v = (1.0 - reset[0]) * u
+                u[...] = v + dt * (x - g * v)
 
-        return step_somatic_euler
+            return step_reset_somatic_euler
+
+        def two(g1, x1, g2, x2):
+            def step_reset_somatic_euler():
+                v = (1.0 - reset[0]) * u
+                u[...] = v + dt * ((g1 * x1 + g2 * x2) - g * v)
+
+            return step_reset_somatic_euler
+
+        def many(current):
+            def step_reset_somatic_euler():
+                v = (1.0 - reset[0]) * u
+                u[...] = v + dt * (current() - g * v)
+
+            return step_reset_somatic_euler
+
+        return _soma_steps(self.gains, inputs, one, two, many)
 
 
 class SimDelayedRate(Operator):
@@ -228,7 +324,7 @@ class SimDelayedRate(Operator):
         return step_delayed_rate
 
 
-class SimReplace(Operator):
+class SimReplace(_SomaticUpdate):
     """``u = J``, ``J = sum_k g_k x_k`` (the full-replacement step of the ANN).
 
     1. sets ``[]``
@@ -237,24 +333,29 @@ class SimReplace(Operator):
     4. updates ``[voltage]``
     """
 
-    def __init__(self, inputs, gains, voltage, tag=None):
-        super().__init__(tag=tag)
-        self.gains = tuple(float(g) for g in gains)
-        self.sets = []
-        self.incs = []
-        self.reads = list(inputs)
-        self.updates = [voltage]
-
     def make_step(self, signals, dt, rng):
         inputs = [signals[s] for s in self.reads]
         u = signals[self.updates[0]]
-        gains = self.gains
-        scratch = np.empty_like(u)
 
-        def step_replace():
-            _soma_current(gains, inputs, u, scratch)
+        def one(x):
+            def step_replace():
+                u[...] = x
 
-        return step_replace
+            return step_replace
+
+        def two(g1, x1, g2, x2):
+            def step_replace():
+                u[...] = g1 * x1 + g2 * x2
+
+            return step_replace
+
+        def many(current):
+            def step_replace():
+                u[...] = current()
+
+            return step_replace
+
+        return _soma_steps(self.gains, inputs, one, two, many)
 
 
 class SimProduct(Operator):
@@ -391,7 +492,8 @@ class SimPreviousStepRule(Operator):
         delta, dendrite_prev, pre_prev = (signals[s] for s in self.updates)
         # views into the signals, valid for the simulator's life (reset is in place)
         blocks = [
-            (rows, pre_prev[cols], delta[rows, cols], dt * eta) for rows, cols, eta in self.blocks
+            (rows, pre_prev[cols][None, :], delta[rows, cols], dt * eta)
+            for rows, cols, eta in self.blocks
         ]
         whole = len(blocks) == 1 and self.blocks[0][:2] == (slice(None), slice(None))
         c = self.attenuation
@@ -411,9 +513,9 @@ class SimPreviousStepRule(Operator):
                 post = post_term()
                 if not whole:
                     delta[...] = 0
-                for rows, pre_block, delta_block, rate in blocks:
+                for rows, pre_row, delta_block, rate in blocks:
                     # np.outer, without its Python-level reshaping
-                    np.multiply(((rate * m) * post[rows])[:, None], pre_block[None, :], out=delta_block)
+                    np.multiply(((rate * m) * post[rows])[:, None], pre_row, out=delta_block)
             else:
                 delta[...] = 0
             dendrite_prev[...] = dendrite
@@ -452,16 +554,20 @@ class SimTransposeTracking(Operator):
         for rows, cols, w_rows, w_cols in self.blocks:
             B, W = backward[rows, cols], forward[w_rows, w_cols]
             r, c = min(B.shape[0], W.shape[1]), min(B.shape[1], W.shape[0])
-            blocks.append((B, W.T[:r, :c], self.noise[rows, cols], delta[rows, cols], r, c))
+            full = (r, c) == B.shape
+            blocks.append((B, W.T[:r, :c], self.noise[rows, cols], delta[rows, cols], r, c, full))
 
         def step_transpose_tracking():
             m = plasticity[0]
             if m != 0:
                 if not whole:
                     delta[...] = 0
-                for B, WT, noise, delta_block, r, c in blocks:
-                    target = noise.copy()
-                    target[:r, :c] += WT
+                for B, WT, noise, delta_block, r, c, full in blocks:
+                    if full:
+                        target = noise + WT
+                    else:
+                        target = noise.copy()
+                        target[:r, :c] += WT
                     if scale != 1.0:
                         target *= scale
                     delta_block[...] = m * (target - B)
@@ -704,17 +810,38 @@ def build_nudging(model, nudging):
 @Builder.register(ProspectiveRate)
 def build_prospective_rate(model, neuron_type, neurons):
     """Two operators: rates from the current state, then the Euler step, so
-    that populations can read each other's current-step rates without loops."""
+    that populations can read each other's current-step rates without loops (the
+    reset pair for a `.Population` with a ``reset`` switch)."""
     ens = neurons.ensemble
     sig = model.sig[neurons]
     u0 = neuron_type.initial_voltages(neurons.size_in)
     sig["voltage"] = Signal(u0.copy(), name=f"{neurons}.voltage")
     sig["history"] = Signal(u0.copy(), name=f"{neurons}.history")
     inputs, gains = soma_inputs(model, neurons)
-    reset = getattr(ens, "reset", None)
-    reset = None if reset is None else node_output(model, reset)
-    if reset is not None and reset.shape != (1,):
-        raise BuildError(f"{ens}: the reset switch has shape {reset.shape}, not (1,)")
+    if getattr(ens, "reset", None) is not None:
+        reset = node_output(model, ens.reset)
+        if reset.shape != (1,):
+            raise BuildError(f"{ens}: the reset switch has shape {reset.shape}, not (1,)")
+        model.add_op(
+            SimResetProspectiveRate(
+                neuron_type,
+                sig["voltage"],
+                reset,
+                sig["history"],
+                state_signal(model, ens, "out"),
+                state_signal(model, ens, "prospective"),
+                state_signal(model, ens, "derivative"),
+                reset_history=ens.reset_history,
+                tag=f"{neurons}.rates",
+            )
+        )
+        model.add_op(
+            SimResetSomaticEuler(
+                reset, inputs, gains, sig["voltage"], neuron_type.conductance,
+                tag=f"{neurons}.soma",
+            )
+        )
+        return
     model.add_op(
         SimProspectiveRate(
             neuron_type,
@@ -723,15 +850,12 @@ def build_prospective_rate(model, neuron_type, neurons):
             state_signal(model, ens, "out"),
             state_signal(model, ens, "prospective"),
             state_signal(model, ens, "derivative"),
-            reset=reset,
-            reset_history=getattr(ens, "reset_history", False),
             tag=f"{neurons}.rates",
         )
     )
     model.add_op(
         SimSomaticEuler(
-            inputs, gains, sig["voltage"], neuron_type.conductance, reset=reset,
-            tag=f"{neurons}.soma",
+            inputs, gains, sig["voltage"], neuron_type.conductance, tag=f"{neurons}.soma"
         )
     )
 
@@ -776,7 +900,10 @@ def _post_input(model, conn):
         return model.sig[post]["in"]
     if isinstance(post, Compartment) and not isinstance(post, Dendrite):
         raise BuildError(f"{conn}: nothing may project into {post} (it is computed)")
-    sig = compartment_signal(model, post) if isinstance(post, Dendrite) else model.sig[post].get("in")
+    if isinstance(post, Dendrite):
+        sig = compartment_signal(model, post)
+    else:
+        sig = model.sig[post].get("in")
     if sig is None:
         raise BuildError(f"{conn}: post object {post} has no input")
     sl = conn.post_slice
@@ -817,6 +944,11 @@ def build_projection(model, conn):
         for rule in rules:
             model.build(rule)
         weights.readonly = False
+        for block in conn._blocks:
+            # the block's view of the rule's signals, for probes
+            sig = model.sig[conn.learning_rule]
+            model.sig[block.learning_rule]["delta"] = sig["delta"][block.rows, block.cols]
+            model.sig[block.learning_rule]["plasticity"] = sig["plasticity"]
     model.params[conn] = BuiltConnection(
         eval_points=None,
         solver_info=None,

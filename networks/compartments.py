@@ -20,7 +20,8 @@ the signals of the model's equations and nothing else.
   the stack is built first: several areas' units as one presynaptic vector.
 * `DendriteStack`: several compartments as one postsynaptic vector.
 * `Projection`: a connection built as one matrix product into its post object
-  (one ``DotInc``), the weights of one model matrix.
+  (one ``DotInc``), the weights of one model matrix; `ProjectionBlock` names one
+  block of it (rows, columns, and the block of its learning rule's delta).
 
 A model matrix spanning several areas (the skip-connectivity W and B, MODEL.md
 1.9) is one `Projection` from a `Stack` into a `DendriteStack`.
@@ -28,6 +29,7 @@ A model matrix spanning several areas (the skip-connectivity W and B, MODEL.md
 
 import nengo
 import numpy as np
+from nengo.connection import LearningRule
 from nengo.params import BoolParam, Parameter
 
 
@@ -211,5 +213,40 @@ class Projection(nengo.Connection):
     transform) or ``post += pre`` (``transform=None``). A ``synapse`` (default none)
     filters the presynaptic signal first."""
 
+    _blocks = None  # ProjectionBlocks made by `block`
+
     def __init__(self, pre, post, transform=None, synapse=None, **kwargs):
         super().__init__(pre, post, transform=transform, synapse=synapse, **kwargs)
+        self._blocks = []
+
+    def block(self, rows, cols):
+        """The block ``W[rows, cols]`` of this projection's matrix (a `ProjectionBlock`)."""
+        block = ProjectionBlock(self, rows, cols)
+        self._blocks.append(block)
+        return block
+
+
+class BlockRule(LearningRule):
+    """The block ``[rows, cols]`` of a projection's learning rule, a probe target
+    (``"delta"``, ``"plasticity"``)."""
+
+    def __init__(self, rule, rows, cols):
+        super().__init__(rule.connection, rule.learning_rule_type)
+        self.rule, self.rows, self.cols = rule, rows, cols
+
+    def __eq__(self, other):
+        return self is other
+
+    def __hash__(self):
+        return id(self)
+
+
+class ProjectionBlock:
+    """Block ``[rows, cols]`` of a `Projection`'s matrix (e.g. one area's block of
+    the skip-connectivity W). ``learning_rule`` probes the block of the rule's
+    ``"delta"``; it is None if the projection does not learn."""
+
+    def __init__(self, projection, rows, cols):
+        self.projection, self.rows, self.cols = projection, rows, cols
+        rule = projection.learning_rule
+        self.learning_rule = None if rule is None else BlockRule(rule, rows, cols)

@@ -14,6 +14,14 @@ from .builder import rectangular_transpose
 from .connectivity import backward_mask, forward_mask
 
 
+def draw_voltages(seed, sizes):
+    """Initial somatic voltages N(0, 1) of ``sizes`` (``[(name, n), ...]``), drawn
+    in that order from ``RandomState(seed)`` (MODEL.md 3.8 step 1: every model draws
+    its voltages first, then re-seeds for the weights)."""
+    rng = np.random.RandomState(seed)
+    return {name: rng.normal(0.0, 1.0, size=n) for name, n in sizes}
+
+
 def _offsets(sizes):
     return np.concatenate([[0], np.cumsum(sizes)]).astype(int)
 
@@ -106,11 +114,13 @@ def initial_state(
     out = {}
 
     # 1. initial voltages: representation units, then error units
-    rng = np.random.RandomState(seed)
-    for l in range(1, L + 1):
-        out[f"u{l}"] = rng.normal(0.0, 1.0, size=layers[l])
-    for l in range(1, L + 1):
-        out[f"e{l}"] = rng.normal(0.0, 1.0, size=errors[l - 1])
+    out.update(
+        draw_voltages(
+            seed,
+            [(f"u{l}", layers[l]) for l in range(1, L + 1)]
+            + [(f"e{l}", errors[l - 1]) for l in range(1, L + 1)],
+        )
+    )
 
     # 2. weights, from the re-seeded generator
     rng = np.random.RandomState(seed)

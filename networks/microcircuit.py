@@ -107,6 +107,13 @@ class Conductances:
     def as_dict(self):
         return {name: getattr(self, name) for name in self.names}
 
+    @classmethod
+    def pop_from(cls, kwargs):
+        """Conductances from the ``g_l``, ``g_bas``, ... entries of a network's
+        keyword arguments (removed from ``kwargs``; missing ones take the defaults
+        above). The networks take them this way so the defaults live here only."""
+        return cls(**{name: kwargs.pop(name) for name in cls.names if name in kwargs})
+
 
 class Area(nengo.Network):
     """One cortical area: representation and error units with their dendrites.
@@ -263,8 +270,8 @@ class ErrorMicrocircuit(nengo.Network):
         Rate of the decay of P and Q towards identity (0: fixed, as published).
     phi_transfer : bool
         Gate hidden error units by P phi'(u_breve) (MODEL.md 1.6).
-    g_l, g_bas, g_api, g_den, g_ntgt : float
-        Conductances (1/ms).
+    g_l, g_bas, g_api, g_den, g_ntgt : float, keyword only
+        Conductances (1/ms); defaults of `.Conductances`.
     weights : str, path or dict, optional
         Initial weights and voltages (`errormc.networks.weights`); default: drawn
         with ``seed`` in the reference order (`.initial_state`).
@@ -299,6 +306,22 @@ class ErrorMicrocircuit(nengo.Network):
         units, 0: no target at this step) and the plasticity switch (1 plastic, 0
         frozen). ``input=None`` gives a passthrough node to connect into;
         ``target=None`` builds no target pathway (inference).
+
+    Attributes
+    ----------
+    areas : list of Area
+    input_area : Population
+        The input rates r_0 (`.Identity` units).
+    forward, backward : dict of Projection
+        ``layered``: one projection per matrix, ``{(i, j): W_i}`` (post area i, pre
+        block j) and ``{(j, i): B_j}`` (error dendrites of area j, errors of area i).
+        ``skip``: the same keys map to `.ProjectionBlock`s (rows, columns and, for
+        probes, ``learning_rule``) of two projections, ``projections["W"]`` from the
+        stacked rates ``[r_0; ...; r_{L-1}]`` into the stacked basal dendrites and
+        ``projections["B"]`` from the stacked errors into the stacked top-down
+        dendrites (MODEL.md 1.9), one matrix each.
+    learned : list of Projection
+        Projections with a learning rule (each reads ``plasticity``).
     """
 
     #: the simulator time step this network is made for (one Nengo time unit is 1 ms (MODEL.md 5));
@@ -317,11 +340,6 @@ class ErrorMicrocircuit(nengo.Network):
         eta_fill="scaled",
         eta_lateral=0.0,
         phi_transfer=True,
-        g_l=0.03,
-        g_bas=0.1,
-        g_api=0.06,
-        g_den=0.1,
-        g_ntgt=0.06,
         weights=None,
         seed=0,
         wt_noise=0.5,
@@ -341,6 +359,7 @@ class ErrorMicrocircuit(nengo.Network):
         label=None,
         **kwargs,
     ):
+        conductances = Conductances.pop_from(kwargs)
         super().__init__(label=label or "ErrorMicrocircuit", seed=seed, **kwargs)
         self.layers = parse_layers(layers)
         L = self.n_areas = len(self.layers) - 1
@@ -353,7 +372,7 @@ class ErrorMicrocircuit(nengo.Network):
         self.error_activation = activations.per_area(error_activation, L, "error_activation")
         self.connectivity = check_mode(connectivity, CONNECTIVITY_MODES, "connectivity")
         self.backward_mode = check_mode(backward, BACKWARD_MODES, "backward")
-        self.conductances = Conductances(g_l, g_bas, g_api, g_den, g_ntgt)
+        self.conductances = conductances
         if eta is None:
             eta = DEFAULT_ETA.get(L, [0.1] * L)
         self.eta = learning_rate_matrix(eta, L, self.connectivity, eta_fill)
@@ -447,8 +466,12 @@ class ErrorMicrocircuit(nengo.Network):
             else:
                 self._build_layered(w)
 
-            self.learned = [c for c in self.forward.values() if c.learning_rule_type]
-            self.learned += [c for c in self.backward.values() if c.learning_rule_type]
+            projections = (
+                self.projections.values()
+                if self.connectivity == "skip"
+                else list(self.forward.values()) + list(self.backward.values())
+            )
+            self.learned = [c for c in projections if c.learning_rule_type]
             for area in self.areas:
                 self.learned += area.learned
 
@@ -458,7 +481,11 @@ class ErrorMicrocircuit(nengo.Network):
 
     def _forward_rule(self, rate, soma, blocks=None):
         return DendriticPrediction(
-            rate, self.conductances.attenuation, soma=soma, blocks=blocks, plasticity=self.plasticity
+            rate,
+            self.conductances.attenuation,
+            soma=soma,
+            blocks=blocks,
+            plasticity=self.plasticity,
         )
 
     def _kept_forward_blocks(self, w):
@@ -482,6 +509,7 @@ class ErrorMicrocircuit(nengo.Network):
     def _build_layered(self, w):
         """One projection per weight matrix W_l, B_l."""
         self.forward, self.backward = {}, {}
+        self.projections = {}
         for i, j in self._kept_forward_blocks(w):
             pre = self.input_area if j == 0 else self.areas[j - 1].representation
             rate = self.eta[i - 1, j]
@@ -515,13 +543,13 @@ class ErrorMicrocircuit(nengo.Network):
         rates = Stack([self.input_area] + [a.representation for a in areas[:-1]], label="rates")
         basal = DendriteStack([a.basal for a in areas], label="basal")
         p, q = rates.offsets(), basal.offsets()
-        self.forward_slices = {
+        forward_slices = {
             (i, j): (slice(q[i - 1], q[i]), slice(p[j], p[j + 1]))
             for i, j in self._kept_forward_blocks(w)
         }
         W = np.zeros((q[-1], p[-1]))
         blocks = []
-        for (i, j), (rows, cols) in self.forward_slices.items():
+        for (i, j), (rows, cols) in forward_slices.items():
             W[rows, cols] = self.forward_block(w, i, j)
             if self.eta[i - 1, j] > 0:
                 blocks.append((rows, cols, float(self.eta[i - 1, j])))
@@ -529,8 +557,10 @@ class ErrorMicrocircuit(nengo.Network):
         if blocks:
             soma = Stack([a.representation for a in areas], "prospective", label="prospective")
             rule = self._forward_rule(1.0, soma, blocks)
-        self.forward = {"W": Projection(rates.neurons, basal, transform=W, learning_rule_type=rule, label="W")}
-        self.backward, self.backward_slices = {}, {}
+        W = Projection(rates.neurons, basal, transform=W, learning_rule_type=rule, label="W")
+        self.projections = {"W": W}
+        self.forward = {ij: W.block(*sl) for ij, sl in forward_slices.items()}
+        self.backward, backward_slices = {}, {}
         if self.n_areas == 1:
             return
         errors = Stack([a.error for a in areas], label="errors")
@@ -539,21 +569,21 @@ class ErrorMicrocircuit(nengo.Network):
         B = np.zeros((e[-2], e[-1]))
         noise = np.zeros_like(B)
         tracked = []
-        for j, i in self._kept_backward_blocks(w, self.forward_slices):
+        for j, i in self._kept_backward_blocks(w, forward_slices):
             rows, cols = slice(e[j - 1], e[j]), slice(e[i - 1], e[i])
-            self.backward_slices[(j, i)] = (rows, cols)
+            backward_slices[(j, i)] = (rows, cols)
             B[rows, cols] = self.backward_block(w, j, i)
-            if self.backward_mode == "bp" and (i, j) in self.forward_slices:
+            if self.backward_mode == "bp" and (i, j) in forward_slices:
                 noise[rows, cols] = self._backward_noise(w, j, i)
-                tracked.append((rows, cols) + self.forward_slices[(i, j)])
+                tracked.append((rows, cols) + forward_slices[(i, j)])
         rule = None
         if tracked:
             rule = TransposeTracking(
-                self.forward["W"], noise, blocks=tracked, plasticity=self.tracking
+                self.projections["W"], noise, blocks=tracked, plasticity=self.tracking
             )
-        self.backward = {
-            "B": Projection(errors.neurons, top_down, transform=B, learning_rule_type=rule, label="B")
-        }
+        B = Projection(errors.neurons, top_down, transform=B, learning_rule_type=rule, label="B")
+        self.projections["B"] = B
+        self.backward = {ji: B.block(*sl) for ji, sl in backward_slices.items()}
 
     # --- weight layout -------------------------------------------------------------
 
@@ -609,13 +639,11 @@ class ErrorMicrocircuit(nengo.Network):
 
         if self.connectivity == "skip":
             o, e = self._rep_offsets(), self._err_offsets()
-            W = value(self.forward["W"])
-            for (i, j), (rows, cols) in self.forward_slices.items():
-                w["W"][o[i] : o[i + 1], o[j] : o[j + 1]] = W[rows, cols]
-            if self.backward:
-                B = value(self.backward["B"])
-                for (j, i), (rows, cols) in self.backward_slices.items():
-                    w["B"][e[j - 1] : e[j], e[i - 1] : e[i]] = B[rows, cols]
+            matrices = {name: value(conn) for name, conn in self.projections.items()}
+            for (i, j), block in self.forward.items():
+                w["W"][o[i] : o[i + 1], o[j] : o[j + 1]] = matrices["W"][block.rows, block.cols]
+            for (j, i), block in self.backward.items():
+                w["B"][e[j - 1] : e[j], e[i - 1] : e[i]] = matrices["B"][block.rows, block.cols]
         else:
             for (i, j), conn in self.forward.items():
                 w[f"W{i}"] = value(conn)

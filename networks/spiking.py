@@ -62,7 +62,7 @@ nengo-loihi forces onto the host, by design of this network:
 So every area boundary crosses chip <-> host once per direction and step. On chip,
 errors are scaled by ``pes_error_scale`` (100), rounded and clipped to +-127, and
 learned weights are 8-bit with a per-synapse-group exponent: see
-`errormc.hardware.placement`.
+`errormc.hardware.loihi.placement`.
 """
 
 import numpy as np
@@ -335,7 +335,7 @@ class SpikingErrorMicrocircuit(nengo.Network):
         scaled like the forward weights.
     neuron_type : nengo.neurons.NeuronType, optional
         Default ``nengo.LIF()``; on-chip choices are LIF / SpikingRectifiedLinear
-        and their nengo-loihi variants (`errormc.hardware.chip_neuron_type`).
+        and their nengo-loihi variants (`errormc.hardware.backends.chip_neuron_type`).
     input, target, nudging : optional
         Node outputs (array, callable, Process) for the input rates r_0 in [0, 1],
         the target and the nudging switch (1: target drives the output errors and
@@ -358,11 +358,6 @@ class SpikingErrorMicrocircuit(nengo.Network):
         eta=None,
         error_gain=None,
         hidden_learning=True,
-        g_l=0.03,
-        g_bas=0.1,
-        g_api=0.06,
-        g_den=0.1,
-        g_ntgt=0.06,
         tau=0.01,
         pes_tau=0.01,
         rep_radius=1.5,
@@ -378,6 +373,7 @@ class SpikingErrorMicrocircuit(nengo.Network):
         label=None,
         **kwargs,
     ):
+        conductances = Conductances.pop_from(kwargs)
         super().__init__(label=label or "SpikingErrorMicrocircuit", seed=seed, **kwargs)
         self._reader = None
         self.layers = parse_layers(layers)
@@ -406,7 +402,7 @@ class SpikingErrorMicrocircuit(nengo.Network):
             raise ValueError(f"wt_noise: must be >= 0, got {wt_noise!r}")
         if init_range is not None:
             _check_positive(init_range, "init_range")
-        self.conductances = Conductances(g_l, g_bas, g_api, g_den, g_ntgt)
+        self.conductances = conductances
         self.tau, self.pes_tau = float(tau), float(pes_tau)
         self.neuron_type = nengo.LIF() if neuron_type is None else neuron_type
 

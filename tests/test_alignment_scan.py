@@ -33,12 +33,11 @@ def _angle(a, b):
 def _fixed_point_angles(w, x, t):
     """Steady state of a layered 4-2-1 tanh microcircuit with P = Q = I held on
     (x, t), by iterating the pipeline to convergence; angles of eps_l r_{l-1}^T
-    to the backprop increments of the feed-forward net with the same W. In bp
-    mode the replay refreshes B from the snapshot's W, B = W^T + N, as the
-    reference does at every replay step."""
+    to the backprop increments of the feed-forward net with the same W."""
     g_rep = G["g_l"] + G["g_bas"] + G["g_api"]
     c_T = G["g_ntgt"] / (G["g_l"] + G["g_ntgt"])
     c_E = G["g_den"] / (G["g_l"] + G["g_den"])
+    # bp: the replay's backward weights follow the snapshot's W (MODEL.md 1.9)
     W1, W2 = w["W1"], w["W2"]
     B1 = W2.T + w["Bnoise1"]
     eps1, eps2 = np.zeros(W1.shape[0]), np.zeros(W2.shape[0])

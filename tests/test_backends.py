@@ -6,7 +6,7 @@ import pytest
 
 from errormc.benchmarks.deployment import make_spiking_network
 from errormc.hardware.backends import Simulator, chip_neuron_type, check_backend
-from errormc.hardware.placement import quantisation_state
+from errormc.hardware.loihi.placement import quantisation_state
 
 nengo.rc.set("decoder_cache", "enabled", "False")
 

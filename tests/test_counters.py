@@ -4,14 +4,14 @@ import numpy as np
 import nengo
 import pytest
 
-from errormc.hardware.backends import Simulator, import_nengo_loihi
-from errormc.hardware.counters import BLOCK_FIELDS, ActivityCounter
-from errormc.hardware.resources import ResourceError, chip_resources
+from errormc.hardware.backends import Simulator
+from errormc.hardware.loihi.compat import nengo_loihi
+from errormc.hardware.loihi.counters import BLOCK_FIELDS, ActivityCounter
+from errormc.hardware.loihi.resources import ResourceError, chip_resources
 
 
 def _driven_network(n_pre=8, n_post=5, bias=250.0):
     """``n_pre`` bias-driven spiking neurons into ``n_post`` silent ones (dense weights)."""
-    nengo_loihi = import_nengo_loihi()
     with nengo.Network(seed=0) as net:
         a = nengo.Ensemble(
             n_pre, 1, label="a", neuron_type=nengo_loihi.neurons.LoihiSpikingRectifiedLinear(),

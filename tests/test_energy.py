@@ -19,8 +19,8 @@ from errormc.hardware.energy import (
 
 
 @pytest.fixture(scope="module")
-def loihi1():
-    return load_constants("loihi1")
+def davies2018():
+    return load_constants("davies2018")
 
 
 def _raw():
@@ -28,11 +28,11 @@ def _raw():
 
     from errormc.hardware import energy
 
-    with open(os.path.join(energy.CONSTANTS_DIR, "loihi1.toml"), "rb") as f:
+    with open(os.path.join(energy.CONSTANTS_DIR, "davies2018.toml"), "rb") as f:
         return tomllib.load(f)
 
 
-def test_constants_are_the_cited_figures(loihi1):
+def test_constants_are_the_cited_figures(davies2018):
     # Davies et al. 2018, Table 2 (0.75 V) and the per-chip static power, as cited
     expected = {
         "energy.synaptic_op": (23.6, "pJ"), "time.synaptic_op": (3.5, "ns"),
@@ -46,24 +46,23 @@ def test_constants_are_the_cited_figures(loihi1):
         "chip.compartments_per_core": (1024, "compartments"), "chip.cores_per_chip": (128, "cores"),
     }
     for key, (value, unit) in expected.items():
-        assert loihi1[key] == value and loihi1.entries[key]["unit"] == unit, key
-    assert 103 < loihi1["power.static_per_chip"] < 105
-    for c in loihi1.citations():
+        assert davies2018[key] == value and davies2018.entries[key]["unit"] == unit, key
+    assert 103 < davies2018["power.static_per_chip"] < 105
+    for c in davies2018.citations():
         assert c["citation"] and c["source"], c["name"]
         if c["source"] == "davies2018" and c["name"].split(".")[0] in ("energy", "time"):
             assert "pre-silicon" in c["note"]
-    assert loihi1.si("energy.synaptic_op") == pytest.approx(23.6e-12)
-    assert loihi1.si("power.static_per_chip") == pytest.approx(0.1044)
+    assert davies2018.si("energy.synaptic_op") == pytest.approx(23.6e-12)
+    assert davies2018.si("power.static_per_chip") == pytest.approx(0.1044)
 
 
-def test_core_limits_match_nengo_loihi(loihi1):
-    from errormc.hardware.backends import import_nengo_loihi
+def test_core_limits_match_nengo_loihi(davies2018):
+    from errormc.hardware.loihi.compat import block
 
-    block = import_nengo_loihi().block
-    assert loihi1["chip.compartments_per_core"] == block.MAX_COMPARTMENTS
-    assert loihi1["chip.synapse_bits_per_core"] == block.MAX_SYNAPSE_BITS
-    assert loihi1["chip.input_axons_per_core"] == block.MAX_IN_AXONS
-    assert loihi1["chip.output_axons_per_core"] == block.MAX_OUT_AXONS
+    assert davies2018["chip.compartments_per_core"] == block.MAX_COMPARTMENTS
+    assert davies2018["chip.synapse_bits_per_core"] == block.MAX_SYNAPSE_BITS
+    assert davies2018["chip.input_axons_per_core"] == block.MAX_IN_AXONS
+    assert davies2018["chip.output_axons_per_core"] == block.MAX_OUT_AXONS
 
 
 def test_bad_profiles():
@@ -89,9 +88,9 @@ def _counts(**kw):
     return counts
 
 
-def test_dynamic_energy_hand_computed(loihi1):
+def test_dynamic_energy_hand_computed(davies2018):
     hops = (np.array([2]), np.array([1]), np.array([False]))
-    e = dynamic_energy(_counts(), hops, loihi1)
+    e = dynamic_energy(_counts(), hops, davies2018)
     assert e["synaptic_ops"].tolist() == pytest.approx([1000 * 23.6e-12, 0])
     assert e["learning"].tolist() == pytest.approx([0, 50 * 120e-12])
     assert e["neuron_updates"].tolist() == pytest.approx([10 * 81e-12, 20 * 52e-12])
@@ -99,13 +98,13 @@ def test_dynamic_energy_hand_computed(loihi1):
     assert e["spike_routing"].tolist() == pytest.approx([7 * (1.7 + 6.0 + 4.0) * 1e-12, 0])
 
 
-def test_energy_is_linear_in_each_count(loihi1):
+def test_energy_is_linear_in_each_count(davies2018):
     hops = (np.array([3]), np.array([2]), np.array([False]))
-    base = dynamic_energy(_counts(), hops, loihi1)
+    base = dynamic_energy(_counts(), hops, davies2018)
     for field, component in (("synaptic_ops", "synaptic_ops"), ("learning_updates", "learning"),
                              ("active_compartments", "neuron_updates"),
                              ("messages", "spike_routing")):
-        doubled = dynamic_energy(_counts(**{field: 2 * _counts()[field]}), hops, loihi1)
+        doubled = dynamic_energy(_counts(**{field: 2 * _counts()[field]}), hops, davies2018)
         for comp in COMPONENTS:
             factor = 2.0 if comp == component else 1.0
             if field == "active_compartments" and comp == "neuron_updates":
@@ -116,14 +115,14 @@ def test_energy_is_linear_in_each_count(loihi1):
                 assert doubled[comp] == pytest.approx(factor * base[comp]), (field, comp)
 
 
-def test_the_table_is_the_only_source_of_numbers(loihi1):
+def test_the_table_is_the_only_source_of_numbers(davies2018):
     data = _raw()
     for section in ("energy",):
         for entry in data[section].values():
             entry["value"] *= 3.0
     tripled = Constants(data)
     hops = (np.array([1]), np.array([1]), np.array([False]))
-    a = dynamic_energy(_counts(), hops, loihi1)
+    a = dynamic_energy(_counts(), hops, davies2018)
     b = dynamic_energy(_counts(), hops, tripled)
     for comp in COMPONENTS:
         assert b[comp] == pytest.approx(3.0 * a[comp])
@@ -135,19 +134,19 @@ def test_the_table_is_the_only_source_of_numbers(loihi1):
     per_step = {f: np.array([[100, 3], [0, 0]]) for f in
                 ("synaptic_ops", "learning_updates", "active_compartments", "idle_compartments")}
     per_step["messages"] = np.array([[4], [0]])
-    t1, _ = step_times(per_step, [0], hops, 5, loihi1)
+    t1, _ = step_times(per_step, [0], hops, 5, davies2018)
     t2, _ = step_times(per_step, [0], hops, 5, doubled)
     assert t2 == pytest.approx(2 * t1)
 
 
-def test_barrier_time_ends_and_interpolation(loihi1):
-    assert barrier_time(1, loihi1) == pytest.approx(113e-9)
-    assert barrier_time(32, loihi1) == pytest.approx(465e-9)
-    assert barrier_time(2, loihi1) == pytest.approx((113 + 352 / 31) * 1e-9)
-    assert barrier_time(100, loihi1) == pytest.approx(465e-9)  # clipped to one chip's mesh
+def test_barrier_time_ends_and_interpolation(davies2018):
+    assert barrier_time(1, davies2018) == pytest.approx(113e-9)
+    assert barrier_time(32, davies2018) == pytest.approx(465e-9)
+    assert barrier_time(2, davies2018) == pytest.approx((113 + 352 / 31) * 1e-9)
+    assert barrier_time(100, davies2018) == pytest.approx(465e-9)  # clipped to one chip's mesh
 
 
-def test_step_times_hand_computed(loihi1):
+def test_step_times_hand_computed(davies2018):
     # two cores; core 0 sends on route 0 (1 E-W hop) in step 0 only
     per_step = dict(
         synaptic_ops=np.array([[10, 100], [0, 0]]),
@@ -157,7 +156,7 @@ def test_step_times_hand_computed(loihi1):
         messages=np.array([[6], [0]]),
     )
     hops = (np.array([1]), np.array([0]), np.array([False]))
-    t, slowest = step_times(per_step, [0], hops, 1, loihi1)
+    t, slowest = step_times(per_step, [0], hops, 1, davies2018)
     core0 = 10 * 3.5 + 5 * 8.4 + 6 * 2.1 + 4.1
     core1 = 100 * 3.5 + 4 * 6.1 + 2 * 8.4 + 3 * 5.3
     assert t[0] == pytest.approx((max(core0, core1) + 113) * 1e-9)
@@ -174,15 +173,15 @@ def test_route_hops_on_the_mesh():
     assert inter.tolist() == [False, False, False, True]
 
 
-def test_cost_of_a_counted_run(loihi1):
+def test_cost_of_a_counted_run(davies2018):
     """Costs of a real emulator run equal its counts x the table, term by term."""
     import nengo
 
-    from errormc.hardware.backends import Simulator, import_nengo_loihi
-    from errormc.hardware.counters import ActivityCounter
-    from errormc.hardware.resources import chip_resources
+    from errormc.hardware.backends import Simulator
+    from errormc.hardware.loihi.compat import nengo_loihi as nl
+    from errormc.hardware.loihi.counters import ActivityCounter
+    from errormc.hardware.loihi.resources import chip_resources
 
-    nl = import_nengo_loihi()
     with nengo.Network(seed=0) as net:
         a = nengo.Ensemble(8, 1, label="a", neuron_type=nl.neurons.LoihiSpikingRectifiedLinear(),
                            gain=nengo.dists.Choice([0.0]), bias=nengo.dists.Choice([250.0]))
@@ -191,11 +190,11 @@ def test_cost_of_a_counted_run(loihi1):
         nengo.Connection(a.neurons, b.neurons, transform=np.zeros((5, 8)))
     sim = Simulator(net, backend="loihi", dt=0.001)
     counter = ActivityCounter(sim, net)
-    res = chip_resources(sim, loihi1, max_chips=1, blocks_info=counter.blocks)
+    res = chip_resources(sim, davies2018, max_chips=1, blocks_info=counter.blocks)
     with sim:
         with counter.phase("go"):
             sim.run_steps(100)
-    report = cost_phase(counter, res, loihi1, "go", samples=2)
+    report = cost_phase(counter, res, davies2018, "go", samples=2)
     e = report["energy_J"]
     # hand-computed from test_counters' counts: 760 ops, 800 active + 500 idle
     # updates, 152 messages from core 0 to core 1 (same tile: no hops)
@@ -222,7 +221,7 @@ def test_energy_run_writes_its_files(tmp_path):
     from errormc.benchmarks import energy
 
     table = energy.run("teacher-student", out=str(tmp_path), layers="2-1", samples=1,
-                       progress=False)
+                       progress=False, profile="sanafe")
     assert "estimated from emulator counts" in table
     assert "Renner" in table and "Shrestha" in table
     for name in ("energy.json", "energy.md", "energy_breakdown.png"):
@@ -240,8 +239,22 @@ def test_energy_run_writes_its_files(tmp_path):
     assert report["counts"]["training"]["errors_in"] > 0  # PES errors cross the host link
     assert "test_mse" in report
     assert report["placement_check"]["agree"]
-    assert report["constants"]["profile"] == "loihi1"
+    assert report["constants"]["profile"] == "sanafe"
+    assert set(report["profiles"]) == {"davies2018", "sanafe"}
+    assert "| davies2018 | training |" in table and "| sanafe | training |" in table
     assert report["label"] == "estimated from emulator counts"
+    # chip only is a lower bound of the deployed figures, in energy and in latency
+    for phase in ("training", "inference"):
+        chip, dep = report["chip_only"][phase], report["deployed"][phase]
+        assert "lower bound" in chip["label"]
+        assert dep["latency_per_sample_ms"] > 100 * chip["latency_per_sample_ms"]
+        for part in ("whole_chip", "per_used_core"):
+            assert dep["energy_per_sample_mJ"][part] > chip["energy_per_sample_mJ"][part] > 0
+        assert chip["energy_per_sample_mJ"]["per_used_core"] < chip["energy_per_sample_mJ"]["whole_chip"]
+        # one host round trip of 8 ms per step, 100 steps per sample
+        assert dep["latency_per_sample_ms"] == pytest.approx(
+            100 * 8.0 + chip["latency_per_sample_ms"])
+    assert report["host_traffic"]["totals"]["host->chip PES"]["values"] == 1
 
 
 def test_energy_run_rejects_bad_input(tmp_path):
@@ -268,3 +281,60 @@ def test_scaling_writes_table_and_plot(tmp_path):
     rows = json.loads((tmp_path / "scaling.json").read_text())["rows"]
     assert [r["areas"] for r in rows] == [2, 3]
     assert rows[1]["compartments"] > rows[0]["compartments"]
+
+
+@pytest.fixture(scope="module")
+def sanafe():
+    return load_constants("sanafe")
+
+
+def test_sanafe_profile_is_the_cited_file(sanafe):
+    """The figures of SANA-FE's sanafe/examples/loihi.yaml (commit af110515), as cited."""
+    expected = {
+        "energy.synaptic_op": 35.5, "time.synaptic_op": 3.8,
+        "energy.neuron_update_inactive": 51.2, "time.neuron_update_inactive": 6.0,
+        "energy.neuron_update_active": 51.2 + 21.6, "time.neuron_update_active": 6.0 + 3.7,
+        "energy.spike_generated": 69.3, "time.spike_generated": 30.0,
+        "energy.message_out": 111.0, "time.message_out": 5.1, "time.message_in": 16.0,
+        "energy.tile_hop_ew": 3.0, "energy.tile_hop_ns": 4.2,
+    }
+    for key, value in expected.items():
+        assert sanafe[key] == pytest.approx(value), key
+        assert sanafe.entries[key]["source"] == "sanafe_arch", key
+    # what SANA-FE does not give is borrowed, and says so
+    for key in ("energy.synaptic_update", "power.static_per_chip"):
+        assert sanafe.entries[key]["source"] != "sanafe_arch"
+        assert "NOT in SANA-FE" in sanafe.entries[key]["note"]
+    assert "af110515f480a13929fd595b1b927225a36d048a" in sanafe.sources["sanafe_arch"]["citation"]
+
+
+def test_spike_generation_and_messages_out_are_costed(sanafe, davies2018):
+    hops = (np.array([0]), np.array([0]), np.array([False]))
+    counts = _counts(spikes=np.array([4, 0]))
+    e = dynamic_energy(counts, hops, sanafe)
+    assert e["spike_generation"].tolist() == pytest.approx([4 * 69.3e-12, 0])
+    # 7 messages within a tile: message out 111 pJ each (no separate within-tile figure)
+    assert e["spike_routing"].tolist() == pytest.approx([7 * 111.0e-12, 0])
+    assert dynamic_energy(counts, hops, davies2018)["spike_generation"].tolist() == [0, 0]
+    per_step = {f: np.array([[0, 0]]) for f in
+                ("synaptic_ops", "learning_updates", "active_compartments", "idle_compartments")}
+    per_step["spikes"] = np.array([[2, 0]])
+    per_step["messages"] = np.array([[3]])
+    t, _ = step_times(per_step, [0], hops, 1, sanafe, route_dst=[1])
+    # core 0: 2 spikes x 30 ns + 3 messages x (2.1 + 5.1) ns; core 1: 3 x 16 ns in; + barrier
+    assert t[0] == pytest.approx((max(2 * 30 + 3 * 7.2, 3 * 16.0) + 113) * 1e-9)
+
+
+def test_deployed_cost_hand_computed(davies2018):
+    from errormc.hardware.energy import deployed_cost
+
+    d = deployed_cost(dynamic=1e-6, t_chip=2e-3, steps=100, p_chips=0.1044,
+                      p_cores=0.1044 * 9 / 128, constants=davies2018)
+    t = 2e-3 + 100 * 8e-3
+    assert d["time_s"] == pytest.approx(t)
+    e = d["energy_J"]
+    assert e["static_whole_chip"] == pytest.approx(0.1044 * t)
+    assert e["static_per_used_core"] == pytest.approx(0.1044 * 9 / 128 * t)
+    assert e["host"] == pytest.approx(28.48 * t)
+    assert e["total_whole_chip"] == pytest.approx(1e-6 + 0.1044 * t + 28.48 * t)
+    assert d["io_every_10"]["time_s"] == pytest.approx(2e-3 + 100 * 1.5e-3)

@@ -50,7 +50,8 @@ def test_skip_8421_errormc_builds_to_at_most_60_operators():
     38 in all (149 before the light populations, in this count without the
     input node's and the probe's operators).
     """
-    counts = operator_counts(partial(ErrorMicrocircuit, [8, 4, 2, 1], connectivity="skip"), [8, 4, 2, 1])
+    layers = [8, 4, 2, 1]
+    counts = operator_counts(partial(ErrorMicrocircuit, layers, connectivity="skip"), layers)
     assert sum(counts.values()) == 38 <= 60
     model_math = dict(
         SimProspectiveRate=6, SimSomaticEuler=6, SimProduct=2, SimNudging=1,
@@ -71,7 +72,9 @@ def teacher_rows(n_in, n_out, T, seed):
 
 
 RATE = {
-    "errormc-layered": partial(ErrorMicrocircuit, [4, 3, 2], connectivity="layered", eta_lateral=0.1),
+    "errormc-layered": partial(
+        ErrorMicrocircuit, [4, 3, 2], connectivity="layered", eta_lateral=0.1
+    ),
     "errormc-skip": partial(ErrorMicrocircuit, [4, 3, 2, 1], connectivity="skip"),
     "sacramento2018": partial(DendriticMicrocircuit, [4, 3, 2], backward="fa", eta_apical=0.1),
     "dpc": partial(DendriticPredictiveCoding, [4, 3, 2]),
@@ -121,3 +124,32 @@ def test_pickled_simulator_continues_bitwise(name):
             np.testing.assert_array_equal(w[key], w2[key], err_msg=key)
     sim.close()
     sim2.close()
+
+
+@pytest.mark.parametrize("stack_first", [True, False])
+def test_stacks_read_their_members_whichever_is_built_first(stack_first):
+    """A Stack / DendriteStack built before its members shares their signals (no
+    operator); built after them it copies: either way it carries [x_1; x_2]."""
+    from errormc.networks import Dendrite, DendriteStack, Population, Projection, Stack
+    from errormc.networks.neurons import Identity
+
+    x = np.array([0.5, -1.0, 2.0])
+    with nengo.Network() as model:
+        source = nengo.Node(x)
+        # a network's own objects are built before its sub-networks'
+        with nengo.Network() if stack_first else model:
+            a, b = Population(2, Identity()), Population(1, Identity())
+            d1, d2 = Dendrite(2), Dendrite(1)
+        rates, dendrites = Stack([a, b]), DendriteStack([d1, d2])
+        Projection(source[:2], a.neurons)
+        Projection(source[2:], b.neurons)
+        Projection(rates.neurons, dendrites, transform=2 * np.eye(3))
+        probes = [nengo.Probe(o, synapse=None) for o in (rates.neurons, d1, d2)]
+    with nengo.Simulator(model, dt=0.01, optimize=False, progress_bar=False) as sim:
+        sim.run_steps(2)
+        copies = sum(type(op).__name__ == "Copy" for op in sim.step_order)
+    np.testing.assert_array_equal(sim.data[probes[0]][-1], x)
+    np.testing.assert_array_equal(sim.data[probes[1]][-1], 2 * x[:2])
+    np.testing.assert_array_equal(sim.data[probes[2]][-1], 2 * x[2:])
+    # the two input Copies; built after its members, each stack adds one per member
+    assert copies == (2 if stack_first else 6)

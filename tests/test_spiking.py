@@ -55,16 +55,10 @@ def test_backend_parity(results_21):
     assert np.corrcoef(a, b)[0, 1] >= 0.95
     # ... and the untrained output is not trivially the teacher's
     assert np.mean((a - data["y_test"].ravel()) ** 2) > 0.01
-    ratio = metrics["nengo"]["test_mse"] / metrics["loihi"]["test_mse"]
-    assert 1 / 3 <= ratio <= 3, ratio
-
-
-# On the emulator, errors are multiplied by 100 and rounded to integers on their
-# way to the chip, so the small hidden errors (|eps_1| ~ 0.01) lose much of their
-# drive; the hidden area's learning rate is raised there (measured: with 1e-2 the
-# emulator's hidden learning helps only ~1-2x, with 3e-2 ~3x; on the reference
-# simulator 3e-2 is unstable).
-HIDDEN_ETA = {"nengo": 1e-2, "loihi": 3e-2}
+    # equal settings on both backends; the emulator's discretisation
+    # (errormc.hardware.loihi.discretisation) keeps its learning within 1.5x
+    ratio = metrics["loihi"]["test_mse"] / metrics["nengo"]["test_mse"]
+    assert 1 / 1.5 <= ratio <= 1.5, ratio
 
 
 @pytest.mark.parametrize("backend", ["nengo", "loihi"])
@@ -72,9 +66,8 @@ def test_hidden_error_population_matters_421(backend):
     data = teacher_student_data([4, 2, 1], n_train=40, n_test=20, seed=0)
     mse = {}
     for hidden in (True, False):
-        net, stream = make_spiking_network(
-            "4-2-1", seed=0, hidden_learning=hidden, eta=[HIDDEN_ETA[backend], 1e-3]
-        )
+        # the same learning rates on both backends (the network's defaults)
+        net, stream = make_spiking_network("4-2-1", seed=0, hidden_learning=hidden)
         m = train_and_test(net, stream, data, backend, epochs=3, seed=0, eval_every_epoch=False)
         mse[hidden] = m["test_mse"]
         assert m["test_mse"] < m["test_mse_initial"]

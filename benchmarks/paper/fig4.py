@@ -4,8 +4,8 @@ The grid: errormc ``10-n_R-n_pix`` with error populations ``n_E-n_pix`` on the
 genmnist task, n_R, n_E in {50, 100, 500, 1000}, ten seeds (the paper's list),
 1000 epochs; layered forward and backward weights, BP with sigma_WT 0.5,
 logistic units, eta (1.0, 0.1), W ~ U(+-0.1), P, Q = I + U(+-0.03), T_settle
-100 steps (the task's defaults, `errormc.benchmarks.config.TASK_MODEL_DEFAULTS`).
-Every cell is one `RunConfig` run through the sweep machinery
+100 steps (the task's defaults, `errormc.runs.config.TASK_DEFAULTS`).
+Every cell is one run config (a dict) run through the sweep machinery
 (``errormc paper``, `errormc.runs.paper.run_figure`); the summary writes
 
 * ``fig4.csv``: n_R, n_E, seed, test_mse (mean over all 200 test steps),

@@ -12,29 +12,40 @@ import os
 
 from tqdm.auto import tqdm
 
+from errormc.networks.errors import ConfigError
+
 from .config import BACKENDS
 from .results import RunDirectory
 from .runner import run
 
 COLUMNS = (
-    "task", "backend", "metric", "value", "simulated_s", "wall_s", "steps_per_s",
+    "task", "backend", "emulator", "metric", "value", "simulated_s", "wall_s", "steps_per_s",
     "wall_ratio_loihi_nengo",
 )
 
-#: default tasks: (label, run config, metric)
-DEFAULT_TASKS = (
-    ("teacher-student 2-1", dict(task="teacher-student", layers="2-1", epochs=3), "test_mse_final"),
-    ("teacher-student 4-2-1", dict(task="teacher-student", layers="4-2-1", epochs=3),
-     "test_mse_final"),
-    ("digits", dict(task="digits", n_samples=300, n_test=150, epochs=1), "test_accuracy"),
-)
+#: the tasks by name: (label, run config, metric)
+TASKS = {
+    "ts21": ("teacher-student 2-1", dict(task="teacher-student", layers="2-1", epochs=3),
+             "test_mse_final"),
+    "ts421": ("teacher-student 4-2-1", dict(task="teacher-student", layers="4-2-1", epochs=3),
+              "test_mse_final"),
+    "digits": ("digits", dict(task="digits", n_samples=300, n_test=150, epochs=1),
+               "test_accuracy"),
+}
+DEFAULT_TASKS = tuple(TASKS.values())
 
 
-def sized_tasks(n_samples=None, n_test=None, epochs=None, tasks=DEFAULT_TASKS):
-    """The default tasks with their sizes overridden where given."""
+def sized_tasks(n_samples=None, n_test=None, epochs=None, names="ts21,ts421,digits"):
+    """The named tasks with their sizes overridden where given."""
     sizes = {k: v for k, v in dict(n_samples=n_samples, n_test=n_test, epochs=epochs).items()
              if v is not None}
-    return tuple((label, dict(config, **sizes), key) for label, config, key in tasks)
+    out = []
+    for name in [n.strip() for n in str(names).split(",") if n.strip()]:
+        if name not in TASKS:
+            raise ConfigError(f"tasks: unknown {name!r}; choose from {', '.join(TASKS)}")
+        label, config, key = TASKS[name]
+        out.append((label, dict(config, **sizes), key))
+    return tuple(out)
 
 
 def format_table(rows):
@@ -67,7 +78,7 @@ def _write(directory, rows):
 
 
 def write_table(out, tasks=DEFAULT_TASKS, backends=BACKENDS["spiking"], seed=0,
-                progress=True):
+                emulator="fast", progress=True):
     """Run every task on every backend into ``out/runs/``; return the table text."""
     directory = RunDirectory(out)
     rows = []
@@ -78,12 +89,14 @@ def write_table(out, tasks=DEFAULT_TASKS, backends=BACKENDS["spiking"], seed=0,
         for backend in backends:
             bar.set_postfix_str(f"{label} on {backend}")
             name = f"{label.replace(' ', '-')}-{backend}"
-            m = run(dict(config, network="spiking", backend=backend, seed=seed),
+            extra = dict(emulator=emulator) if backend == "loihi" else {}
+            m = run(dict(config, network="spiking", backend=backend, seed=seed, **extra),
                     out=directory.file(os.path.join("runs", name)), force=True,
                     progress=progress)
             walls[backend] = m["wall_s"]
             rows.append({
-                "task": label, "backend": backend, "metric": key, "value": m[key],
+                "task": label, "backend": backend, "emulator": extra.get("emulator", ""),
+                "metric": key, "value": m[key],
                 "simulated_s": m["simulated_s"], "wall_s": m["wall_s"],
                 "steps_per_s": m["steps_per_s"],
                 "wall_ratio_loihi_nengo": (walls["loihi"] / walls["nengo"]

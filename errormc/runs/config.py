@@ -31,8 +31,10 @@ TASKS = ("teacher-student", "digits", "genmnist", "dms", "cartpole")
 STANDALONE_TASKS = ("dms", "cartpole")
 VARIANTS = ("ideal", "tanh")
 NETWORKS = ("rate", "spiking")
-BACKENDS = {"rate": ("nengo",), "spiking": ("nengo", "loihi")}
+BACKENDS = {"rate": ("nengo", "jax"), "spiking": ("nengo", "loihi")}
 PROTOCOLS = ("clean", "reference")
+#: the Loihi emulators: errormc's vectorised, bit-exact one, or nengo-loihi's own
+EMULATORS = ("fast", "stock")
 MNIST_LAYERS = {"rate": "784-100-10", "spiking": "784-10"}
 #: genMNIST from a local MNIST file: 784-pixel images out (MODEL.md 3.5)
 GENMNIST_MNIST_LAYERS = "10-100-784"
@@ -165,6 +167,7 @@ class RunConfig:
     snapshot_every: Optional[int] = None
     init_weights: Optional[str] = None
     data: Optional[str] = None
+    emulator: Optional[str] = None
     checkpoint_every: Optional[int] = None
     weight_bound: Optional[float] = None
 
@@ -184,6 +187,13 @@ class RunConfig:
             raise ConfigError(f"network: the {self.task} task runs on the "
                               f"{' or '.join(n for t, n in TASK_DEFAULTS if t == self.task)} "
                               f"network, not {self.network!r}")
+        if self.backend == "loihi":
+            self.emulator = "fast" if self.emulator is None else self.emulator
+            if self.emulator not in EMULATORS:
+                raise ConfigError(f"emulator: {self.emulator!r} is not one of "
+                                  f"{', '.join(EMULATORS)}")
+        elif self.emulator is not None:
+            raise ConfigError("emulator: only the loihi backend has an emulator; leave it out")
         standalone = self.task in STANDALONE_TASKS
         if self.checkpoint_every is None and not standalone:
             self.checkpoint_every = 0 if self.backend == "loihi" else 1000

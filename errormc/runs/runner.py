@@ -42,7 +42,9 @@ from errormc.networks.errors import ConfigError
 from . import models
 from .checkpoint import read_checkpoint, restore_simulator_state, write_checkpoint
 from .config import STANDALONE_TASKS, RunConfig
-from .results import CHECKPOINT, FAILED, METRICS, RunDirectory, prepare_out, working_dir
+from .results import (
+    CHECKPOINT, FAILED, METRICS, RunDirectory, check_out, prepare_out, working_dir,
+)
 
 #: samples between guard checks (and the granularity of checkpoints and interrupts)
 GUARD_SAMPLES = 10
@@ -262,6 +264,7 @@ def train(config, progress=False, directory=None, checkpoint=None):
             metrics, weights, info = experiment.train(
                 models.network_factory(config), task, protocol, config.dt,
                 backend=config.backend, seed=config.seed,
+                sim_options={} if config.emulator is None else {"emulator": config.emulator},
                 untrained=None if protocol.initial_test else protocol_for(config, task, 1),
                 progress=report, chunk_steps=GUARD_SAMPLES * config.steps_per_sample,
                 on_chunk=guard, restore=None if checkpoint is None else restore,
@@ -364,6 +367,62 @@ def run(config, out=None, progress=False, force=False):
     with prepare_out(out, force) as directory:
         directory.write_config(config)
         return _execute(config, directory, progress)
+
+
+def batchable(config):
+    """Whether a run can join a seed batch: a rate run on the compiled backend with
+    its own protocol end to end (the backprop comparison replays snapshots in its
+    own session, so it runs alone)."""
+    return (config.backend == "jax" and config.network == "rate" and config.compare is None
+            and config.task in ("teacher-student", "digits", "genmnist"))
+
+
+def seed_key(config):
+    """What runs of one seed batch share: everything but the seed."""
+    values = config.to_dict()
+    values.pop("seed")
+    return tuple(sorted((k, str(v)) for k, v in values.items()))
+
+
+def run_batch(configs, outs, progress=False):
+    """Runs that differ only in their seed, as one batched program on the jax
+    backend; each writes its own results directory (as `run` does). A batch
+    writes no checkpoints: an interrupted batch runs again, and each of its runs
+    lands complete or not at all. Returns the metrics of each run."""
+    configs = [c if isinstance(c, RunConfig) else RunConfig.from_dict(c) for c in configs]
+    if len({seed_key(c) for c in configs}) != 1 or not all(batchable(c) for c in configs):
+        raise ConfigError("batch: runs of one batch must be rate runs on the jax backend "
+                          "that differ only in their seed")
+    for out in outs:
+        check_out(out, force=True)
+    tasks = [task_for(c) for c in configs]
+    protocols = [protocol_for(c, t, c.epochs) for c, t in zip(configs, tasks)]
+    untrained = [protocol_for(c, t, 1) for c, t in zip(configs, tasks)]
+    bar = _progress_bar(configs[0], progress)
+
+    def report(epoch, val_mse):
+        bar.update(1)
+
+    try:
+        results = experiment.train_batch(
+            [models.network_factory(c) for c in configs], tasks, protocols, configs[0].dt,
+            [c.seed for c in configs], untrained=untrained, progress=report,
+        )
+    finally:
+        bar.close()
+    out_metrics = []
+    for config, out, (metrics, weights) in zip(configs, outs, results):
+        problem = divergence(weights, config.layer_sizes(), config.weight_bound)
+        metrics = dict(task=config.task, network=config.network, model=config.model,
+                       backend=config.backend, layers=config.layers, resumed=False, **metrics)
+        with prepare_out(out, force=True) as directory:
+            directory.write_config(config)
+            if problem is not None:
+                directory.write_json(FAILED, {"error": problem, "kind": "diverged"})
+                raise Diverged(f"the run diverged by its last step: {problem}")
+            _finish(config, directory, metrics, weights)
+        out_metrics.append(metrics)
+    return out_metrics
 
 
 def resume(out, progress=False):

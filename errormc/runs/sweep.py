@@ -4,6 +4,9 @@ A grid file is a run config (TOML) in which any field may be a list: lists are
 axes, and the runs are their product. An optional ``[sweep]`` table names the
 benchmark whose report applies (``benchmark = "fig3"``).
 
+On the jax backend, runs that differ only in their seed run as one batched
+program (`errormc.runs.runner.run_batch`), each still into its own directory.
+
 Each run gets the directory ``OUT/runs/<hash>``, named by a stable hash of its
 resolved config. It is built under ``OUT/runs/.<hash>.running`` (where the run
 checkpoints) and renamed into place when complete, so a run directory exists
@@ -114,6 +117,36 @@ def execute(config_dict, root):
                 "wall_s": time.perf_counter() - t0}
 
 
+def execute_batch(config_dicts, root):
+    """Run configs that differ only in their seed as one batch into
+    ``root/runs/<hash>`` each; never raises (a failure is recorded for each run)."""
+    configs = [RunConfig.from_dict(d) for d in config_dicts]
+    names = [config_hash(c) for c in configs]
+    t0 = time.perf_counter()
+    try:
+        metrics = runner.run_batch(configs, [os.path.join(root, "runs", n) for n in names])
+        return [{"name": n, "status": "done", "test_mse_final": m["test_mse_final"],
+                 "wall_s": time.perf_counter() - t0} for n, m in zip(names, metrics)]
+    except Exception:  # noqa: BLE001 - every failure is recorded, the sweep goes on
+        # rerun one by one: each run then fails or finishes on its own
+        return [execute(d, root) for d in config_dicts]
+
+
+def groups(configs):
+    """Seed batches: runs that may share one compiled program, in grid order."""
+    out, index = [], {}
+    for config in configs:
+        if not runner.batchable(config):
+            out.append([config])
+            continue
+        key = runner.seed_key(config)
+        if key not in index:
+            index[key] = len(out)
+            out.append([])
+        out[index[key]].append(config)
+    return out
+
+
 def check_workers(workers, scheduler):
     """Refuse worker counts below 1 and schedulers that do not answer, at once."""
     if workers is not None and (not isinstance(workers, int) or workers < 1):
@@ -202,22 +235,31 @@ def run_sweep(configs, out, workers=None, scheduler=None, retry_failed=False,
             client, cluster = _client(workers, scheduler)
             n_workers = max(1, len(client.scheduler_info().get("workers", {})))
             try:
-                futures = [
-                    client.submit(execute, c.to_dict(), os.path.abspath(out),
-                                  key=f"errormc-run-{config_hash(c)}", pure=False)
-                    for c in todo
-                ]
-                bar = tqdm(total=len(futures), desc="sweep", unit="run", disable=not progress)
+                futures = []
+                for group in groups(todo):
+                    root = os.path.abspath(out)
+                    if len(group) > 1:
+                        futures.append(client.submit(
+                            execute_batch, [c.to_dict() for c in group], root,
+                            key=f"errormc-batch-{config_hash(group[0])}", pure=False))
+                    else:
+                        futures.append(client.submit(
+                            execute, group[0].to_dict(), root,
+                            key=f"errormc-run-{config_hash(group[0])}", pure=False))
+                bar = tqdm(total=len(todo), desc="sweep", unit="run", disable=not progress)
+                left = len(futures)
                 for future in as_completed(futures):
+                    left -= 1
                     try:
                         result = future.result()
                     except Exception as e:  # noqa: BLE001 - e.g. KilledWorker
                         result = {"name": future.key.rsplit("-", 1)[-1], "status": "failed",
                                   "error": f"{type(e).__name__}: {e}"}
-                    summary["done" if result["status"] == "done" else "failed"].append(result["name"])
-                    bar.update(1)
+                    for r in result if isinstance(result, list) else [result]:
+                        summary["done" if r["status"] == "done" else "failed"].append(r["name"])
+                        bar.update(1)
                     bar.set_postfix(done=len(summary["done"]), failed=len(summary["failed"]),
-                                    running=min(n_workers, len(futures) - bar.n))
+                                    running=min(n_workers, left))
                 bar.close()
             finally:
                 client.close()

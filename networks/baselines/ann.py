@@ -11,7 +11,9 @@ from errormc.networks.compartments import (
     StateReadout,
 )
 from errormc.networks.connectivity import BACKWARD_MODES, check_mode
+from errormc.networks.initialization import draw_voltages
 from errormc.networks.learning_rules import DendriticPrediction, TransposeTracking
+from errormc.networks.microcircuit import Conductances
 from errormc.networks.neurons import DelayedRate
 
 from .common import LayeredBaseline, load_weights, per_layer
@@ -28,12 +30,11 @@ def initial_state(layers, seed=0, backward="bp", weight_range=1.0, backward_rang
     """
     layers = [int(n) for n in layers]
     L = len(layers) - 1
-    out = {}
-    rng = np.random.RandomState(seed)
-    for l in range(1, L + 1):
-        out[f"u{l}"] = rng.normal(0.0, 1.0, size=layers[l])
-    for l in range(1, L + 1):
-        out[f"d{l}"] = rng.normal(0.0, 1.0, size=layers[l])
+    out = draw_voltages(
+        seed,
+        [(f"u{l}", layers[l]) for l in range(1, L + 1)]
+        + [(f"d{l}", layers[l]) for l in range(1, L + 1)],
+    )
     rng = np.random.RandomState(seed)
     for l in range(1, L + 1):
         out[f"W{l}"] = rng.uniform(-weight_range, weight_range, (layers[l], layers[l - 1]))
@@ -81,7 +82,7 @@ class ANN(LayeredBaseline):
     Parameters
     ----------
     layers, activation, backward, eta, seed, weights, input, target, nudging,
-    plasticity, g_l, g_bas :
+    plasticity, g_l, g_bas (keyword only) :
         As for `.ErrorMicrocircuit` (weights: ``W1..``, ``B1..``, optional
         ``u1..``, ``d1..``).
     """
@@ -94,11 +95,6 @@ class ANN(LayeredBaseline):
         activation="tanh",
         backward="bp",
         eta=None,
-        g_l=0.03,
-        g_bas=0.1,
-        g_api=0.06,
-        g_den=0.1,
-        g_ntgt=0.06,
         weights=None,
         seed=0,
         input=None,
@@ -108,13 +104,13 @@ class ANN(LayeredBaseline):
         label=None,
         **kwargs,
     ):
+        g = Conductances.pop_from(kwargs)
         super().__init__(label=label or "ANN", seed=seed, **kwargs)
-        g = dict(g_l=g_l, g_bas=g_bas, g_api=g_api, g_den=g_den, g_ntgt=g_ntgt)
         self._setup(layers, activation, seed, g, input, target, nudging, plasticity)
         L = self.n_areas
         self.backward_mode = check_mode(backward, BACKWARD_MODES, "backward")
         self.eta = per_layer(paper_eta(self.name, L)["eta"] if eta is None else eta, L, "eta")
-        self.gain = g_bas / (g_bas + g_l)
+        self.gain = g.g_bas / (g.g_bas + g.g_l)
         if weights is None:
             weights = initial_state(self.layers, seed, self.backward_mode)
         shapes = {f"W{l}": (self.layers[l], self.layers[l - 1]) for l in range(1, L + 1)}
@@ -147,7 +143,8 @@ class ANN(LayeredBaseline):
                 self.mismatch = Nudging(self.output, self.target, self.nudging, label="mismatch")
                 for l in range(1, L + 1):
                     n = self.layers[l]
-                    self.derivatives.append(StateReadout(self.units[l - 1], "derivative", label=f"rho{l}"))
+                    rho = StateReadout(self.units[l - 1], "derivative", label=f"rho{l}")
+                    self.derivatives.append(rho)
                     if l == L:
                         drive = self.mismatch
                     else:

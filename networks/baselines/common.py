@@ -25,7 +25,7 @@ from errormc.networks.builder import (
 )
 from errormc.networks.compartments import Population, Projection
 from errormc.networks.learning_rules import SwitchedRule
-from errormc.networks.microcircuit import Conductances, _node, parse_layers
+from errormc.networks.microcircuit import _node, parse_layers
 from errormc.networks.neurons import DelayedRate, Identity  # noqa: F401 - DelayedRate re-exported
 from errormc.networks.weights import load_arrays, save
 
@@ -111,12 +111,13 @@ class LayeredBaseline(nengo.Network):
     #: `errormc.hardware.Simulator` takes it unless given another
     dt = 0.01
 
-    def _setup(self, layers, activation, seed, g, input, target, nudging, plasticity):
+    def _setup(self, layers, activation, seed, conductances, input, target, nudging, plasticity,
+               g_nI=0.06):
         self.layers = parse_layers(layers)
         self.n_areas = len(self.layers) - 1
         self.activation = activations.per_area(activation, self.n_areas)
-        self.conductances = Conductances(*(g[k] for k in Conductances.names))
-        self.g_nI = float(g.get("g_nI", 0.06))
+        self.conductances = conductances
+        self.g_nI = float(g_nI)
         self.seed = seed
         self.weight_connections = {}
         self.voltage_neurons = {}

@@ -8,6 +8,7 @@ import nengo
 
 from errormc.networks.compartments import Population, Projection
 from errormc.networks.connectivity import BACKWARD_MODES, check_mode
+from errormc.networks.microcircuit import Conductances
 from errormc.networks.neurons import Identity
 
 from .common import ApicalSilencing, load_weights, per_layer
@@ -51,11 +52,6 @@ class DendriticPredictiveCoding(PyramidalHierarchy):
         eta=None,
         eta_lateral=None,
         self_predicting=True,
-        g_l=0.03,
-        g_bas=0.1,
-        g_api=0.06,
-        g_den=0.1,
-        g_ntgt=0.06,
         weights=None,
         seed=0,
         wt_noise=0.5,
@@ -66,6 +62,7 @@ class DendriticPredictiveCoding(PyramidalHierarchy):
         label=None,
         **kwargs,
     ):
+        g = Conductances.pop_from(kwargs)
         super().__init__(label=label or "DendriticPredictiveCoding", seed=seed, **kwargs)
         names = activation.split(",") if isinstance(activation, str) else list(activation)
         if any(str(a).strip().lower() != "linear" for a in names):
@@ -74,7 +71,6 @@ class DendriticPredictiveCoding(PyramidalHierarchy):
                 "MODEL.md 2.2)",
                 stacklevel=2,
             )
-        g = dict(g_l=g_l, g_bas=g_bas, g_api=g_api, g_den=g_den, g_ntgt=g_ntgt)
         self._setup(layers, "linear", seed, g, input, target, nudging, plasticity)
         L = self.n_areas
         self.backward_mode = check_mode(backward, BACKWARD_MODES, "backward")

@@ -17,6 +17,7 @@ from errormc.networks.compartments import (
     TargetDrive,
 )
 from errormc.networks.connectivity import BACKWARD_MODES, check_mode
+from errormc.networks.initialization import draw_voltages
 from errormc.networks.learning_rules import DendriticPrediction, TransposeTracking
 from errormc.networks.microcircuit import Conductances
 from errormc.networks.neurons import ProspectiveRate
@@ -58,13 +59,12 @@ def initial_state(
     """
     layers, L = _sizes(layers)
     g = conductances or Conductances()
-    out = {}
-    rng = np.random.RandomState(seed)
-    for l in range(1, L + 1):
-        out[f"u{l}"] = rng.normal(0.0, 1.0, size=layers[l])
-    interneurons = {}
-    for l in range(1, L):
-        interneurons[f"v{l}"] = rng.normal(0.0, 1.0, size=layers[l + 1])
+    out = draw_voltages(
+        seed,
+        [(f"u{l}", layers[l]) for l in range(1, L + 1)]
+        + [(f"v{l}", layers[l + 1]) for l in range(1, L)],
+    )
+    interneurons = {f"v{l}": out.pop(f"v{l}") for l in range(1, L)}
 
     rng = np.random.RandomState(seed)
     for l in range(1, L + 1):
@@ -256,8 +256,10 @@ class DendriticMicrocircuit(PyramidalHierarchy):
         eta_Q per hidden area (0: fixed; ignored in ``bp`` mode).
     self_predicting : bool
         Start in the self-predicting state.
-    g_l, g_bas, g_api, g_den, g_ntgt, g_nI : float
-        Conductances (1/ms); g_nI nudges the interneurons.
+    g_nI : float
+        Conductance (1/ms) nudging the interneurons.
+    g_l, g_bas, g_api, g_den, g_ntgt : float, keyword only
+        Conductances (1/ms); defaults of `.Conductances`.
     weights : path or dict, optional
         Initial weights (``W1..``, ``B1..``, ``P1..``, ``Q1..``, optional
         ``Bnoise1..``, ``u1..``, ``v1..``); default drawn with ``seed``.
@@ -280,11 +282,6 @@ class DendriticMicrocircuit(PyramidalHierarchy):
         eta_apical=0.0,
         self_predicting=True,
         forward_rule="activation",
-        g_l=0.03,
-        g_bas=0.1,
-        g_api=0.06,
-        g_den=0.1,
-        g_ntgt=0.06,
         g_nI=0.06,
         weights=None,
         seed=0,
@@ -296,9 +293,9 @@ class DendriticMicrocircuit(PyramidalHierarchy):
         label=None,
         **kwargs,
     ):
+        g = Conductances.pop_from(kwargs)
         super().__init__(label=label or "DendriticMicrocircuit", seed=seed, **kwargs)
-        g = dict(g_l=g_l, g_bas=g_bas, g_api=g_api, g_den=g_den, g_ntgt=g_ntgt, g_nI=g_nI)
-        self._setup(layers, activation, seed, g, input, target, nudging, plasticity)
+        self._setup(layers, activation, seed, g, input, target, nudging, plasticity, g_nI)
         L = self.n_areas
         self.backward_mode = check_mode(backward, BACKWARD_MODES, "backward")
         if forward_rule not in ("activation", "voltage"):

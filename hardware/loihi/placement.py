@@ -20,11 +20,15 @@
     the weight exponent and learning weight exponent, ``lost_bits`` (from the
     discretiser's "Lost N extra bits" notices), ``other_warnings``.
 
+``host_traffic`` (loihi)
+    `host_traffic`: every signal that crosses between chip and host each step.
+
 `quantisation_state(sim)` reports, at any moment, how many learned weights sit at
 the 8-bit clip limit (saturation), which the emulator otherwise only warns about.
 """
 
 import re
+from collections import OrderedDict
 
 import numpy as np
 import nengo
@@ -99,6 +103,8 @@ def placement_report(sim, network, backend, build_warnings=()):
             entry["where"] = "host"
         entries.append(entry)
     report["learned_connections"] = entries
+
+    report["host_traffic"] = host_traffic(sim, network, labels)
 
     blocks = list(sim.model.blocks)
     all_syn = [s for b in blocks for s in b.synapses]
@@ -181,4 +187,126 @@ def quantisation_state(sim, network):
             "max_abs": float(np.max(np.abs(w))) if w.size else 0.0,
             "limit": float(limit),
         }
+    return out
+
+
+#: roles of host crossings that on-chip PES under nengo-loihi 1.1 puts on the host
+LEARNING_ROLES = ("learned output", "learned drive", "error readout", "PES error")
+
+
+def host_traffic(sim, network, labels=None):
+    """Every chip <-> host signal of one step of ``sim`` (nengo-loihi emulator).
+
+    One entry per crossing that nengo-loihi built (after its passthrough-node
+    removal, so host nodes that only sum are merged into one crossing):
+
+    ``direction``
+        ``"host->chip"`` (spikes into on-chip populations), ``"host->chip PES"``
+        (error values into a learning synapse group) or ``"chip->host"`` (values
+        the host reads from chip compartments).
+    ``sources`` / ``targets``
+        the network objects on either side (qualified labels).
+    ``values``
+        values per step: decoded dimensions (host->chip: sent as ``channels``
+        on/off spike trains, one bit each), PES error dimensions (8-bit
+        integers), decoded dimensions delivered to the host (chip->host, read
+        from ``compartments`` chip compartments).
+    ``role`` and ``learning_loop``
+        ``learned output`` (a learned ``Ensemble -> Node`` connection: its post
+        is host by splitter rule 3), ``learned drive`` (that output back into the
+        chip), ``error readout`` (an on-chip error population read by the host to
+        form a PES error: splitter rule 4 forbids on-chip error sources) and
+        ``PES error`` (the error written into the learning synapses) are the
+        learning loop; ``input`` and ``readout`` exist without learning.
+    """
+    if labels is None:
+        labels = _path_labels(network)
+    model = sim.model
+    host_conns = [o for o in model.host.params if isinstance(o, nengo.Connection)]
+    chip_conns = [o for o in model.params if isinstance(o, nengo.Connection)]
+
+    def name(obj):
+        obj = obj.ensemble if isinstance(obj, nengo.ensemble.Neurons) else obj
+        return labels.get(obj, _label(obj))
+
+    def host_sources(obj, seen=()):
+        """Network objects feeding ``obj`` on the host (through the decode
+        ensembles and send nodes nengo-loihi adds, which are not in ``labels``)."""
+        out = []
+        for c in host_conns:
+            if c.post_obj is obj or (isinstance(c.post_obj, nengo.ensemble.Neurons)
+                                     and c.post_obj.ensemble is obj):
+                pre = c.pre_obj.ensemble if isinstance(c.pre_obj, nengo.ensemble.Neurons) else c.pre_obj
+                if pre in labels:
+                    out.append(pre)
+                elif pre not in seen:
+                    out += host_sources(pre, seen + (pre,))
+        return out
+
+    learned_posts = {c.post_obj for c in network.all_connections if c.learning_rule_type is not None}
+    # host objects upstream of a PES error: what an error readout feeds
+    error_side = set()
+    for send in model.host2chip_pes_senders:
+        stack = host_sources(send)
+        while stack:
+            obj = stack.pop()
+            if obj in error_side:
+                continue
+            error_side.add(obj)
+            stack += [c.pre_obj for c in network.all_connections
+                      if c.post_obj is obj and isinstance(c.pre_obj, nengo.Node)]
+
+    rows = []
+    for send, receive in model.host2chip_senders.items():
+        sources = host_sources(send)
+        targets = [c.post_obj for c in chip_conns if c.pre_obj is receive]
+        neurons = type(receive).__name__ == "ChipReceiveNeurons"
+        role = "learned drive" if any(s in learned_posts for s in sources) else "input"
+        rows.append(OrderedDict(
+            direction="host->chip", sources=sorted({name(s) for s in sources}),
+            targets=sorted({name(t) for t in targets}),
+            values=int(send.size_in if neurons else send.size_in // 2),
+            channels=int(send.size_in), role=role, learning_loop=role in LEARNING_ROLES,
+        ))
+    for send, receive in model.host2chip_pes_senders.items():
+        conn = model.nengo_probe_conns[receive.error_target]
+        rows.append(OrderedDict(
+            direction="host->chip PES", sources=sorted({name(s) for s in host_sources(send)}),
+            targets=[f"{_label(conn)} (learning synapses)"],
+            values=int(send.size_in), channels=int(send.size_in), role="PES error",
+            learning_loop=True,
+        ))
+    emulator = getattr(sim, "sims", {}).get("emulator")
+    for probe, receive in model.chip2host_receivers.items():
+        posts = [c.post_obj for c in host_conns if c.pre_obj is receive]
+        learned = model.chip2host_params[probe].get("learning_rule_type") is not None
+        if learned:
+            role = "learned output"
+        elif any(p in error_side for p in posts):
+            role = "error readout"
+        else:
+            role = "readout"
+        row = OrderedDict(
+            direction="chip->host", sources=[name(probe.target)],
+            targets=sorted({name(p) for p in posts}), values=int(receive.size_out),
+            role=role, learning_loop=role in LEARNING_ROLES,
+        )
+        if emulator is not None:
+            loihi_probe = model.objs[probe]["out"]
+            slices = emulator.probes.probes.get(loihi_probe, {})
+            row["compartments"] = int(sum(np.arange(block.n_neurons)[loihi_probe.slice[k]].size
+                                          for k, block in enumerate(slices)))
+        rows.append(row)
+    return rows
+
+
+def traffic_totals(rows):
+    """Values per step by direction, all and learning loop only."""
+    out = OrderedDict()
+    for direction in ("host->chip", "host->chip PES", "chip->host"):
+        sel = [r for r in rows if r["direction"] == direction]
+        out[direction] = OrderedDict(
+            crossings=len(sel), values=sum(r["values"] for r in sel),
+            learning_loop_values=sum(r["values"] for r in sel if r["learning_loop"]),
+        )
     return out

@@ -69,6 +69,15 @@ HOST_FIELDS = ("host_spikes_in", "host_spike_messages", "values_out", "probe_val
 STEP_FIELDS = HOST_FIELDS + ("learning_epochs",)
 
 
+def _delivered(syn_state, syn):
+    """Axon indices of the spikes delivered to ``syn`` this step, on the stock
+    emulator (lists of ``Spike`` objects) and on the fast one (arrays)."""
+    if hasattr(syn_state, "delivered"):
+        return syn_state.delivered(syn)
+    spikes = syn_state.spikes_in[syn]
+    return np.fromiter((s.axon_idx for s in spikes), dtype=np.int64, count=len(spikes))
+
+
 class _Rows:
     """A growing (steps, width) integer table (amortised doubling)."""
 
@@ -318,9 +327,9 @@ class ActivityCounter:
             # ``spiked`` still holds the previous step's spikes: the ones delivered now
             for k, (a_slice, mapped) in enumerate(self._route_maps):
                 routes[k] += np.count_nonzero(spiked[a_slice] & mapped)
-            for syn, spikes in syn_state.spikes_in.items():
-                if spikes:
-                    idx = np.fromiter((s.axon_idx for s in spikes), dtype=np.int64, count=len(spikes))
+            for syn in syn_state.slices:
+                idx = _delivered(syn_state, syn)
+                if idx.size:
                     synops[self._syn_block[id(syn)]] += int(self._fanout[id(syn)][idx].sum())
 
         return inject_current

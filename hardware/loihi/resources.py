@@ -20,14 +20,14 @@ chips helps); a network needing more chips than ``max_chips`` raises
 `ResourceError` saying how many it needs.
 """
 
-import importlib
 import math
 import warnings
 from collections import OrderedDict
 
 import numpy as np
 
-from .backends import import_nengo_loihi
+from ..energy import load_constants
+from .compat import Greedy
 
 
 class ResourceError(ValueError):
@@ -71,7 +71,7 @@ def chip_resources(sim, constants=None, max_chips=None, blocks_info=None):
     sim : nengo_loihi.Simulator
         A built nengo-loihi simulator (emulator or hardware target).
     constants : `errormc.hardware.energy.Constants`, optional
-        Profile with the per-core limits and mesh (default ``loihi1``).
+        Profile with the per-core limits and mesh (default ``davies2018``).
     max_chips : int, optional
         Raise `ResourceError` if the network needs more chips (1: must fit one chip).
     blocks_info : list of dict, optional
@@ -87,8 +87,6 @@ def chip_resources(sim, constants=None, max_chips=None, blocks_info=None):
         ``block`` and its usage with ``utilisation`` (fraction of each limit).
     """
     if constants is None:
-        from .energy import load_constants  # pylint: disable=import-outside-toplevel
-
         constants = load_constants()
     model = sim.model
     blocks = list(model.blocks)
@@ -153,11 +151,9 @@ def chip_resources(sim, constants=None, max_chips=None, blocks_info=None):
 
 
 def _allocate(model, n_chips, cores_per_chip):
-    import_nengo_loihi()  # the one place that silences nengo-loihi's version warning
-    allocators = importlib.import_module("nengo_loihi.hardware.allocators")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return allocators.Greedy(cores_per_chip=cores_per_chip)(model, n_chips=n_chips)
+        return Greedy(cores_per_chip=cores_per_chip)(model, n_chips=n_chips)
 
 
 def core_positions(resources):

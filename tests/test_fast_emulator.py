@@ -1,0 +1,101 @@
+"""The fast emulator equals nengo-loihi's stock emulator, bit for bit, step by step."""
+
+import copy
+
+import nengo
+import numpy as np
+import pytest
+
+from errormc.benchmarks.deployment import make_spiking_network
+from errormc.hardware.backends import Simulator
+from errormc.hardware.loihi.compat import emulator_interface
+from errormc.hardware.loihi.emulator import FastEmulator, FastSynapseState
+
+EmulatorInterface = emulator_interface.EmulatorInterface
+
+nengo.rc.set("decoder_cache", "enabled", "False")
+
+
+def _state(emu):
+    comp, syn = emu.compartment, emu.synapses
+    state = {name: getattr(comp, name).copy()
+             for name in ("input", "current", "voltage", "spiked", "ref_count", "spike_count")}
+    for k, trace in enumerate(syn.traces.values()):
+        state[f"trace{k}"] = trace.copy()
+    for k, synapse in enumerate(syn.slices):
+        state[f"weights{k}"] = np.concatenate([np.ravel(w) for w in synapse.weights])
+    for k, err in enumerate(syn.pes_errors.values()):
+        state[f"pes_error{k}"] = err.copy()
+    return state
+
+
+class _Chip:
+    """What an emulator reads of a built model, deep-copied: each emulator gets
+    its own blocks (weights are updated in place)."""
+
+    def __init__(self, model):
+        self.blocks, self.inputs, self.probes = copy.deepcopy((model.blocks, model.inputs, model.probes))
+        self.dt, self.pes_error_scale = model.dt, model.pes_error_scale
+
+
+def _emulators(layers, seed, **kwargs):
+    """Stock and fast emulators of one built model (nengo-loihi orders blocks by
+    object identity, so two builds need not agree on block order)."""
+    net, _ = make_spiking_network(layers, seed=seed, **kwargs)
+    with Simulator(net, backend="loihi", seed=seed, emulator="stock") as sim:
+        model = sim.model
+    return EmulatorInterface(_Chip(model), seed=seed), FastEmulator(_Chip(model), seed=seed)
+
+
+@pytest.mark.parametrize("layers", ["2-1", "3-2-1"])
+def test_fast_equals_stock_step_by_step_with_learning(layers):
+    """Host spikes and PES errors drawn at random each step drive both emulators;
+    every state array and every weight agrees after every step."""
+    stock, fast = _emulators(layers, seed=3, neurons_per_unit=10, error_neurons=20)
+    assert isinstance(fast.synapses, FastSynapseState)
+    assert not isinstance(stock.synapses, FastSynapseState)
+    assert stock.synapses.pes_errors, "no learning synapses"
+    drive = np.random.RandomState(1)
+    w0 = _state(fast)
+    with stock, fast:
+        for step in range(300):
+            spikes = {k: np.flatnonzero(drive.rand(inp.n_neurons) < 0.2)
+                      for k, inp in enumerate(stock.inputs)}
+            errors = [drive.uniform(-1.5, 1.5, e.shape) for e in stock.synapses.pes_errors.values()]
+            for emu in (stock, fast):
+                emu.host2chip(
+                    [(inp, emu.t + 1, spikes[k]) for k, inp in enumerate(emu.inputs)],
+                    [(syn, emu.t, e) for syn, e in zip(emu.synapses.pes_errors, errors)],
+                )
+                emu.step()
+            a, b = _state(stock), _state(fast)
+            assert a.keys() == b.keys()
+            for key in a:
+                assert np.array_equal(a[key], b[key]), (step, key)
+        # the stochastic-rounding RNG stream was consumed alike: the next draw agrees
+        assert stock.rng.rand() == fast.rng.rand()
+    assert any(not np.array_equal(w0[k], b[k]) for k in b if k.startswith("weights")), \
+        "no weight changed: the test would not see a weight-update mismatch"
+    assert any(np.any(b[k]) for k in b if k.startswith("trace"))
+    assert np.any(b["spike_count"] > 0)
+
+
+def test_fast_emulator_is_the_default_and_stock_is_selectable():
+    net, _ = make_spiking_network("2-1", seed=0, neurons_per_unit=5, error_neurons=10)
+    with Simulator(net, backend="loihi") as sim:
+        assert isinstance(sim.sims["emulator"], FastEmulator)
+    with pytest.raises(ValueError, match="emulator: unknown 'turbo'"):
+        Simulator(net, backend="loihi", emulator="turbo")
+
+
+def test_integer_decay_equals_nengo_loihi():
+    """``sign(x) floor(|x| (2^12 - offset - d) / 2^12)`` on random values of both signs."""
+    from errormc.hardware.loihi.compat import discretize
+    from errormc.hardware.loihi.emulator import FastCompartmentState
+
+    rng = np.random.RandomState(0)
+    x = rng.randint(-2**23, 2**23, size=20000).astype(np.int32)
+    d = rng.randint(0, 4096, size=20000).astype(np.int32)
+    for offset in (0, 1):
+        r = (2**12 - offset - d).astype(np.int64)
+        assert np.array_equal(FastCompartmentState._decay(x, r), discretize.decay_int(x, d, offset=offset))
