@@ -35,9 +35,11 @@ COLUMNS = ["variant", "seed", "evaluation", "failures"]
 
 
 def grid(quick=False, seeds=None, protocol="reference", epochs=None, variants=VARIANTS,
-         backend=None):
+         backend=None, data=None):
     """One cart-pole run config (dict) per variant and seed; the teacher of every
     student derives from the list's first seed."""
+    if data is not None:
+        raise ConfigError(f"data: fig2a reads no data file; leave it out")
     for v in variants:
         if v not in VARIANTS:
             raise ConfigError(f"variants: {v!r} is not one of {', '.join(VARIANTS)}")

@@ -30,8 +30,10 @@ QUICK_EPOCHS, QUICK_SEEDS = 3, 2
 COLUMNS = ["seed", "epoch", "mse"]
 
 
-def grid(quick=False, seeds=None, protocol="reference", epochs=None, backend=None):
+def grid(quick=False, seeds=None, protocol="reference", epochs=None, backend=None, data=None):
     """One DMS run config (dict) per network seed 0..N-1."""
+    if data is not None:
+        raise ConfigError(f"data: fig2b reads no data file; leave it out")
     n = seeds if seeds is not None else (QUICK_SEEDS if quick else SEEDS)
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise ConfigError(f"seeds: need an integer >= 1, got {n!r}")
