@@ -6,7 +6,8 @@ the signals of the model's equations and nothing else.
 
 * `Population`: ``n`` units of one neuron type whose somatic input current is the
   conductance-weighted sum of its compartments, :math:`J = \\sum_k g_k x_k`
-  (without compartments, the sum of what projects into ``population.neurons``).
+  (without compartments, the sum of what projects into ``population.neurons``);
+  an optional ``reset`` switch restarts its somas from 0 (the DMS trials).
 * `Dendrite`: a dendritic compartment, the sum of the projections into it.
 * `Gate`: the elementwise product of two compartments, ``d = x * y`` (the phi'
   transfer of hidden error units, MODEL.md 1.6: ``d = (P rho) * (B eps)``).
