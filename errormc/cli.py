@@ -138,6 +138,7 @@ def _fields(flags):
 
 MODEL_FIELDS = _fields(MODEL_FLAGS) + ("phi_transfer",) + tuple(
     f"g_{n}" for n, _ in CONDUCTANCES)
+REPLAY_FIELDS = MODEL_FIELDS + ("backend",)
 RUN_FIELDS = _fields(RUN_FLAGS) + ("task",)
 
 
@@ -213,9 +214,10 @@ def cmd_replay(args):
     if getattr(args, "init_weights", None) is None:
         raise ConfigError("init_weights: replay needs --init-weights W.npz")
     check_out(args.out, run=False)
-    config = RunConfig(**_given(args, MODEL_FIELDS))
+    config = RunConfig(**_given(args, REPLAY_FIELDS))
     inputs, targets, learn = read_stimulus(args.stimulus)
-    result = replay(inputs, targets, learn, dt=config.dt, **config.network_kwargs())
+    result = replay(inputs, targets, learn, dt=config.dt, backend=config.backend,
+                    **config.network_kwargs())
     os.makedirs(args.out, exist_ok=True)
     path = save(os.path.join(args.out, "trace.npz"), result)
     print(f"{len(inputs)} steps replayed; trace in {path}")
@@ -348,6 +350,7 @@ def build_parser():
                        argument_default=argparse.SUPPRESS)
     p.add_argument("--stimulus", required=True, help=".npz with inputs[T,n_in], targets, learn")
     p.add_argument("--out", required=True, help="directory for trace.npz")
+    p.add_argument("--backend", help="nengo | jax (default nengo)")
     _model_flags(p)
     p.set_defaults(func=cmd_replay)
 

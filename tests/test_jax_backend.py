@@ -3,20 +3,19 @@ the authors' traces, short teacher-student runs of every model, the simulator
 interface the project uses, batches of seeds, refusals."""
 
 import json
-from functools import partial
 
 import numpy as np
 import nengo
 import pytest
 
-from errormc.benchmarks.protocol import Schedule, Session, TeacherStudentProtocol, replay
+from errormc.benchmarks.protocol import Schedule, Session, replay
 from errormc.hardware import Simulator, compiled
 from errormc.networks import ErrorMicrocircuit, SpikingErrorMicrocircuit
 from errormc.networks.errors import ConfigError
 from errormc.runs import models
 from errormc.runs.checkpoint import restore_simulator_state, simulator_state
 from errormc.runs.config import RunConfig
-from errormc.runs.runner import task_for as rate_task
+from errormc.runs.runner import protocol_for, task_for
 
 from .test_traces import TRACES, final_forward, rel_err, stored_weights
 
@@ -56,13 +55,8 @@ def teacher_student(backend, **config):
     """Two epochs of the reference protocol on a small task: test outputs, final weights."""
     config = RunConfig(layers="4-3-2", epochs=2, n_samples=4, seed=56789,
                        protocol="reference", **config)
-    task = rate_task(config)
     spec = models.get(config.model)
-    protocol = TeacherStudentProtocol(
-        task, config.epochs, config.protocol, rng=spec.shuffle_rng(config),
-        target_kind=spec.target_kind,
-        score_target=None if spec.score_target is None else partial(spec.score_target, config),
-    )
+    protocol = protocol_for(config, task_for(config), config.epochs)
     layers = config.layer_sizes()
     with Session(spec.network(config), layers[0], layers[-1], config.dt, backend) as session:
         result = protocol.run(session)
@@ -94,12 +88,13 @@ def teacher_student_initial(model, connectivity):
     return {k: v for k, v in net.initial_weights.items() if k.startswith(("W", "B"))}
 
 
-def session_model(layers, seed, steps):
+def session_model(layers, seed, steps, **network):
     """A network fed by a `Schedule` of ``steps`` random rows, its output probed."""
     schedule = Schedule(layers[0], layers[-1])
     with nengo.Network(label="session") as model:
-        node = nengo.Node(schedule, size_out=schedule.size, label="schedule")
-        model.net = ErrorMicrocircuit(layers=layers, seed=seed, **schedule.connect(node))
+        node = nengo.Node(schedule.process, label="schedule")
+        model.net = ErrorMicrocircuit(layers=layers, seed=seed, **network,
+                                      **schedule.connect(node))
         model.probe = nengo.Probe(model.net.output.neurons, synapse=None)
     rng = np.random.RandomState(seed)
     model.schedule = schedule
@@ -164,7 +159,7 @@ def test_jax_checkpoint_resumes_bitwise():
     with Simulator(model, backend="jax", dt=0.01) as sim:
         restore_simulator_state(sim, model, saved)
         assert sim.n_steps == 100
-        model.schedule.load(*(r[100:] for r in model.rows))
+        model.schedule.load(*(r[100:] for r in model.rows), start=100)
         sim.run_steps(100)
         resumed = model.net.get_weights(sim)
     for k in straight:
@@ -189,6 +184,33 @@ def test_jax_batch_members_equal_single_runs():
             assert_close(weights[k], ref_w[k], 1e-12, k)
     # the seeds differ: the members are not copies of one another
     assert not np.allclose(batch[0][0], batch[1][0])
+
+
+@pytest.mark.parametrize("network", [
+    dict(slope_std=0.2, offset_std=0.1),
+    dict(activation="logistic", error_activation="logistic", slope_std=0.2, offset_std=0.1,
+         variability_on="error", connectivity="layered", backward="fa"),
+])
+def test_jax_variability_and_switches_equal_the_reference_simulator(network):
+    """Per-neuron slopes and offsets of phi, and steps with plasticity and
+    nudging off (the rules' m = 0 branches), against nengo."""
+    runs = []
+    for backend in ("nengo", "jax"):
+        model = session_model([4, 3, 2], 5, 150, **network)
+        rng = np.random.RandomState(1)
+        targets = rng.uniform(-0.5, 0.5, (150, 2))
+        targets[::7] = np.nan
+        model.schedule.load(rng.uniform(0, 1, (150, 4)), targets, rng.uniform(size=150) > 0.3)
+        with Simulator(model, backend=backend, dt=0.1) as sim:
+            sim.run_steps(150)
+            runs.append((sim.data[model.probe], model.net.get_weights(sim)))
+    (ref, ref_w), (out, w) = runs
+    assert_close(out, ref, 1e-12)
+    for k in ref_w:
+        assert_close(w[k], ref_w[k], 1e-12, k)
+    # it learned: the forward weights moved
+    initial = model.net.initial_weights
+    assert any(not np.array_equal(ref_w[k], initial[k]) for k in ref_w if k.startswith("W"))
 
 
 def test_jax_batch_refuses_networks_of_other_structure():

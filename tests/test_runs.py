@@ -286,3 +286,25 @@ def test_a_built_session_pickles_and_continues_identically():
         np.testing.assert_array_equal(session.sim.data[session.probes["output"]][-30:],
                                       copy.data[copy.model.probes[0]][-30:])
         copy.close()
+
+
+def test_seeds_batched_on_the_compiled_backend_equal_single_reference_runs(tmp_path):
+    """Runs that differ only in their seed run as one vmapped program, each into its
+    own directory, with the results of single runs on the reference simulator."""
+    from errormc.runs.runner import run, run_batch
+
+    configs = [RunConfig(layers="4-2-1", seed=s, epochs=2, n_samples=10, backend="jax")
+               for s in (1, 2, 3)]
+    outs = [str(tmp_path / f"seed{c.seed}") for c in configs]
+    batched = run_batch(configs, outs)
+    for config, out, metrics in zip(configs, outs, batched):
+        reference = run(dict(config.to_dict(), backend="nengo"))
+        assert metrics["batch"] == 3
+        for key in ("test_mse_final", "test_mse_initial"):
+            assert metrics[key] == pytest.approx(reference[key], rel=1e-9, abs=0), key
+        saved = json.load(open(os.path.join(out, "metrics.json")))
+        assert saved["test_mse_final"] == metrics["test_mse_final"]
+        assert "seed = %d" % config.seed in open(os.path.join(out, "config.toml")).read()
+    with pytest.raises(ConfigError, match="differ only in their seed"):
+        run_batch([configs[0], RunConfig(layers="2-1", seed=5, backend="jax")],
+                  [outs[0], str(tmp_path / "x")])

@@ -2,44 +2,37 @@
 
 import csv
 
-import nengo
 import pytest
 
-from errormc.benchmarks.speed_backends import task_list, write_backends_table
 from errormc.networks.errors import ConfigError
-
-nengo.rc.set("decoder_cache", "enabled", "False")
+from errormc.runs import bench_backends
+from errormc.runs.bench_backends import sized_tasks, write_table
 
 
 def test_task_list_sizes_and_bad_input():
-    (label, _, kwargs, metric), = task_list("ts21", n_train=5, n_test=2, epochs=1)
-    assert label == "teacher_student 2-1" and metric == "test_mse"
-    assert kwargs == dict(layers="2-1", n_train=5, n_test=2, epochs=1)
-    assert [t[0] for t in task_list()] == ["teacher_student 2-1", "teacher_student 4-2-1", "digits"]
+    (label, config, metric), = sized_tasks(n_samples=5, n_test=2, epochs=1, names="ts21")
+    assert label == "teacher-student 2-1" and metric == "test_mse_final"
+    assert config == dict(task="teacher-student", layers="2-1", epochs=1, n_samples=5, n_test=2)
+    assert [t[0] for t in sized_tasks()] == ["teacher-student 2-1", "teacher-student 4-2-1",
+                                             "digits"]
     with pytest.raises(ConfigError, match="tasks: unknown 'mnist'"):
-        task_list("ts21,mnist")
-    with pytest.raises(ConfigError, match="epochs"):
-        task_list("ts21", epochs=0)
+        sized_tasks(names="ts21,mnist")
 
 
 def test_rows_are_written_as_they_finish(tmp_path, monkeypatch):
-    import errormc.benchmarks.speed_backends as sb
-
     seen = []
-    real = sb.bench_backends
+    real = bench_backends.run
 
-    def spy(*args, on_row=None, **kwargs):
-        def record(row):
-            on_row(row)
-            # the row is on disk before the next run starts
-            with open(tmp_path / "backends.csv") as f:
-                seen.append(len(list(csv.DictReader(f))))
-        return real(*args, on_row=record, **kwargs)
+    def spy(*args, **kwargs):
+        # every earlier run's row is on disk before the next run starts
+        path = tmp_path / "backends.csv"
+        seen.append(len(list(csv.DictReader(open(path)))) if path.exists() else 0)
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(sb, "bench_backends", spy)
-    text = write_backends_table(str(tmp_path), task_list("ts21", n_train=2, n_test=1, epochs=1),
-                                progress=False)
-    assert seen == [1, 2]
+    monkeypatch.setattr(bench_backends, "run", spy)
+    text = write_table(str(tmp_path), sized_tasks(n_samples=2, n_test=1, epochs=1, names="ts21"),
+                       progress=False)
+    assert seen == [0, 1]
     rows = list(csv.DictReader(open(tmp_path / "backends.csv")))
     assert [r["backend"] for r in rows] == ["nengo", "loihi"]
     assert rows[0]["wall_ratio_loihi_nengo"] == "" and float(rows[1]["wall_ratio_loihi_nengo"]) > 0

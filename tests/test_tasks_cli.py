@@ -74,4 +74,4 @@ def test_loihi_backend_means_the_spiking_network(capsys):
     config = RunConfig(task="digits", backend="loihi")
     assert (config.network, config.layers) == ("spiking", "64-10")
     assert main(["run", "digits", "--network", "rate", "--backend", "loihi"]) == 2
-    assert "backend: 'loihi' is not one of nengo for the rate network" in capsys.readouterr().err
+    assert "backend: 'loihi' is not one of nengo, jax for the rate network" in capsys.readouterr().err

@@ -8,6 +8,7 @@ module's ``report(runs, out, header)`` on the finished runs; so does
 ``errormc report OUT``.
 """
 
+import csv
 import os
 
 import matplotlib.pyplot as plt
@@ -35,6 +36,18 @@ def save_figure(fig, path):
     tmp = f"{path}.tmp.png"
     fig.savefig(tmp, dpi=120, bbox_inches="tight")
     plt.close(fig)
+    os.replace(tmp, path)
+    return path
+
+
+def write_csv(rows, path, columns):
+    """``rows`` (dicts) as CSV with ``columns``, atomically; missing values empty."""
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: "" if row.get(k) is None else row[k] for k in columns})
     os.replace(tmp, path)
     return path
 

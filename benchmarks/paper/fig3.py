@@ -39,6 +39,8 @@ import numpy as np
 from errormc.networks.baselines import paper_eta
 from errormc.networks.errors import ConfigError
 
+from .common import write_csv
+
 LAYERS = ["2-1", "4-2-1", "8-4-2-1", "16-8-4-2-1", "32-16-8-4-2-1"]
 MODELS = ["errormc", "sacramento2018", "dpc", "ann"]
 SEEDS = [56789, 12345, 23456, 34567, 76543, 111, 222, 333, 444, 555]
@@ -105,24 +107,13 @@ def rows(runs):
 def report(runs, out, header="Fig. 3"):
     """Write fig3.csv, fig3.png and fig3.md for the finished runs; return the
     table as text. ``header`` says what was run (scale, seeds, epochs)."""
-    path = write_csv(rows(runs), os.path.join(out, "fig3.csv"))
+    path = write_csv(rows(runs), os.path.join(out, "fig3.csv"), COLUMNS)
     table = read_csv(path)
     plot(table, os.path.join(out, "fig3.png"), header)
     text = header + "\n\n" + format_table(table) + "\n"
     with open(os.path.join(out, "fig3.md"), "w") as f:
         f.write(text)
     return text
-
-
-def write_csv(rows, path):
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: ("" if row.get(k) is None else row.get(k, "")) for k in COLUMNS})
-    os.replace(tmp, path)
-    return path
 
 
 def read_csv(path):

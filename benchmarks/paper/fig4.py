@@ -29,7 +29,6 @@ Full scale (16 x 10 runs of 1000 epochs with up to 1000 x 1000 lateral
 matrices) is meant for the compiled backend (``backend="jax"``).
 """
 
-import csv
 import os
 
 import matplotlib.pyplot as plt
@@ -37,7 +36,7 @@ import numpy as np
 
 from errormc.benchmarks.tasks.genmnist import MNIST_PIXELS
 
-from .common import save_figure, seed_list, write_text
+from .common import save_figure, seed_list, write_csv, write_text
 
 SIZES = [50, 100, 500, 1000]
 SEEDS = [56789, 12345, 23456, 34567, 76543, 111, 222, 333, 444, 555]
@@ -135,21 +134,12 @@ def plot(rows, path, heading):
     return save_figure(fig, path)
 
 
-def write_csv(rows, path):
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, path)
-
-
 def report(runs, out, heading=None):
     """Write fig4.csv, fig4.png and fig4.md for finished runs; return the table."""
     rows = rows_from_runs(runs)
     if heading is None:
         heading = f"Fig. 4 from {len(rows)} runs"
-    write_csv(rows, os.path.join(out, "fig4.csv"))
+    write_csv(rows, os.path.join(out, "fig4.csv"), COLUMNS)
     plot(rows, os.path.join(out, "fig4.png"), heading)
     text = heading + "\n\nTest MSE (mean +- std over seeds; rows n_E, columns n_R)\n\n" + \
         format_table(rows) + "\n"

@@ -27,7 +27,6 @@ without plasticity, and the per-step error is the mean over output pixels.
 Full scale is meant for the compiled backend (``backend="jax"``).
 """
 
-import csv
 import os
 
 import matplotlib.pyplot as plt
@@ -35,7 +34,7 @@ import numpy as np
 
 from errormc.benchmarks.tasks.genmnist import MNIST_PIXELS
 
-from .common import save_figure, seed_list, write_text
+from .common import save_figure, seed_list, write_csv, write_text
 
 SIGMAS = [0.0, 0.1, 0.3, 0.5, 1.0]
 ARMS = ["rep", "error"]
@@ -134,21 +133,12 @@ def plot(rows, path, heading):
     return save_figure(fig, path)
 
 
-def write_csv(rows, path):
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, path)
-
-
 def report(runs, out, heading=None):
     """Write fig5.csv, fig5.png and fig5.md for finished runs; return the table."""
     rows = rows_from_runs(runs)
     if heading is None:
         heading = f"Fig. 5 from {len(runs)} runs"
-    write_csv(rows, os.path.join(out, "fig5.csv"))
+    write_csv(rows, os.path.join(out, "fig5.csv"), COLUMNS)
     plot(rows, os.path.join(out, "fig5.png"), heading)
     text = heading + "\n\nTest MSE (median [25%, 75%] over seeds)\n\n" + format_table(rows) + "\n"
     write_text(os.path.join(out, "fig5.md"), text)

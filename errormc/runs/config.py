@@ -371,6 +371,9 @@ class RunConfig:
                                   "the cortical models (errormc, sacramento2018, dpc) on the "
                                   "regression tasks (teacher-student, genmnist)")
             _positive_int("snapshot_every", self.snapshot_every)
+            if self.backend == "jax":
+                raise ConfigError("compare: the backprop comparison writes snapshot weights "
+                                  "into the simulator between replays; run it on nengo")
         for name in ("weight_range", "slope_std", "offset_std"):
             value = getattr(self, name)
             if value is not None and (not _finite(value) or value < 0):

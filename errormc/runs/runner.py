@@ -46,8 +46,10 @@ from .results import (
     CHECKPOINT, FAILED, METRICS, RunDirectory, check_out, prepare_out, working_dir,
 )
 
-#: samples between guard checks (and the granularity of checkpoints and interrupts)
+#: samples between guard checks (and the granularity of checkpoints and interrupts);
+#: the compiled backend runs ten times longer chunks (each call costs a dispatch)
 GUARD_SAMPLES = 10
+GUARD_SAMPLES_COMPILED = 100
 
 
 class Interrupted(Exception):
@@ -266,7 +268,9 @@ def train(config, progress=False, directory=None, checkpoint=None):
                 backend=config.backend, seed=config.seed,
                 sim_options={} if config.emulator is None else {"emulator": config.emulator},
                 untrained=None if protocol.initial_test else protocol_for(config, task, 1),
-                progress=report, chunk_steps=GUARD_SAMPLES * config.steps_per_sample,
+                progress=report,
+                chunk_steps=(GUARD_SAMPLES_COMPILED if config.backend == "jax" else GUARD_SAMPLES)
+                * config.steps_per_sample,
                 on_chunk=guard, restore=None if checkpoint is None else restore,
                 snapshot_every=config.snapshot_every if config.compare else 0,
                 on_snapshot=snapshot, after=compare if config.compare else None,

@@ -43,10 +43,3 @@ def phi(name):
 def dphi(name):
     return ACTIVATIONS[activations.canonical_name(name)][1]
 
-
-#: numpy function -> its JAX twin
-TWINS = {
-    f: ACTIVATIONS[name][k]
-    for name, pair in activations.ACTIVATIONS.items()
-    for k, f in enumerate(pair)
-}

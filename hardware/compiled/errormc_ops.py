@@ -1,29 +1,63 @@
-"""JAX implementations of errormc's own operators, neuron types and processes
-(`errormc.networks.builder`, `errormc.networks.compartments`,
-`errormc.networks.baselines.common`), each the arithmetic of its ``make_step``."""
+"""JAX implementations of errormc's own operators and neuron types
+(`errormc.networks.builder`), each the arithmetic of its ``make_step``: the same
+operations in the same order, in float64, so that results equal the reference
+simulator's (bitwise where the elementary functions agree).
 
-import functools
-import types
+Where a ``make_step`` branches on the plasticity switch (``m != 0``) or on a
+nudging switch (``m == 1``, ``m == 0``), both branches are computed and the
+right one selected with ``jnp.where``: the selected value is the one numpy
+computes.
+"""
 
 import numpy as np
-import jax
 import jax.numpy as jnp
 
-from errormc.networks.baselines.common import OutputDrive, SimDelayedRate, SimReplace
+from errormc.networks import activations as np_activations
 from errormc.networks.builder import (
+    SimDelayedRate,
     SimIdentityDecay,
+    SimNudging,
     SimPreviousStepRule,
+    SimProduct,
     SimProspectiveRate,
+    SimReplace,
     SimSomaticEuler,
+    SimTargetDrive,
     SimTransposeTracking,
 )
-from errormc.networks.compartments import Nudging, Product
 from errormc.networks.neurons import Identity
 
 from . import activations
-from .registry import implements, implements_neurons, implements_process, unsupported
+from .registry import implements, implements_neurons, unsupported
 
-# --- neuron dynamics ---------------------------------------------------------------
+# --- somatic currents and neuron dynamics -----------------------------------------------
+
+
+def soma_current(s, gains, inputs):
+    """``J = g_1 x_1 + g_2 x_2 + ...``, summed in the order of the compartments."""
+    current = s[inputs[0]] * gains[0]
+    for g, x in zip(gains[1:], inputs[1:]):
+        current = current + s[x] * g
+    return current
+
+
+def rate_function(neurons, ctx):
+    """JAX twin of ``neurons.rate_function()``: ``f(s (x - o))`` for logistic and
+    tanh, ``s f(x - o)`` for the others (MODEL.md 1.5); per-neuron slopes and
+    offsets are constants of the program (members of a batch may differ)."""
+    name = np_activations.canonical_name(neurons.activation)
+    f = activations.phi(name)
+    if neurons.slope is None and neurons.offset is None:
+        return f
+    slope = None if neurons.slope is None else ctx.const(np.asarray(neurons.slope, dtype=float))
+    offset = None if neurons.offset is None else ctx.const(np.asarray(neurons.offset, dtype=float))
+
+    def lookup(s, key, default):
+        return default if key is None else s[key]
+
+    if name in np_activations.INNER_SLOPE:
+        return lambda s, x: f(lookup(s, slope, 1.0) * (x - lookup(s, offset, 0.0)))
+    return lambda s, x: lookup(s, slope, 1.0) * f(x - lookup(s, offset, 0.0))
 
 
 @implements(SimProspectiveRate)
@@ -32,16 +66,24 @@ def prospective_rate(op, ctx):
     ``phi(u)``), ``rho = phi'(u_breve)``, ``u_hist = u``."""
     (u,), (history,) = op.reads, op.updates
     rates, breve, rho = op.sets
-    phi = activations.phi(op.neurons.activation)
-    dphi = activations.dphi(op.neurons.activation)
-    lookahead = (1.0 / op.neurons.conductance) / ctx.dt
-    prospective = op.neurons.prospective
+    neurons = op.neurons
+    nominal = neurons.slope is None and neurons.offset is None
+    phi = activations.phi(neurons.activation)
+    varied = None if nominal else rate_function(neurons, ctx)
+    dphi = activations.dphi(neurons.activation)
+    lookahead = (1.0 / neurons.conductance) / ctx.dt
+    prospective = neurons.prospective
 
     def step_prospective_rate(s):
         u_now, u_hist = s[u], s[history]
-        b = u_hist + lookahead * (u_now - u_hist)
+        if prospective:
+            b = (u_now - u_hist) * lookahead + u_hist
+            x = b
+        else:
+            b = u_hist + lookahead * (u_now - u_hist)
+            x = u_now
         s[breve] = b
-        s[rates] = phi(b if prospective else u_now)
+        s[rates] = phi(x) if nominal else varied(s, x)
         s[rho] = dphi(b)
         s[history] = u_now
 
@@ -50,19 +92,22 @@ def prospective_rate(op, ctx):
 
 @implements(SimSomaticEuler)
 def somatic_euler(op, ctx):
-    """``u += dt (J - g_tot u)``."""
-    (J,), (u,) = op.reads, op.updates
-    dt, g = ctx.dt, op.conductance
+    """``u += dt (J - g_tot u)``, ``J = sum_k g_k x_k``."""
+    inputs, (u,) = op.reads, op.updates
+    gains, g, dt = op.gains, op.conductance, ctx.dt
+    single = len(inputs) == 1 and gains[0] == 1.0
 
     def step_somatic_euler(s):
-        s[u] = s[u] + dt * (s[J] - g * s[u])
+        current = s[inputs[0]] if single else soma_current(s, gains, inputs)
+        u_now = s[u]
+        s[u] = u_now + (current - u_now * g) * dt
 
     return step_somatic_euler
 
 
 @implements(SimDelayedRate)
 def delayed_rate(op, ctx):
-    """``r = phi(u)``, ``rho = phi'(u)``."""
+    """``r = phi(u)``, ``rho = phi'(u)`` (nominal phi, as the operator)."""
     (u,), (rates, rho) = op.reads, op.sets
     phi = activations.phi(op.neurons.activation)
     dphi = activations.dphi(op.neurons.activation)
@@ -76,11 +121,12 @@ def delayed_rate(op, ctx):
 
 @implements(SimReplace)
 def replace(op, ctx):
-    """``u = J``."""
-    (J,), (u,) = op.reads, op.updates
+    """``u = J``, ``J = sum_k g_k x_k``."""
+    inputs, (u,) = op.reads, op.updates
+    gains = op.gains
 
     def step_replace(s):
-        s[u] = s[J]
+        s[u] = soma_current(s, gains, inputs)
 
     return step_replace
 
@@ -96,48 +142,109 @@ def identity_neurons(op, ctx):
     return step_identity
 
 
-# --- learning rules ------------------------------------------------------------------
+# --- compartments -------------------------------------------------------------------------
 
 
-def jax_twin(fn):
-    """``fn`` with the numpy activation functions it closes over (or is bound to,
-    for a ``functools.partial``) replaced by their JAX twins: the post terms of
-    `SimPreviousStepRule` are such functions of an attenuation and an activation."""
+@implements(SimProduct)
+def product(op, ctx):
+    """``d = x * y``."""
+    (x, y), (d,) = op.reads, op.sets
 
-    def twin(value):
-        return activations.TWINS.get(value, value) if callable(value) else value
+    def step_product(s):
+        s[d] = s[x] * s[y]
 
-    if isinstance(fn, functools.partial):
-        return functools.partial(jax_twin(fn.func), *map(twin, fn.args),
-                                 **{k: twin(v) for k, v in fn.keywords.items()})
-    if not isinstance(fn, types.FunctionType) or not fn.__closure__:
-        return twin(fn)
-    cells = tuple(types.CellType(twin(c.cell_contents)) for c in fn.__closure__)
-    return types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, cells)
+    return step_product
+
+
+@implements(SimNudging)
+def nudging(op, ctx):
+    """``n = m (rho * (t - r))``."""
+    (rho, t, r, m), (out,) = op.reads, op.sets
+
+    def step_nudging(s):
+        s[out] = s[m][0] * (s[rho] * (s[t] - s[r]))
+
+    return step_nudging
+
+
+@implements(SimTargetDrive)
+def target_drive(op, ctx):
+    """``J = m (g_bas b + g_ntgt t) + (1 - m) g_f b``, with the operator's exact
+    branches for m = 1 and m = 0."""
+    (b, t, switch), (out,) = op.reads, op.sets
+    g_bas, g_ntgt, free = op.g_bas, op.g_ntgt, op.free_gain
+
+    def step_target_drive(s):
+        m, basal = s[switch][0], s[b]
+        nudged = g_bas * basal + g_ntgt * s[t]
+        free_drive = free * basal
+        mixed = m * nudged + (1 - m) * free * basal
+        s[out] = jnp.where(m == 1, nudged, jnp.where(m == 0, free_drive, mixed))
+
+    return step_target_drive
+
+
+# --- learning rules ------------------------------------------------------------------------
+
+
+def block_slices(blocks, shapes, op):
+    """Each block's ``(start, stop)`` of rows and of columns in the matrices of
+    ``shapes`` (the operator takes views: contiguous slices)."""
+    out = []
+    for block in blocks:
+        bounds = []
+        for index, n in zip(block, [dim for shape in shapes for dim in shape]):
+            if not isinstance(index, slice) or index.indices(n)[2] != 1:
+                raise unsupported(f"has a block index {index!r} that is not a contiguous slice", op)
+            start, stop, _ = index.indices(n)
+            bounds.append((start, max(start, stop)))
+        out.append(bounds)
+    return out
+
+
+def is_whole(blocks):
+    return len(blocks) == 1 and tuple(blocks[0][:2]) == (slice(None), slice(None))
 
 
 @implements(SimPreviousStepRule)
 def previous_step_rule(op, ctx):
-    """``delta = dt eta m post(soma, dendrite_prev) pre_prev^T`` (0 when m = 0);
-    then remember the dendrite and the presynaptic rates."""
+    """``delta[R, C] = outer((dt eta m) post[R], pre_prev[C])`` per block (0 when
+    m = 0 and outside the blocks); then remember the dendrite and the presynaptic
+    rates.
+
+    Each block is written into zeros by a scatter, later blocks over earlier ones
+    as the operator writes them (measured: faster for one network than a full
+    matrix of rates and a mask, and as fast in a batch).
+    """
     plasticity, dendrite, pre = op.reads[:3]
     soma = op.reads[3] if len(op.reads) > 3 else None
     delta, dendrite_prev, pre_prev = op.updates
-    rate = ctx.dt * op.learning_rate
-    post = jax_twin(op.post)
-    try:
-        jax.eval_shape(
-            post,
-            None if soma is None else jax.ShapeDtypeStruct(soma.shape, soma.dtype),
-            jax.ShapeDtypeStruct(dendrite_prev.shape, dendrite_prev.dtype),
-        )
-    except Exception as e:  # numpy code that cannot be traced, or a wrong shape
-        raise unsupported(f"post term {op.post!r} cannot be traced by JAX: {e}", op) from e
+    shape = tuple(delta.shape)
+    whole = is_whole(op.blocks)
+    blocks = [(rows, cols, ctx.dt * eta) for (rows, cols), (_, _, eta)
+              in zip(block_slices(op.blocks, [shape], op), op.blocks)]
+    c, kind = op.attenuation, op.post
+    phi = activations.phi(op.activation) if kind == "rate" else None
+
+    def post_term(s):
+        if kind == "voltage":
+            return s[soma] - c * s[dendrite_prev]
+        if kind == "rate":
+            return phi(s[soma]) - phi(c * s[dendrite_prev])
+        return -s[dendrite_prev]
 
     def step_previous_step_rule(s):
         m = s[plasticity][0]
-        term = (rate * m) * post(None if soma is None else s[soma], s[dendrite_prev])
-        s[delta] = jnp.where(m != 0, jnp.outer(term, s[pre_prev]), 0.0)
+        post, pre_rates = post_term(s), s[pre_prev]
+        if whole:
+            ((_, _, rate),) = blocks
+            new = ((rate * m) * post)[:, None] * pre_rates[None, :]
+        else:
+            new = jnp.zeros(shape)
+            for (r0, r1), (c0, c1), rate in blocks:
+                block = ((rate * m) * post[r0:r1])[:, None] * pre_rates[None, c0:c1]
+                new = new.at[r0:r1, c0:c1].set(block)
+        s[delta] = jnp.where(m != 0, new, 0.0)
         s[dendrite_prev] = s[dendrite]
         s[pre_prev] = s[pre]
 
@@ -146,22 +253,42 @@ def previous_step_rule(op, ctx):
 
 @implements(SimTransposeTracking)
 def transpose_tracking(op, ctx):
-    """``delta = m ((I W I)^T + N - B)`` (0 when m = 0)."""
+    """``delta[R, C] = m (s (N[R, C] + (I W[R', C'] I)^T) - B[R, C])`` per tracked
+    block (0 when m = 0 and outside the blocks).
+
+    The tracked blocks are one gather of W's entries (a constant index of the
+    entry of W each entry of B follows, if any) and a mask of the entries they
+    cover: entry (i, j) is ``m (s (N_ij + W_kl) - B_ij)``, the operator's
+    arithmetic (``N_ij`` alone where the cropped transpose does not reach).
+    """
     plasticity, forward, backward = op.reads
     (delta,) = op.updates
-    noise = ctx.const(op.noise)
     scale = op.scale
-    rows = min(backward.shape[0], forward.shape[1])
-    cols = min(backward.shape[1], forward.shape[0])
+    shape = tuple(delta.shape)
+    noise = np.array(op.noise, dtype=float)
+    source = np.zeros(shape, dtype=np.int64)  # flat index into W
+    follows = np.zeros(shape, dtype=bool)  # entries of B that follow an entry of W
+    mask = np.zeros(shape, dtype=bool)  # entries of B in a tracked block
+    flat = np.arange(int(np.prod(forward.shape))).reshape(forward.shape)
+    for rows, cols, w_rows, w_cols in block_slices(
+            op.blocks, [tuple(backward.shape), tuple(forward.shape)], op):
+        (r0, r1), (c0, c1) = rows, cols
+        WT = flat[w_rows[0]:w_rows[1], w_cols[0]:w_cols[1]].T
+        r, c = min(r1 - r0, WT.shape[0]), min(c1 - c0, WT.shape[1])
+        mask[r0:r1, c0:c1] = True
+        follows[r0:r1, c0:c1] = False
+        follows[r0:r0 + r, c0:c0 + c] = True
+        source[r0:r1, c0:c1] = 0
+        source[r0:r0 + r, c0:c0 + c] = WT[:r, :c]
+    noise = ctx.const(np.where(mask, noise, 0.0))
 
     def step_transpose_tracking(s):
         m = s[plasticity][0]
-        shape = backward.shape
-        top = s[forward].T[:rows, :cols]
-        target = s[noise] + jnp.pad(top, ((0, shape[0] - rows), (0, shape[1] - cols)))
+        tracked = s[forward].reshape(-1)[source]
+        target = jnp.where(follows, s[noise] + tracked, s[noise])
         if scale != 1.0:
             target = target * scale
-        s[delta] = jnp.where(m != 0, m * (target - s[backward]), 0.0)
+        s[delta] = jnp.where((m != 0) & mask, m * (target - s[backward]), 0.0)
 
     return step_transpose_tracking
 
@@ -178,36 +305,3 @@ def identity_decay(op, ctx):
         s[delta] = (-rate * s[plasticity][0]) * (s[weights] - s[target])
 
     return step_identity_decay
-
-
-# --- compartments (processes) ------------------------------------------------------------
-
-
-@implements_process(Product)
-def product(op, ctx):
-    """``y = x[0:n] * x[n:2n] * ...``."""
-    n, k = op.process.size, op.process.factors
-    return lambda s, x: jnp.prod(x.reshape(k, n), axis=0)
-
-
-@implements_process(Nudging)
-def nudging(op, ctx):
-    """``y = m rho (t - r)`` from ``x = [rho; t; r; m]``."""
-    n = op.process.size
-    return lambda s, x: x[-1] * (x[:n] * (x[n : 2 * n] - x[2 * n : 3 * n]))
-
-
-@implements_process(OutputDrive)
-def output_drive(op, ctx):
-    """``J = m (g_bas b + g_ntgt t) + (1 - m) g_free b`` from ``x = [b; t; m]``,
-    with the reference's exact branches for m = 1 and m = 0."""
-    p = op.process
-    n, g_bas, g_ntgt, free = p.size, p.g_bas, p.g_ntgt, p.free_gain
-
-    def step_output_drive(s, x):
-        m, b = x[-1], x[:n]
-        nudged = g_bas * b + g_ntgt * x[n : 2 * n]
-        mixed = m * nudged + (1 - m) * free * b
-        return jnp.where(m == 1, nudged, jnp.where(m == 0, free * b, mixed))
-
-    return step_output_drive

@@ -13,6 +13,8 @@ import nengo
 from nengo.builder.processes import SimProcess
 from nengo.exceptions import SimulationError
 
+from errormc.networks.stimulus import StepRows
+
 
 def step_times(first, n, dt):
     """The reference's time signal of steps ``first .. first + n - 1``: step * dt."""
@@ -82,8 +84,22 @@ class PresentInputSource:
         return self.inputs[i % len(self.inputs)]
 
 
+class StepRowsSource:
+    """`errormc.networks.stimulus.StepRows`, vectorised: ``rows[row_index(step)]``
+    of each step, read from the process when the chunk's rows are asked for (so
+    that rows loaded between runs are presented, as by its ``make_step``)."""
+
+    def __init__(self, op, dt, rng):
+        self.process = op.process
+
+    def rows(self, first, n):
+        p = self.process
+        steps = np.arange(first, first + n, dtype=np.int64)
+        return p.rows[np.clip(steps - 1 - p.start, 0, len(p.rows) - 1)]
+
+
 #: process type -> vectorised source (others step their own make_step)
-SOURCES = {nengo.processes.PresentInput: PresentInputSource}
+SOURCES = {nengo.processes.PresentInput: PresentInputSource, StepRows: StepRowsSource}
 
 
 class HostInputs:

@@ -42,8 +42,9 @@ NENGO_LOIHI_DEFAULTS = dict(pes_error_scale=100.0, pes_wgt_exp=4)
 #: its range, which the learned decoders here stay inside: no weight saturated
 #: in any run of `MEASUREMENTS`); the error scale stays (300 or 1000 did not help)
 DISCRETISATION = dict(pes_error_scale=100.0, pes_wgt_exp=2)
-# (a trade-off: digits learns worse with it, 24.7% against 31.3% with nengo-loihi's
-# 4; both far from the reference simulator's 68.7%)
+# (a trade-off, from single-seed runs that are not monotonic in pes_wgt_exp: digits
+# learns worse with 2, 24.7%, than with 3, 42.7%, or nengo-loihi's 4, 31.3%, all far
+# from the reference simulator's 68.7%; 3 misses the 2-1 target, 0.00208 vs 0.00074)
 
 #: final test MSE after 3 epochs (40 training, 20 test samples, seed 0; the
 #: network's own defaults, equal on both backends) of
@@ -72,6 +73,7 @@ MEASUREMENTS = (
     ("4-2-1 error_gain 10,1", "loihi", dict(pes_error_scale=100, pes_wgt_exp=2), 0.01532),
     # digits pays for the finer step: accuracy, not MSE (reference simulator 0.687)
     ("digits accuracy", "loihi", dict(pes_error_scale=100, pes_wgt_exp=4), 0.313),
+    ("digits accuracy", "loihi", dict(pes_error_scale=100, pes_wgt_exp=3), 0.427),
     ("digits accuracy", "loihi", dict(pes_error_scale=100, pes_wgt_exp=2), 0.247),
 )
 
