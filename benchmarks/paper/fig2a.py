@@ -16,7 +16,6 @@ Writes ``fig2a.csv`` (variant, seed, evaluation, failures; seed ``teacher`` for
 the teacher), ``fig2a.png`` and ``fig2a.md``.
 """
 
-import csv
 import os
 import textwrap
 
@@ -25,7 +24,7 @@ import numpy as np
 
 from errormc.networks.errors import ConfigError
 
-from .common import save_figure, seed_list, write_text
+from .common import save_figure, seed_list, write_csv, write_text
 
 VARIANTS = ("ideal", "tanh")
 SEEDS = [56789, 12345, 23456, 34567, 76543, 111, 222, 333, 444, 555]
@@ -116,15 +115,6 @@ def plot(rows, path, title):
     return save_figure(fig, path)
 
 
-def write_csv(rows, path):
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, path)
-    return path
-
 
 def report(runs, out, heading=None):
     """Write ``fig2a.csv``, ``fig2a.png`` and ``fig2a.md`` for finished runs; return
@@ -133,7 +123,7 @@ def report(runs, out, heading=None):
     if heading is None:
         heading = f"fig2a from {len(runs)} runs"
     heading += ": cart-pole failures per closed-loop evaluation"
-    write_csv(rows, os.path.join(out, "fig2a.csv"))
+    write_csv(rows, os.path.join(out, "fig2a.csv"), COLUMNS)
     plot(rows, os.path.join(out, "fig2a.png"), heading)
     text = heading + "\n\n" + format_table(rows) + "\n"
     write_text(os.path.join(out, "fig2a.md"), text)

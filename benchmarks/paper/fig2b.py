@@ -14,7 +14,6 @@ Writes ``fig2b.csv`` (seed, epoch, val_mse; epoch ``test`` for the test),
 ``fig2b.png`` and ``fig2b.md`` (median and quartiles per epoch).
 """
 
-import csv
 import os
 import textwrap
 
@@ -23,7 +22,7 @@ import numpy as np
 
 from errormc.networks.errors import ConfigError
 
-from .common import save_figure, write_text
+from .common import save_figure, write_csv, write_text
 
 EPOCHS, SEEDS = 10, 10
 QUICK_EPOCHS, QUICK_SEEDS = 3, 2
@@ -84,15 +83,6 @@ def plot(rows, path, title):
     return save_figure(fig, path)
 
 
-def write_csv(rows, path):
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, path)
-    return path
-
 
 def report(runs, out, heading=None):
     """Write ``fig2b.csv``, ``fig2b.png`` and ``fig2b.md`` for finished runs; return
@@ -101,7 +91,7 @@ def report(runs, out, heading=None):
     if heading is None:
         heading = f"fig2b from {len(runs)} runs"
     heading += ": DMS validation MSE before each epoch and test MSE over seeds"
-    write_csv(rows, os.path.join(out, "fig2b.csv"))
+    write_csv(rows, os.path.join(out, "fig2b.csv"), COLUMNS)
     plot(rows, os.path.join(out, "fig2b.png"), heading)
     text = heading + "\n\n" + format_table(rows) + "\n"
     write_text(os.path.join(out, "fig2b.md"), text)

@@ -30,7 +30,6 @@ No runs: the figure is a standalone computation (``STANDALONE``), so it has
 `run` in place of a grid and a report (`errormc.runs.paper.run_figure` calls it).
 """
 
-import csv
 import os
 import textwrap
 import time
@@ -42,7 +41,7 @@ from scipy.signal import lfilter
 from errormc.networks import activations
 from errormc.networks.errors import ConfigError
 
-from .common import save_figure, write_text
+from .common import save_figure, write_csv, write_text
 
 #: no grid of runs: ``errormc paper fig8`` calls `run`
 STANDALONE = True
@@ -140,15 +139,6 @@ def plot(rows, path, title):
     return save_figure(fig, path)
 
 
-def write_csv(rows, path):
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, path)
-    return path
-
 
 def run(out, quick=False, seeds=None):
     """Compute Fig. 8 and write ``fig8.csv``, ``fig8.png``, ``fig8.md`` to ``out``;
@@ -166,7 +156,7 @@ def run(out, quick=False, seeds=None):
     header = (f"Fig. 8 ({'quick' if quick else 'full'}: {N_VOLTAGES} voltages x {hold:g} ms, "
               f"dt {DT} ms, tau_HP {TAU_HP:g} ms, {seeds} seed(s)): correlation of the "
               f"estimated with the analytic phi'; computed in {wall:.1f} s")
-    write_csv(rows, os.path.join(out, "fig8.csv"))
+    write_csv(rows, os.path.join(out, "fig8.csv"), COLUMNS)
     plot(rows, os.path.join(out, "fig8.png"), header)
     text = header + "\n\n" + format_table(rows) + "\n"
     write_text(os.path.join(out, "fig8.md"), text)
