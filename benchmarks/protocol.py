@@ -18,44 +18,57 @@ from .metrics import phase_mse, sample_readout, squared_errors
 
 
 class Schedule:
-    """Per-step rows ``[input, target, nudging, plasticity]`` for a network's nodes.
+    """Per-step rows ``[input, target, nudging, plasticity, *extras]`` for a
+    network's nodes.
 
     The rows are presented by a `errormc.networks.stimulus.StepRows` process (a
     Node output, reset by ``sim.reset()``); ``load`` sets the arrays of the next
-    phase. A NaN target row becomes target 0 with nudging off.
+    phase. A NaN target row becomes target 0 with nudging off. ``extras`` name
+    further one-dimensional per-step switches (e.g. ``reset``, ``tracking``); a
+    switch not given to ``load`` is 0.
     """
 
-    def __init__(self, n_in, n_out):
+    def __init__(self, n_in, n_out, extras=()):
         self.n_in, self.n_out = n_in, n_out
-        self.size = n_in + n_out + 2
+        self.extras = tuple(extras)
+        self._switch = n_in + n_out  # column of the nudging switch
+        self.size = n_in + n_out + 2 + len(self.extras)
         self.process = StepRows(self.size)
 
-    def rows(self, inputs, targets=None, learn=None):
+    def rows(self, inputs, targets=None, learn=None, **extras):
         """The per-step rows of a phase."""
         inputs = np.asarray(inputs, dtype=float)
         T = len(inputs)
+        k = self._switch
         rows = np.zeros((T, self.size))
         rows[:, : self.n_in] = inputs
         if targets is not None:
             present = ~np.isnan(np.asarray(targets, dtype=float)).any(axis=1)
-            rows[present, self.n_in : self.n_in + self.n_out] = np.asarray(targets)[present]
-            rows[:, -2] = present
-        rows[:, -1] = 1.0 if learn is None else np.asarray(learn, dtype=float)
+            rows[present, self.n_in : k] = np.asarray(targets)[present]
+            rows[:, k] = present
+        rows[:, k + 1] = 1.0 if learn is None else np.asarray(learn, dtype=float)
+        for name, values in extras.items():
+            if name not in self.extras:
+                raise ConfigError(f"{name}: not a switch of this schedule {self.extras}")
+            rows[:, k + 2 + self.extras.index(name)] = values
         return rows
 
-    def load(self, inputs, targets=None, learn=None, start=0):
+    def load(self, inputs, targets=None, learn=None, start=0, **extras):
         """Present a phase from simulator step ``start`` on; returns its length."""
-        return self.process.load(self.rows(inputs, targets, learn), start)
+        return self.process.load(self.rows(inputs, targets, learn, **extras), start)
 
     def connect(self, node):
         """Slices of ``node`` (a Node with this schedule's process) per role."""
-        n_in, n_out = self.n_in, self.n_out
-        return dict(
+        n_in, n_out, k = self.n_in, self.n_out, self._switch
+        roles = dict(
             input=node[:n_in],
-            target=node[n_in : n_in + n_out],
-            nudging=node[-2:-1],
-            plasticity=node[-1:],
+            target=node[n_in:k],
+            nudging=node[k : k + 1],
+            plasticity=node[k + 1 : k + 2],
         )
+        for i, name in enumerate(self.extras):
+            roles[name] = node[k + 2 + i : k + 3 + i]
+        return roles
 
 
 def check_stimulus(inputs, targets, learn, n_in, n_out):
@@ -110,11 +123,13 @@ class Session:
     build : bool
         False leaves ``sim`` empty, for a driver that builds several sessions'
         models into one batched simulator and hands each its member (`Batch`).
+    extras : tuple of str
+        Further per-step switches handed to ``network`` by name (`Schedule`).
     """
 
     def __init__(self, network, n_in, n_out, dt=None, backend="nengo", record=None, seed=None,
-                 sim_options=None, build=True):
-        self.schedule = Schedule(n_in, n_out)
+                 sim_options=None, build=True, extras=()):
+        self.schedule = Schedule(n_in, n_out, extras)
         with nengo.Network(label="session") as self.model:
             node = nengo.Node(self.schedule.process, label="schedule")
             self.net = network(**self.schedule.connect(node))
@@ -126,9 +141,10 @@ class Session:
                     if build else None)
         self.steps = 0
 
-    def run(self, inputs, targets=None, learn=None):
-        """Run one phase; return the probed data of its steps."""
-        T = self.schedule.load(inputs, targets, learn, start=self.sim.n_steps)
+    def run(self, inputs, targets=None, learn=None, **extras):
+        """Run one phase; return the probed data of its steps (``extras``: the
+        per-step arrays of the schedule's further switches)."""
+        T = self.schedule.load(inputs, targets, learn, start=self.sim.n_steps, **extras)
         self.sim.clear_probes()
         self.sim.run_steps(T)
         self.steps += T
@@ -448,11 +464,14 @@ class TeacherStudentProtocol:
         the same simulation, where a second untrained run would cost as much as
         training (spiking networks). Rate runs take their untrained control from
         a separate run with plasticity off, as the paper does.
+    test : bool
+        False: no test pass after the last epoch (a task that scores otherwise,
+        e.g. the cart-pole's closed loop).
     """
 
     def __init__(self, task, epochs, protocol="clean", rng=None, target_kind="rate",
                  test_skip=10, score_target=None, target_delay=None, onset_steps=0,
-                 readout_steps=None, initial_test=False):
+                 readout_steps=None, initial_test=False, test=True):
         if protocol not in PROTOCOLS:
             raise ConfigError(f"protocol: unknown {protocol!r}; choose from {', '.join(PROTOCOLS)}")
         if int(epochs) != epochs or epochs < 1:
@@ -474,6 +493,7 @@ class TeacherStudentProtocol:
         self.onset_steps = int(onset_steps)
         self.readout_steps = readout_steps
         self.initial_test = bool(initial_test)
+        self.test = bool(test)
 
     def validates(self, epoch):
         """Validation epochs: every E/10 epochs from epoch 0, or every epoch if E < 10."""
@@ -534,7 +554,9 @@ class TeacherStudentProtocol:
             return "val"
         if state.stage in ("train", "val"):
             state.epoch += 1
-            return "train" if state.epoch < self.epochs else "test"
+            if state.epoch < self.epochs:
+                return "train"
+            return "test" if self.test else "done"
         return "done"
 
     def _score(self, outputs, targets):
@@ -553,7 +575,7 @@ class TeacherStudentProtocol:
         return per_step, phase_mse(per_step, self.test_skip)
 
     def run(self, session, progress=None, plastic=True, state=None, chunk_steps=None,
-            on_chunk=None, snapshot_every=0, on_snapshot=None):
+            on_chunk=None, snapshot_every=0, on_snapshot=None, after_epoch=None):
         """Run the protocol on ``session`` from ``state`` (default: the start).
 
         Parameters
@@ -574,6 +596,9 @@ class TeacherStudentProtocol:
             N_rec: call ``on_snapshot(index, state)`` after every step whose
             count over the whole run (settling included) is a multiple of it,
             after that step's weight update (MODEL.md 1.7 step 9); 0: never.
+        after_epoch : callable, optional
+            ``after_epoch(epoch)`` after each epoch (its validation included), on
+            the same simulator (e.g. a closed-loop evaluation).
 
         Returns
         -------
@@ -585,7 +610,7 @@ class TeacherStudentProtocol:
             them).
         """
         chunks = self.chunks(progress, plastic, state, chunk_steps, on_chunk,
-                             snapshot_every, on_snapshot)
+                             snapshot_every, on_snapshot, after_epoch)
         try:
             phase = next(chunks)
             while True:
@@ -594,7 +619,7 @@ class TeacherStudentProtocol:
             return done.value
 
     def chunks(self, progress=None, plastic=True, state=None, chunk_steps=None,
-               on_chunk=None, snapshot_every=0, on_snapshot=None):
+               on_chunk=None, snapshot_every=0, on_snapshot=None, after_epoch=None):
         """The protocol as a generator of phases, for drivers that step several
         runs together (seeds batched on a compiled backend).
 
@@ -652,10 +677,98 @@ class TeacherStudentProtocol:
             epoch = state.epoch
             state.stage = self._next_stage(state)
             state.offset, state.stage_arrays, state.outputs = 0, None, []
+            if finished_epoch and after_epoch is not None:
+                after_epoch(epoch)
             if finished_epoch and progress is not None:
                 progress(epoch, state.val_mse[-1] if state.val_mse else None)
             if on_chunk is not None and state.stage != "done":
                 on_chunk(state)
-        return dict(state.result, val_mse=list(state.val_mse),
+        return dict(state.result or {}, val_mse=list(state.val_mse),
                     val_epochs=list(state.val_epochs), steps=state.steps,
                     initial=state.initial, last_train=state.current["train"])
+
+
+class TrialProtocol:
+    """Trials with a reset: validation before each epoch, training, a test
+    (the delayed match-to-sample protocol of MODEL.md 3.4).
+
+    A trial is a sequence of input frames and one target. Each trial starts by
+    resetting the representation somas (the ``reset`` switch), runs its frames, then
+    one extra step on its last frame; only that step is plastic (training) and
+    only that step is scored (validation, test: the squared error of the output
+    rate). Training nudges the output towards the target on every step;
+    validation and test never do. The ``bp`` backward weights follow the forward
+    weights at every step (the ``tracking`` switch), as in the reference, whose
+    lateral plasticity flag keeps that refresh on.
+
+    Parameters
+    ----------
+    trials : dict
+        ``train``/``val``/``test`` -> (list of (T_i,) or (T_i, n_in) input arrays,
+        (N,) or (N, n_out) targets).
+    epochs : int
+    """
+
+    def __init__(self, trials, epochs):
+        if int(epochs) != epochs or epochs < 1:
+            raise ConfigError(f"epochs: must be a positive integer, got {epochs!r}")
+        self.trials = trials
+        self.epochs = int(epochs)
+
+    @staticmethod
+    def arrays(inputs, targets, train):
+        """Per-step arrays of one pass: inputs, targets (NaN: no nudging), learn,
+        reset, tracking, and the index of each trial's scored (extra) step."""
+        frames, ends = [], []
+        for x in inputs:
+            x = np.asarray(x, dtype=float).reshape(len(x), -1)
+            frames.append(np.concatenate([x, x[-1:]]))
+            ends.append(len(x))
+        lengths = np.array([len(f) for f in frames])
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        T = int(lengths.sum())
+        x = np.concatenate(frames)
+        targets = np.asarray(targets, dtype=float).reshape(len(inputs), -1)
+        extra = starts + np.array(ends)
+        t = np.full((T, targets.shape[1]), np.nan)
+        learn = np.zeros(T)
+        if train:
+            t[:] = np.repeat(targets, lengths, axis=0)
+            learn[extra] = 1.0
+        reset = np.zeros(T)
+        reset[starts] = 1.0
+        return dict(inputs=x, targets=t, learn=learn, reset=reset,
+                    tracking=np.ones(T)), extra
+
+    def _pass(self, session, split, train):
+        inputs, targets = self.trials[split]
+        stage, extra = self.arrays(inputs, targets, train)
+        data = session.run(stage.pop("inputs"), stage.pop("targets"), stage.pop("learn"),
+                           **stage)
+        out = data["output"][extra]
+        targets = np.asarray(targets, dtype=float).reshape(len(out), -1)
+        return squared_errors(out, targets, "sum"), len(stage["reset"])
+
+    def run(self, session, progress=None):
+        """Run ``epochs`` x (validation, training), then the test.
+
+        Returns
+        -------
+        dict
+            ``val_mse_per_epoch`` (mean over validation trials, before each
+            epoch), ``val_trial_mse`` (epochs x trials), ``test_mse``,
+            ``test_trial_mse``, ``steps``.
+        """
+        val, steps = [], 0
+        for epoch in range(self.epochs):
+            errors, n = self._pass(session, "val", train=False)
+            val.append(errors)
+            _, m = self._pass(session, "train", train=True)
+            steps += n + m
+            if progress is not None:
+                progress(epoch, float(np.mean(errors)))
+        test, n = self._pass(session, "test", train=False)
+        return dict(val_mse_per_epoch=[float(np.mean(v)) for v in val],
+                    val_trial_mse=[list(map(float, v)) for v in val],
+                    test_mse=float(np.mean(test)), test_trial_mse=list(map(float, test)),
+                    steps=steps + n)

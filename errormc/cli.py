@@ -94,7 +94,9 @@ RUN_FLAGS = (
     ("--epochs", int, "epochs (default: teacher-student 100 rate, 2 spiking; digits 10 / 1)"),
     ("--task-seed", int, "seed of teacher and data, teacher-student (default: --seed; "
                          "the paper: its first seed)"),
-    ("--protocol", str, "clean | reference (the authors' quirks, rate only) (default clean)"),
+    ("--protocol", str, "clean | reference (the authors' quirks, rate only) (default clean; "
+                        "dms: reference)"),
+    ("--variant", str, "cartpole: ideal | tanh (default ideal)"),
     ("--n-samples", int, "training samples (default: teacher-student 100 rate, 40 spiking; "
                          "digits all, 300 spiking)"),
     ("--n-test", int, "test samples: digits (default all), spiking teacher-student "
@@ -146,6 +148,14 @@ def _default_out(config):
 
 
 def _summary(config, metrics, out):
+    if config.task == "dms":
+        val = ", ".join(f"{v:.4g}" for v in metrics["val_mse_per_epoch"])
+        return (f"dms seed {config.seed}: validation MSE per epoch [{val}], test MSE "
+                f"{metrics['test_mse']:.6g}, wall {metrics['wall_s']:.1f} s; results in {out}")
+    if config.task == "cartpole":
+        return (f"cartpole {config.variant} seed {config.seed}: failures per evaluation "
+                f"{metrics['failures_per_evaluation']} (teacher {metrics['teacher_failures']}), "
+                f"wall {metrics['wall_s']:.1f} s; results in {out}")
     line = (f"{describe(config)}, seed {config.seed}: test MSE {metrics['test_mse_initial']:.4g} "
             f"(untrained) -> {metrics['test_mse_final']:.4g} (trained)")
     if "test_accuracy" in metrics:
@@ -324,7 +334,7 @@ def build_parser():
     p = sub.add_parser("run", help="train on a task and write a results directory "
                                    "(no task and no flags: the deployment demo)",
                        argument_default=argparse.SUPPRESS)
-    p.add_argument("task", nargs="?", help="teacher-student | digits | genmnist")
+    p.add_argument("task", nargs="?", help="teacher-student | digits | genmnist | dms | cartpole")
     p.add_argument("--config", help="run config (TOML); flags override its fields")
     p.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its checkpoint")
     p.add_argument("--out", help="results directory (default results/TASK-LAYERS-seedS-TIME)")

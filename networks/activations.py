@@ -65,6 +65,16 @@ def _d_hard_sigmoid(x):
     return ((y > 0) & (y < 1)).astype(float)
 
 
+def _steep_tanh(x):
+    return np.tanh(20.0 * (np.asarray(x, dtype=float) - 0.5))
+
+
+def _d_steep_tanh(x):
+    # The DMS script replaces the output's linear rate function by tanh(20(u - 0.5))
+    # after construction and keeps the linear derivative (MODEL.md 3.4, [QUIRK]).
+    return np.ones_like(x, dtype=float)
+
+
 #: name -> (phi, phi')
 ACTIVATIONS = {
     "linear": (_linear, _d_linear),
@@ -73,10 +83,13 @@ ACTIVATIONS = {
     "logistic": (_logistic, _d_logistic),
     "tanh": (_tanh, _d_tanh),
     "hard_sigmoid": (_hard_sigmoid, _d_hard_sigmoid),
+    # DMS output unit: a steep, centred tanh with the reference's derivative 1
+    "steep_tanh": (_steep_tanh, _d_steep_tanh),
 }
 
 #: accepted spellings (the CLI uses dashes)
-ALIASES = {"soft-relu": "soft_relu", "hard-sigmoid": "hard_sigmoid", "sigmoid": "logistic"}
+ALIASES = {"soft-relu": "soft_relu", "hard-sigmoid": "hard_sigmoid", "sigmoid": "logistic",
+           "steep-tanh": "steep_tanh"}
 
 
 def canonical_name(name, field="activation"):

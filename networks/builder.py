@@ -2,7 +2,7 @@
 
 Importing this module registers them; `errormc.networks` imports it.
 
-A built rate network consists of nengo's own operators and the ten operators below,
+A built rate network consists of nengo's own operators and the twelve operators below,
 the model's equations. nengo's are: ``Reset`` of a summing compartment (a
 `.Dendrite`, a `.DendriteStack`, the input of a `.Population` without
 compartments), one ``DotInc`` / ``ElementwiseInc`` / ``Copy`` per `.Projection`
@@ -13,7 +13,8 @@ one-step delay (a ``SimProcess`` of a ``LinearFilter`` synapse), and the input,
 probe and time operators. Each operator here is a plain
 `nengo.builder.Operator` with declared sets/incs/reads/updates; ``m`` is the
 plasticity switch of a rule (``delta = 0`` where ``m = 0``), ``m_t`` the nudging
-switch, ``dt`` the time step. A compiled engine implements these ten and nengo's
+switch, ``m_r`` a soma reset switch, ``dt`` the time step. A compiled engine
+implements these (the two reset operators: not yet) and nengo's
 ``Reset``, ``Copy``, ``DotInc``, ``ElementwiseInc``, ``TimeUpdate`` (plus, for dPC,
 the delay filter).
 
@@ -23,6 +24,9 @@ operator                  equation (per step)
 `SimProspectiveRate`      ``u_breve = u_hist + (tau/dt)(u - u_hist)``, ``r = phi(u_breve)``
                           (``phi(u)`` if not prospective), ``rho = phi'(u_breve)``; ``u_hist = u``
 `SimSomaticEuler`         ``u += dt (J - g_tot u)``, ``J = sum_k g_k x_k``
+`SimResetProspectiveRate` `SimProspectiveRate` on ``u~ = (1 - m_r) u`` (and ``u_hist~ =
+                          (1 - m_r) u_hist`` if the history resets too); ``u_hist = u~``
+`SimResetSomaticEuler`    ``u~ = (1 - m_r) u``, ``u = u~ + dt (J - g_tot u~)``
 `SimDelayedRate`          ``r = phi(u)``, ``rho = phi'(u)``
 `SimReplace`              ``u = J``, ``J = sum_k g_k x_k``
 `SimProduct`              ``d = x * y`` (the phi' gate of hidden error units)
@@ -194,6 +198,100 @@ class SimSomaticEuler(_SomaticUpdate):
             return step_somatic_euler
 
         return _soma_steps(gains, inputs, one, two, many)
+
+
+class SimResetProspectiveRate(Operator):
+    """`SimProspectiveRate` of a soma that restarts from 0 where the reset switch is 1.
+
+    Implements, with the reset switch ``m_r`` (one element) and the voltage read as
+    ``u~ = (1 - m_r) u`` (`SimResetSomaticEuler` resets ``u`` itself):
+    ``h = (1 - m_r) u_hist`` if ``reset_history`` else ``u_hist``,
+    ``u_breve = h + (tau/dt)(u~ - h)``, ``r = phi(u_breve)`` (``phi(u~)`` if not
+    prospective), ``rho = phi'(u_breve)``, then ``u_hist = u~``.
+
+    1. sets ``[rates, prospective, derivative]``
+    2. incs ``[]``
+    3. reads ``[voltage, reset]``
+    4. updates ``[history]``
+    """
+
+    def __init__(self, neurons, voltage, reset, history, rates, prospective, derivative,
+                 reset_history=False, tag=None):
+        super().__init__(tag=tag)
+        self.neurons = neurons
+        self.reset_history = bool(reset_history)
+        self.sets = [rates, prospective, derivative]
+        self.incs = []
+        self.reads = [voltage, reset]
+        self.updates = [history]
+
+    def make_step(self, signals, dt, rng):
+        u, reset = (signals[s] for s in self.reads)
+        history = signals[self.updates[0]]
+        rates, breve, rho = (signals[s] for s in self.sets)
+        phi, dphi = self.neurons.rate_function(), activations.dphi(self.neurons.activation)
+        lookahead = (1.0 / self.neurons.conductance) / dt
+        prospective, reset_history = self.neurons.prospective, self.reset_history
+
+        def step_reset_prospective_rate():
+            keep = 1.0 - reset[0]
+            soma = keep * u
+            if reset_history:
+                history[...] = keep * history
+            breve[...] = history + lookahead * (soma - history)
+            rates[...] = phi(breve if prospective else soma)
+            rho[...] = dphi(breve)
+            history[...] = soma
+
+        return step_reset_prospective_rate
+
+
+class SimResetSomaticEuler(Operator):
+    """`SimSomaticEuler` from the reset voltage: ``u~ = (1 - m_r) u``,
+    ``u = u~ + dt (J - g_tot u~)``, ``J = sum_k g_k x_k``.
+
+    1. sets ``[]``
+    2. incs ``[]``
+    3. reads ``[reset, x_1, x_2, ...]``
+    4. updates ``[voltage]``
+    """
+
+    def __init__(self, reset, inputs, gains, voltage, conductance, tag=None):
+        super().__init__(tag=tag)
+        self.gains = tuple(float(g) for g in gains)
+        self.conductance = conductance
+        self.sets = []
+        self.incs = []
+        self.reads = [reset] + list(inputs)
+        self.updates = [voltage]
+
+    def make_step(self, signals, dt, rng):
+        reset, *inputs = (signals[s] for s in self.reads)
+        u = signals[self.updates[0]]
+        g = self.conductance
+
+        def one(x):
+            def step_reset_somatic_euler():
+                v = (1.0 - reset[0]) * u
+                u[...] = v + dt * (x - g * v)
+
+            return step_reset_somatic_euler
+
+        def two(g1, x1, g2, x2):
+            def step_reset_somatic_euler():
+                v = (1.0 - reset[0]) * u
+                u[...] = v + dt * ((g1 * x1 + g2 * x2) - g * v)
+
+            return step_reset_somatic_euler
+
+        def many(current):
+            def step_reset_somatic_euler():
+                v = (1.0 - reset[0]) * u
+                u[...] = v + dt * (current() - g * v)
+
+            return step_reset_somatic_euler
+
+        return _soma_steps(self.gains, inputs, one, two, many)
 
 
 class SimDelayedRate(Operator):
@@ -602,6 +700,9 @@ def _built_units(n):
 @Builder.register(Population)
 def build_population(model, pop):
     """Rates and the neuron type's state; no encoders, gain or bias."""
+    if pop.reset is not None and not isinstance(pop.neuron_type, ProspectiveRate):
+        raise BuildError(f"{pop}: only ProspectiveRate somas have a reset, not "
+                         f"{type(pop.neuron_type).__name__}")
     sig = model.sig[pop.neurons]
     state_signal(model, pop, "out")
     if not pop.inputs:
@@ -709,13 +810,38 @@ def build_nudging(model, nudging):
 @Builder.register(ProspectiveRate)
 def build_prospective_rate(model, neuron_type, neurons):
     """Two operators: rates from the current state, then the Euler step, so
-    that populations can read each other's current-step rates without loops."""
+    that populations can read each other's current-step rates without loops (the
+    reset pair for a `.Population` with a ``reset`` switch)."""
     ens = neurons.ensemble
     sig = model.sig[neurons]
     u0 = neuron_type.initial_voltages(neurons.size_in)
     sig["voltage"] = Signal(u0.copy(), name=f"{neurons}.voltage")
     sig["history"] = Signal(u0.copy(), name=f"{neurons}.history")
     inputs, gains = soma_inputs(model, neurons)
+    if getattr(ens, "reset", None) is not None:
+        reset = node_output(model, ens.reset)
+        if reset.shape != (1,):
+            raise BuildError(f"{ens}: the reset switch has shape {reset.shape}, not (1,)")
+        model.add_op(
+            SimResetProspectiveRate(
+                neuron_type,
+                sig["voltage"],
+                reset,
+                sig["history"],
+                state_signal(model, ens, "out"),
+                state_signal(model, ens, "prospective"),
+                state_signal(model, ens, "derivative"),
+                reset_history=ens.reset_history,
+                tag=f"{neurons}.rates",
+            )
+        )
+        model.add_op(
+            SimResetSomaticEuler(
+                reset, inputs, gains, sig["voltage"], neuron_type.conductance,
+                tag=f"{neurons}.soma",
+            )
+        )
+        return
     model.add_op(
         SimProspectiveRate(
             neuron_type,

@@ -6,7 +6,8 @@ the signals of the model's equations and nothing else.
 
 * `Population`: ``n`` units of one neuron type whose somatic input current is the
   conductance-weighted sum of its compartments, :math:`J = \\sum_k g_k x_k`
-  (without compartments, the sum of what projects into ``population.neurons``).
+  (without compartments, the sum of what projects into ``population.neurons``);
+  an optional ``reset`` switch restarts its somas from 0 (the DMS trials).
 * `Dendrite`: a dendritic compartment, the sum of the projections into it.
 * `Gate`: the elementwise product of two compartments, ``d = x * y`` (the phi'
   transfer of hidden error units, MODEL.md 1.6: ``d = (P rho) * (B eps)``).
@@ -30,7 +31,7 @@ A model matrix spanning several areas (the skip-connectivity W and B, MODEL.md
 import nengo
 import numpy as np
 from nengo.connection import LearningRule
-from nengo.params import Parameter
+from nengo.params import BoolParam, Parameter
 
 
 def _unit_ensemble_kwargs(n):
@@ -50,16 +51,30 @@ class Population(nengo.Ensemble):
         Compartments and their conductances, ``J = sum_k g_k x_k``; an object is a
         `Dendrite`, `Gate`, `TargetDrive`, `Nudging` or `StateReadout`. Without
         inputs, ``J`` is the sum of the projections into ``self.neurons``.
+    reset : nengo.Node or ObjView, optional
+        A one-dimensional switch ``m`` (`.ProspectiveRate` units only): at a step
+        where ``m = 1`` the somas restart from 0, ``u -> (1 - m) u`` before the
+        step (the per-trial reset of the DMS task, MODEL.md 3.4). It must be built
+        before the population (a node of an enclosing network).
+    reset_history : bool
+        With ``reset``: the somas' history buffer is cleared too, so the
+        prospective voltage restarts at 0 (otherwise it jumps to
+        ``-(tau/dt - 1) u_hist``, as in the reference's DMS script).
     label : str, optional
     """
 
     inputs = Parameter("inputs", readonly=True)
+    reset = Parameter("reset", optional=True, readonly=True)
+    reset_history = BoolParam("reset_history", readonly=True)
 
-    def __init__(self, n_neurons, neuron_type, inputs=(), label=None):
+    def __init__(self, n_neurons, neuron_type, inputs=(), reset=None, reset_history=False,
+                 label=None):
         super().__init__(
             n_neurons, 1, neuron_type=neuron_type, label=label, **_unit_ensemble_kwargs(n_neurons)
         )
         self.inputs = tuple((obj, float(g)) for obj, g in inputs)
+        self.reset = reset
+        self.reset_history = reset_history
 
 
 class Compartment(nengo.Node):

@@ -139,6 +139,10 @@ class Area(nengo.Network):
         Output area with a target: n = m rho * (t - r).
     lateral_P, lateral_Q : Projection
         The phi' transfer / target comparison through P, and error -> apical (Q).
+
+    ``prospective=False`` makes the representation rates phi(u) (MODEL.md 1.12);
+    ``reset`` (a one-dimensional switch) restarts the representation somas from 0
+    where it is 1 (`.Population`).
     """
 
     def __init__(
@@ -160,6 +164,9 @@ class Area(nengo.Network):
         plasticity=None,
         rep_variability=(None, None),
         error_variability=(None, None),
+        prospective=True,
+        reset=None,
+        reset_history=False,
         label=None,
     ):
         super().__init__(label=label)
@@ -178,9 +185,11 @@ class Area(nengo.Network):
             self.apical = Dendrite(n_units, label="apical")
             self.representation = Population(
                 n_units,
-                ProspectiveRate(activation, g.representation, initial_voltage=u0,
+                ProspectiveRate(activation, g.representation, prospective, initial_voltage=u0,
                                 slope=rep_variability[0], offset=rep_variability[1]),
                 inputs=[(self.basal, g.g_bas), (self.apical, g.g_api)],
+                reset=reset,
+                reset_history=reset_history,
                 label="representation",
             )
             self.derivative = DerivativeReadout(self.representation, label="derivative")
@@ -279,6 +288,18 @@ class ErrorMicrocircuit(nengo.Network):
         Which units vary: the representation units of every area (the paper's
         published runs), or instead the error units' activation psi (our reading
         of Fig. 5's error-unit condition, which the published code cannot run).
+    rep_prospective : bool
+        False: representation rates are phi(u), not phi(u_breve) (MODEL.md 1.12;
+        the DMS task), so the slow somas carry memory.
+    reset : optional
+        A node spec or Nengo object: where it is 1, every area's representation
+        somas restart from 0 (the DMS task's per-trial reset, `.Population`).
+    reset_history : bool
+        With ``reset``: also clear the somas' history buffer.
+    tracking : optional
+        The switch of the ``bp`` backward weights' refresh (`.TransposeTracking`);
+        default: the plasticity switch. The DMS script refreshes them at every
+        step while its forward weights learn only on a trial's last frame.
     input, target, nudging, plasticity : optional
         Node outputs (array, callable, Process) or Nengo objects driving the input
         area, the target, the nudging switch (1: the target drives the output error
@@ -331,6 +352,10 @@ class ErrorMicrocircuit(nengo.Network):
         target=None,
         nudging=1.0,
         plasticity=1.0,
+        rep_prospective=True,
+        reset=None,
+        reset_history=False,
+        tracking=None,
         label=None,
         **kwargs,
     ):
@@ -400,6 +425,8 @@ class ErrorMicrocircuit(nengo.Network):
             else:
                 self.input = _node(input, self.layers[0], "input")
             self.plasticity = _node(plasticity, 1, "plasticity")
+            self.tracking = self.plasticity if tracking is None else _node(tracking, 1, "tracking")
+            self.reset = None if reset is None else _node(reset, 1, "reset")
             self.target = None if target is None else _node(target, self.layers[-1], "target")
             self.nudging = None if target is None else _node(nudging, 1, "nudging")
             # a sub-network, so that stacks of this network are built before it
@@ -428,6 +455,9 @@ class ErrorMicrocircuit(nengo.Network):
                         plasticity=self.plasticity,
                         rep_variability=unit_variability[l - 1][0],
                         error_variability=unit_variability[l - 1][1],
+                        prospective=rep_prospective,
+                        reset=self.reset,
+                        reset_history=reset_history,
                         label=f"area{l}",
                     )
                 )
@@ -496,7 +526,7 @@ class ErrorMicrocircuit(nengo.Network):
             rule = None
             if self.backward_mode == "bp" and (i, j) in self.forward:
                 rule = TransposeTracking(
-                    self.forward[(i, j)], self._backward_noise(w, j, i), plasticity=self.plasticity
+                    self.forward[(i, j)], self._backward_noise(w, j, i), plasticity=self.tracking
                 )
             self.backward[(j, i)] = Projection(
                 self.areas[i - 1].error.neurons,
@@ -549,7 +579,7 @@ class ErrorMicrocircuit(nengo.Network):
         rule = None
         if tracked:
             rule = TransposeTracking(
-                self.projections["W"], noise, blocks=tracked, plasticity=self.plasticity
+                self.projections["W"], noise, blocks=tracked, plasticity=self.tracking
             )
         B = Projection(errors.neurons, top_down, transform=B, learning_rule_type=rule, label="B")
         self.projections["B"] = B

@@ -16,6 +16,9 @@ def test_derivatives_are_the_nominal_derivatives(name):
     analytic = activations.dphi(name)(x)
     if name == "hard_sigmoid":
         numeric = numeric * 6  # the reference's derivative omits the 1/6 factor
+    if name == "steep_tanh":
+        # the DMS output keeps the derivative of the linear unit it replaced (MODEL.md 3.4)
+        numeric = np.ones_like(x)
     np.testing.assert_allclose(analytic, numeric, atol=1e-6)
 
 

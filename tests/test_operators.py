@@ -61,6 +61,26 @@ def test_skip_8421_errormc_builds_to_at_most_60_operators():
     assert counts["Reset"] == 9 and counts["Copy"] == 3 and counts["TimeUpdate"] == 1
 
 
+def test_reset_somas_swap_only_the_representation_operators():
+    """With a reset switch the representation somas of both areas take the reset
+    pair; the error somas and everything else are as without it (hand count)."""
+    layers = [1, 2, 1]
+
+    def build(reset, **nodes):
+        return ErrorMicrocircuit(layers, connectivity="layered", reset=reset, **nodes)
+
+    plain = operator_counts(partial(build, None), layers)
+    reset = operator_counts(partial(build, 0.0), layers)
+    assert (reset["SimResetProspectiveRate"], reset["SimResetSomaticEuler"]) == (2, 2)
+    assert (reset["SimProspectiveRate"], reset["SimSomaticEuler"]) == (2, 2)
+    assert (plain["SimProspectiveRate"], plain["SimSomaticEuler"]) == (4, 4)
+    for name in ("SimResetProspectiveRate", "SimResetSomaticEuler", "SimProspectiveRate",
+                 "SimSomaticEuler"):
+        reset.pop(name, None)
+        plain.pop(name, None)
+    assert reset == plain
+
+
 def teacher_rows(n_in, n_out, T, seed):
     rng = np.random.RandomState(seed)
     rows = np.zeros((T, n_in + n_out + 2))

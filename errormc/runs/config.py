@@ -26,7 +26,10 @@ from errormc.networks.microcircuit import Conductances, parse_layers
 
 from .models import MODELS, get as get_model
 
-TASKS = ("teacher-student", "digits", "genmnist")
+TASKS = ("teacher-student", "digits", "genmnist", "dms", "cartpole")
+#: tasks that drive their own protocol (`errormc.benchmarks.tasks.dms`, ``.cartpole``)
+STANDALONE_TASKS = ("dms", "cartpole")
+VARIANTS = ("ideal", "tanh")
 NETWORKS = ("rate", "spiking")
 BACKENDS = {"rate": ("nengo", "jax"), "spiking": ("nengo", "loihi")}
 PROTOCOLS = ("clean", "reference")
@@ -52,16 +55,33 @@ TASK_DEFAULTS = {
     ("genmnist", "rate"): dict(layers="10-100-64", epochs=100, n_samples=10,
                                connectivity="layered", activation="logistic", eta="1.0,0.1",
                                lateral_noise=0.03, weight_range=0.1, settle_steps=100),
+    # MODEL.md 3.4: soft-ReLU hidden, steep tanh output, fast leak; the authors'
+    # script is the default protocol (its check values)
+    ("dms", "rate"): dict(layers="1-2-1", epochs=10, connectivity="layered",
+                          activation="soft_relu,steep_tanh", eta="4000,4000", g_l=0.3,
+                          protocol="reference"),
+    # MODEL.md 3.3: T_pres 1 ms, 2000 settling steps; the rest per variant
+    ("cartpole", "rate"): dict(layers="4-4-1", epochs=5, n_samples=500, steps_per_sample=100,
+                               settle_steps=2000, connectivity="layered", g_api=0.0006,
+                               wt_noise=0.0, variant="ideal"),
+}
+
+#: defaults of a task's variants (MODEL.md 3.3)
+VARIANT_DEFAULTS = {
+    ("cartpole", "ideal"): dict(activation="linear", lateral_noise=0.0, eta="1,0.5"),
+    ("cartpole", "tanh"): dict(activation="tanh,linear", lateral_noise=0.3, eta="1.5,0.75"),
 }
 
 #: defaults of the networks (MODEL.md 3.9 for the rate network)
 NETWORK_DEFAULTS = {
-    "rate": dict(connectivity="skip", backward="bp", activation="tanh",
+    "rate": dict(connectivity="skip", backward="bp", activation="tanh", g_l=0.03, g_bas=0.1,
+                 g_api=0.06, g_den=0.1, g_ntgt=0.06,
                  error_activation="linear", eta_lateral=0.0, phi_transfer=True,
                  wt_noise=0.5, lateral_noise=0.3, dt=0.01, steps_per_sample=20,
                  protocol="clean", weight_range=1.0, slope_std=0.0, offset_std=0.0,
                  variability_on="rep"),
     "spiking": dict(connectivity="layered", backward="bp", activation="tanh", wt_noise=0.1,
+                    g_l=0.03, g_bas=0.1, g_api=0.06, g_den=0.1, g_ntgt=0.06,
                     dt=0.001, settle_steps=0, neurons_per_unit=50, error_neurons=100,
                     protocol="clean", **SPIKING_PRESENTATION),
 }
@@ -85,6 +105,17 @@ FIELDS_UNUSED = {
     "dpc": ERRORMC_ONLY,
     "ann": ERRORMC_ONLY + ("eta_lateral", "wt_noise"),
 }
+#: fields a task with its own protocol does not use (its trials, its closed loop,
+#: no checkpoints or divergence guard: the runs are minutes long)
+TASK_FIELDS_UNUSED = {
+    "dms": ("n_samples", "n_test", "steps_per_sample", "settle_steps", "init_weights",
+            "weight_range", "slope_std", "offset_std", "variability_on", "compare",
+            "snapshot_every", "checkpoint_every", "weight_bound"),
+    "cartpole": ("n_test", "slope_std", "offset_std", "variability_on", "compare",
+                 "snapshot_every", "checkpoint_every", "weight_bound"),
+}
+#: what a task with its own protocol fixes
+TASK_FIXED = {"dms": dict(connectivity="layered"), "cartpole": dict(connectivity="layered")}
 
 #: largest network accepted, in bytes of weight and state arrays
 MEMORY_LIMIT = 4 * 2**30
@@ -104,6 +135,7 @@ class RunConfig:
     seed: int = 56789
     task_seed: Optional[int] = None
     protocol: Optional[str] = None
+    variant: Optional[str] = None
     connectivity: Optional[str] = None
     backward: Optional[str] = None
     activation: Optional[str] = None
@@ -117,11 +149,11 @@ class RunConfig:
     slope_std: Optional[float] = None
     offset_std: Optional[float] = None
     variability_on: Optional[str] = None
-    g_l: float = 0.03
-    g_bas: float = 0.1
-    g_api: float = 0.06
-    g_den: float = 0.1
-    g_ntgt: float = 0.06
+    g_l: Optional[float] = None
+    g_bas: Optional[float] = None
+    g_api: Optional[float] = None
+    g_den: Optional[float] = None
+    g_ntgt: Optional[float] = None
     dt: Optional[float] = None
     n_samples: Optional[int] = None
     n_test: Optional[int] = None
@@ -162,7 +194,8 @@ class RunConfig:
                                   f"{', '.join(EMULATORS)}")
         elif self.emulator is not None:
             raise ConfigError("emulator: only the loihi backend has an emulator; leave it out")
-        if self.checkpoint_every is None:
+        standalone = self.task in STANDALONE_TASKS
+        if self.checkpoint_every is None and not standalone:
             self.checkpoint_every = 0 if self.backend == "loihi" else 1000
         elif self.backend == "loihi" and self.checkpoint_every != 0:
             raise ConfigError("checkpoint_every: the Loihi emulator's state cannot be "
@@ -171,7 +204,7 @@ class RunConfig:
             raise ConfigError("weight_bound: on the Loihi emulator weights are the chip's "
                               "8-bit integers, bounded by construction; the divergence "
                               "guard checks that they stay finite; leave it out")
-        if self.weight_bound is None and self.backend != "loihi":
+        if self.weight_bound is None and self.backend != "loihi" and not standalone:
             self.weight_bound = 1000.0
         self._refuse_unused()
         self._resolve_defaults()
@@ -187,13 +220,31 @@ class RunConfig:
         for name in sorted(unused):
             if getattr(self, name) is not None:
                 raise ConfigError(f"{name}: not used by {what}; leave it out")
+        for name in TASK_FIELDS_UNUSED.get(self.task, ()):
+            if getattr(self, name) is not None:
+                raise ConfigError(f"{name}: not used by the {self.task} task; leave it out")
+        for name, value in TASK_FIXED.get(self.task, {}).items():
+            given = getattr(self, name)
+            if given is not None and given != value:
+                raise ConfigError(f"{name}: the {self.task} task is {value}, not {given!r}")
+        if self.task in STANDALONE_TASKS and self.model != "errormc":
+            raise ConfigError(f"model: the {self.task} task runs errormc only, not "
+                              f"{self.model!r}")
+        if self.variant is not None:
+            if not any(t == self.task for t, _ in VARIANT_DEFAULTS):
+                raise ConfigError(f"variant: only the cartpole task has variants, not "
+                                  f"{self.task!r}")
+            if (self.task, self.variant) not in VARIANT_DEFAULTS:
+                raise ConfigError(f"variant: {self.variant!r} is not one of "
+                                  f"{', '.join(VARIANTS)}")
         if self.network == "rate":
             for name, value in MODEL_FIXED[self.model].items():
                 given = getattr(self, name)
                 if given is not None and given != value:
                     raise ConfigError(f"{name}: the {self.model} model is {value}, not {given!r}")
-        if self.task_seed is not None and self.task != "teacher-student":
-            raise ConfigError(f"task_seed: only the teacher-student task has a teacher; "
+        if self.task_seed is not None and self.task not in ("teacher-student", "cartpole"):
+            raise ConfigError(f"task_seed: only the teacher-student and cartpole tasks have a "
+                              f"teacher; "
                               f"the {self.task} split derives from seed")
         if self.n_test is not None and (self.task, self.network) == ("teacher-student", "rate"):
             raise ConfigError("n_test: the rate teacher-student task has n_samples samples "
@@ -212,7 +263,11 @@ class RunConfig:
                 defaults.pop(name, None)
             if self.model in ("sacramento2018", "dpc"):
                 defaults.pop("eta_lateral")  # empty: the paper's table (MODEL.md 3.2)
+        for name in TASK_FIELDS_UNUSED.get(self.task, ()):
+            defaults.pop(name, None)
         defaults.update(TASK_DEFAULTS[(self.task, self.network)])
+        variant = self.variant or defaults.get("variant")
+        defaults.update(VARIANT_DEFAULTS.get((self.task, variant), {}))
         if self.data:
             defaults["layers"] = (GENMNIST_MNIST_LAYERS if self.task == "genmnist"
                                   else MNIST_LAYERS[self.network])
@@ -228,7 +283,7 @@ class RunConfig:
             _positive_int("steps_per_sample", self.steps_per_sample)
             # one pass over the training set, at most the paper's 2000 steps
             self.settle_steps = min(self.n_samples * self.steps_per_sample, 2000)
-        if self.network == "rate" and self.settle_steps is None:
+        if self.network == "rate" and self.settle_steps is None and self.task != "dms":
             self.settle_steps = 10 * self.steps_per_sample
 
     # --- validation -----------------------------------------------------------------
@@ -286,7 +341,8 @@ class RunConfig:
         if self.readout_steps is not None and self.readout_steps > self.steps_per_sample:
             raise ConfigError(f"readout_steps: {self.readout_steps} exceeds "
                               f"steps_per_sample ({self.steps_per_sample})")
-        _positive_int("checkpoint_every", self.checkpoint_every, zero=True)
+        if self.checkpoint_every is not None:
+            _positive_int("checkpoint_every", self.checkpoint_every, zero=True)
         if self.weight_bound is not None and (not _finite(self.weight_bound)
                                               or self.weight_bound <= 0):
             raise ConfigError(f"weight_bound: must be > 0, got {self.weight_bound!r}")
@@ -331,12 +387,17 @@ class RunConfig:
                                   f"digit), got {self.n_samples!r}")
             if self.model != "errormc":
                 raise ConfigError(f"model: genmnist runs errormc only, not {self.model!r}")
+        if self.task in STANDALONE_TASKS:
+            n_in, n_out = {"dms": (1, 1), "cartpole": (4, 1)}[self.task]
+            if layers[0] != n_in or layers[-1] != n_out or len(layers) != 3:
+                raise ConfigError(f"layers: the {self.task} task needs {n_in}-N-{n_out}, "
+                                  f"got {self.layers!r}")
         if self.network == "spiking" and self.model != "errormc":
             raise ConfigError(f"model: the spiking network is errormc only, not {self.model!r}")
         if self.network == "spiking" and self.protocol != "clean":
             raise ConfigError("protocol: 'reference' reproduces the authors' rate-network "
                               "harness; the spiking network runs the clean protocol")
-        if self.network == "rate" and self.task == "teacher-student":
+        if self.network == "rate" and self.task in ("teacher-student", "cartpole"):
             if self.settle_steps > self.n_samples * self.steps_per_sample:
                 raise ConfigError(
                     f"settle_steps: {self.settle_steps} exceeds the training sequence "
@@ -412,6 +473,10 @@ class RunConfig:
             weights=self.init_weights,
         )
         kwargs.update({g: getattr(self, g) for g in Conductances.names})
+        # fields a task leaves empty (`TASK_FIELDS_UNUSED`) keep the network's defaults
+        for name in TASK_FIELDS_UNUSED.get(self.task, ()):
+            if kwargs.get(name, 0) is None:
+                del kwargs[name]
         return kwargs
 
     def spiking_kwargs(self):

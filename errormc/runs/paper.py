@@ -16,11 +16,21 @@ def run_figure(figure, out, quick=False, seeds=None, protocol="reference", worke
     """Run ``figure``'s grid into ``out/runs`` and write its report to ``out``.
 
     Returns the report's text. Runs that finished in an earlier call are kept;
-    failed runs are listed in ``out/failed`` and left out of the report.
+    failed runs are listed in ``out/failed`` and left out of the report. A
+    standalone figure (``STANDALONE``, e.g. fig8) is computed by its ``run``.
     """
     if figure not in FIGURES:
         raise ConfigError(f"figure: {figure!r} is not one of {', '.join(FIGURES)}")
     module = importlib.import_module(f"errormc.benchmarks.paper.{figure}")
+    if getattr(module, "STANDALONE", False):
+        # a computation without runs (fig8): no grid, no sweep
+        for name, value in grid_options.items():
+            if value is not None:
+                raise ConfigError(f"{name}: {figure} runs no networks; leave it out")
+        if protocol not in ("reference", "clean"):
+            raise ConfigError(f"protocol: {protocol!r} is not one of reference, clean")
+        os.makedirs(out, exist_ok=True)
+        return module.run(out, quick=quick, seeds=seeds)
     configs = resolve(module.grid(quick=quick, seeds=seeds, protocol=protocol, **grid_options),
                       where=figure)
     t0 = time.perf_counter()

@@ -28,6 +28,7 @@ from errormc.benchmarks.alignment import alignment_scan
 from errormc.benchmarks.plots import learning_curve
 from errormc.benchmarks import experiment
 from errormc.benchmarks.protocol import ProtocolState, TeacherStudentProtocol
+from errormc.benchmarks.tasks import cartpole, dms
 from errormc.benchmarks.tasks.digits import (
     ClassificationTask,
     accuracy_at_sample_ends,
@@ -40,7 +41,7 @@ from errormc.networks.errors import ConfigError
 
 from . import models
 from .checkpoint import read_checkpoint, restore_simulator_state, write_checkpoint
-from .config import RunConfig
+from .config import STANDALONE_TASKS, RunConfig
 from .results import (
     CHECKPOINT, FAILED, METRICS, RunDirectory, check_out, prepare_out, working_dir,
 )
@@ -220,7 +221,14 @@ def train(config, progress=False, directory=None, checkpoint=None):
     paper's untrained control (the same protocol with plasticity off for one
     epoch, a separate run), for the spiking network a test pass before training.
     ``checkpoint`` (from `read_checkpoint`) continues an interrupted run.
+    Tasks with their own protocol (``dms``, ``cartpole``) run it instead
+    (`train_standalone`).
     """
+    if config.task in STANDALONE_TASKS:
+        if checkpoint is not None:
+            raise ConfigError(f"resume: {config.task} runs do not checkpoint; run again "
+                              "with --force")
+        return train_standalone(config, progress)
     task = task_for(config)
     protocol = protocol_for(config, task, config.epochs)
     if config.compare is not None and checkpoint is not None:
@@ -285,6 +293,36 @@ def train(config, progress=False, directory=None, checkpoint=None):
     metrics["resumed"] = info["resumed"]
     if config.network == "spiking" and info["placement"] is not None:
         metrics["placement"] = info["placement"]
+    return metrics, weights
+
+
+def train_standalone(config, progress=False):
+    """A task with its own protocol: `errormc.benchmarks.tasks.dms.run` or
+    ``cartpole.run``; metrics and final weights.
+
+    These runs are minutes long and do not checkpoint. The DMS validation curve
+    is written under the generic names too (``val_mse``, ``val_epochs``,
+    ``test_mse_final``).
+    """
+    bar = _progress_bar(config, progress)
+
+    def report(epoch, value):
+        bar.update(1)
+        if value is not None:
+            bar.set_postfix(val_mse=f"{value:.3g}")
+
+    module = {"dms": dms, "cartpole": cartpole}[config.task]
+    try:
+        metrics, weights = module.run(config, progress=report)
+    finally:
+        bar.close()
+    if config.task == "dms":
+        metrics["val_mse"] = metrics["val_mse_per_epoch"]
+        metrics["val_epochs"] = list(range(len(metrics["val_mse"])))
+        metrics["test_mse_final"] = metrics["test_mse"]
+    metrics = dict(network=config.network, model=config.model, backend=config.backend,
+                   layers=config.layers, **metrics)
+    metrics["steps_per_s"] = metrics["steps"] / metrics["wall_s"]
     return metrics, weights
 
 

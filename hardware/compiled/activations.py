@@ -31,6 +31,8 @@ ACTIVATIONS = {
     "logistic": (_logistic, _d_logistic),
     "tanh": (jnp.tanh, lambda x: 1.0 - jnp.tanh(x) ** 2),
     "hard_sigmoid": (lambda x: jnp.clip(x / 6.0 + 0.5, 0.0, 1.0), _d_hard_sigmoid),
+    # the DMS output: tanh(20 (u - 0.5)) with the reference's derivative 1 (MODEL.md 3.4)
+    "steep_tanh": (lambda x: jnp.tanh(20.0 * (x - 0.5)), jnp.ones_like),
 }
 
 assert set(ACTIVATIONS) == set(activations.ACTIVATIONS)
