@@ -17,7 +17,6 @@ Entry points return a flat metrics dict (JSON-serialisable):
 (one backend), `compare_backends(...)` (the same network on several backends).
 """
 
-import os
 import time
 
 import numpy as np

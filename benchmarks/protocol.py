@@ -59,7 +59,7 @@ class Schedule:
 
     def connect(self, node):
         """Slices of ``node`` (a Node with this schedule's process) per role."""
-        n_in, n_out, k = self.n_in, self.n_out, self._switch
+        n_in, k = self.n_in, self._switch
         roles = dict(
             input=node[:n_in],
             target=node[n_in:k],

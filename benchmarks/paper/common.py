@@ -52,6 +52,16 @@ def write_csv(rows, path, columns):
     return path
 
 
+def write_report(figure, rows, out, heading, columns, plot, table):
+    """Write ``<figure>.csv`` (``rows``), ``<figure>.png`` (``plot(rows, path,
+    heading)``) and ``<figure>.md`` (``heading`` over ``table``); return the text."""
+    write_csv(rows, os.path.join(out, f"{figure}.csv"), columns)
+    plot(rows, os.path.join(out, f"{figure}.png"), heading)
+    text = heading + "\n\n" + table + "\n"
+    write_text(os.path.join(out, f"{figure}.md"), text)
+    return text
+
+
 def write_text(path, text):
     tmp = f"{path}.tmp"
     with open(tmp, "w") as f:

@@ -16,7 +16,6 @@ Writes ``fig2a.csv`` (variant, seed, evaluation, failures; seed ``teacher`` for
 the teacher), ``fig2a.png`` and ``fig2a.md``.
 """
 
-import os
 import textwrap
 
 import matplotlib.pyplot as plt
@@ -24,7 +23,7 @@ import numpy as np
 
 from errormc.networks.errors import ConfigError
 
-from .common import save_figure, seed_list, write_csv, write_text
+from .common import save_figure, seed_list, write_report
 
 VARIANTS = ("ideal", "tanh")
 SEEDS = [56789, 12345, 23456, 34567, 76543, 111, 222, 333, 444, 555]
@@ -123,8 +122,4 @@ def report(runs, out, heading=None):
     if heading is None:
         heading = f"fig2a from {len(runs)} runs"
     heading += ": cart-pole failures per closed-loop evaluation"
-    write_csv(rows, os.path.join(out, "fig2a.csv"), COLUMNS)
-    plot(rows, os.path.join(out, "fig2a.png"), heading)
-    text = heading + "\n\n" + format_table(rows) + "\n"
-    write_text(os.path.join(out, "fig2a.md"), text)
-    return text
+    return write_report("fig2a", rows, out, heading, COLUMNS, plot, format_table(rows))

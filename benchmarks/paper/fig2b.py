@@ -14,7 +14,6 @@ Writes ``fig2b.csv`` (seed, epoch, val_mse; epoch ``test`` for the test),
 ``fig2b.png`` and ``fig2b.md`` (median and quartiles per epoch).
 """
 
-import os
 import textwrap
 
 import matplotlib.pyplot as plt
@@ -22,7 +21,7 @@ import numpy as np
 
 from errormc.networks.errors import ConfigError
 
-from .common import save_figure, write_csv, write_text
+from .common import save_figure, write_report
 
 EPOCHS, SEEDS = 10, 10
 QUICK_EPOCHS, QUICK_SEEDS = 3, 2
@@ -91,8 +90,4 @@ def report(runs, out, heading=None):
     if heading is None:
         heading = f"fig2b from {len(runs)} runs"
     heading += ": DMS validation MSE before each epoch and test MSE over seeds"
-    write_csv(rows, os.path.join(out, "fig2b.csv"), COLUMNS)
-    plot(rows, os.path.join(out, "fig2b.png"), heading)
-    text = heading + "\n\n" + format_table(rows) + "\n"
-    write_text(os.path.join(out, "fig2b.md"), text)
-    return text
+    return write_report("fig2b", rows, out, heading, COLUMNS, plot, format_table(rows))

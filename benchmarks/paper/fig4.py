@@ -29,14 +29,13 @@ Full scale (16 x 10 runs of 1000 epochs with up to 1000 x 1000 lateral
 matrices) is meant for the compiled backend (``backend="jax"``).
 """
 
-import os
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 from errormc.benchmarks.tasks.genmnist import MNIST_PIXELS
 
-from .common import save_figure, seed_list, write_csv, write_text
+from .common import save_figure, seed_list, write_report
 
 SIZES = [50, 100, 500, 1000]
 SEEDS = [56789, 12345, 23456, 34567, 76543, 111, 222, 333, 444, 555]
@@ -139,9 +138,6 @@ def report(runs, out, heading=None):
     rows = rows_from_runs(runs)
     if heading is None:
         heading = f"Fig. 4 from {len(rows)} runs"
-    write_csv(rows, os.path.join(out, "fig4.csv"), COLUMNS)
-    plot(rows, os.path.join(out, "fig4.png"), heading)
-    text = heading + "\n\nTest MSE (mean +- std over seeds; rows n_E, columns n_R)\n\n" + \
-        format_table(rows) + "\n"
-    write_text(os.path.join(out, "fig4.md"), text)
-    return text
+    table = ("Test MSE (mean +- std over seeds; rows n_E, columns n_R)\n\n"
+             + format_table(rows))
+    return write_report("fig4", rows, out, heading, COLUMNS, plot, table)

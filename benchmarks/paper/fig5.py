@@ -27,14 +27,13 @@ without plasticity, and the per-step error is the mean over output pixels.
 Full scale is meant for the compiled backend (``backend="jax"``).
 """
 
-import os
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 from errormc.benchmarks.tasks.genmnist import MNIST_PIXELS
 
-from .common import save_figure, seed_list, write_csv, write_text
+from .common import save_figure, seed_list, write_report
 
 SIGMAS = [0.0, 0.1, 0.3, 0.5, 1.0]
 ARMS = ["rep", "error"]
@@ -138,8 +137,5 @@ def report(runs, out, heading=None):
     rows = rows_from_runs(runs)
     if heading is None:
         heading = f"Fig. 5 from {len(runs)} runs"
-    write_csv(rows, os.path.join(out, "fig5.csv"), COLUMNS)
-    plot(rows, os.path.join(out, "fig5.png"), heading)
-    text = heading + "\n\nTest MSE (median [25%, 75%] over seeds)\n\n" + format_table(rows) + "\n"
-    write_text(os.path.join(out, "fig5.md"), text)
-    return text
+    table = "Test MSE (median [25%, 75%] over seeds)\n\n" + format_table(rows)
+    return write_report("fig5", rows, out, heading, COLUMNS, plot, table)

@@ -215,7 +215,7 @@ class RunConfig:
         unused = set(FIELDS_UNUSED[self.network])
         if self.network == "rate":
             unused |= set(FIELDS_UNUSED.get(self.model, ()))
-        what = (f"the spiking network" if self.network == "spiking"
+        what = ("the spiking network" if self.network == "spiking"
                 else f"the {self.model} model")
         for name in sorted(unused):
             if getattr(self, name) is not None:

@@ -31,7 +31,6 @@ from errormc.benchmarks.protocol import ProtocolState, TeacherStudentProtocol
 from errormc.benchmarks.tasks import cartpole, dms
 from errormc.benchmarks.tasks.digits import (
     ClassificationTask,
-    accuracy_at_sample_ends,
     load_digits_task,
     load_mnist,
 )
