@@ -3,10 +3,13 @@
 import nengo
 import numpy as np
 import pytest
+from nengo.builder.ensemble import get_activities
 
 from errormc.benchmarks.deployment import make_spiking_network
+from errormc.benchmarks.protocol import Session
 from errormc.hardware.backends import Simulator, chip_neuron_type, check_backend
 from errormc.hardware.loihi.placement import quantisation_state
+from errormc.networks import SpikingErrorMicrocircuit
 
 nengo.rc.set("decoder_cache", "enabled", "False")
 
@@ -61,8 +64,43 @@ def test_placement_report_421():
         assert quantisation_state(sim_n, net) == {}
 
 
-def test_loihi_weight_reader_tracks_transpose():
-    """bp: B is refreshed from the learned decoders, starting at W^T + noise on both."""
+def test_bp_backward_weights_follow_the_learned_forward_mapping():
+    """bp during learning: after the output decoders have learned, B is the transpose
+    of the forward mapping they now compute, fitted here independently (nengo's
+    tuning curves of the hidden population at our own points, least squares
+    against tanh), and far from where it started."""
+    def factory(input, target, nudging, plasticity):  # noqa: ARG001
+        return SpikingErrorMicrocircuit([3, 2, 1], backward="bp", wt_noise=0.0,
+                                        eta=[1e-2, 1e-2], seed=1, input=input, target=target,
+                                        nudging=nudging)
+
+    rng = np.random.RandomState(0)
+    P, n = 100, 30
+    x = np.repeat(rng.uniform(0, 1, (n, 3)), P, axis=0)
+    t = np.repeat(rng.uniform(-0.6, 0.6, (n, 1)), P, axis=0)
+    t[np.arange(len(t)) % P < 30] = np.nan  # nudged once the pipeline has caught up
+    with Session(factory, 3, 1) as session:
+        net = session.net
+        B0 = np.array(net.effective_weights(1))
+        session.run(x, t, np.ones(len(x)))
+        session.run(x[:200], None, np.zeros(200))  # no target: decoders frozen, B refreshed
+        B = np.array(net.effective_weights(1))
+        conn = net.forward[2]
+        D = session.sim.signals[session.sim.model.sig[conn]["weights"]]
+        ens = conn.pre_obj
+        points = nengo.dists.UniformHypersphere().sample(
+            2000, 2, rng=np.random.RandomState(7)) * net.areas[0].rep_radius
+        A = get_activities(session.sim.data[ens], ens, points)
+        features = np.hstack([np.tanh(points), np.ones((len(points), 1))])
+        W_eff = np.linalg.lstsq(features, A @ D.T, rcond=None)[0][:2].T
+    moved = np.linalg.norm(B - B0)
+    assert moved > 0.3
+    assert np.linalg.norm(B - W_eff.T) < 0.1 * moved
+
+
+def test_loihi_weight_reader_recovers_the_initial_forward_matrix():
+    """bp: before learning, B read back through each backend's weight reader (on
+    Loihi from the chip's integers) is the transpose of the initial W."""
     net, stream = make_spiking_network("3-2-1", seed=1, backward="bp", wt_noise=0.0)
     W2 = net.initial_weights["W2"]
     for backend in ("nengo", "loihi"):
