@@ -50,8 +50,11 @@ def final_forward(result, connectivity):
     return [result["W1"], result["W2"]]
 
 
+@pytest.mark.parametrize("backend", ["nengo", "jax"])
 @pytest.mark.parametrize("name", sorted(TRACES))
-def test_replay_reproduces_every_step(name, data_path):
+def test_replay_reproduces_every_step(name, backend, data_path):
+    """The authors' traces, step by step, on the reference simulator and on the
+    compiled engine alike."""
     spec = TRACES[name]
     t = np.load(data_path(spec["file"]))
     targets = np.where(t["target_injected"][:, None], t["target"], np.nan)
@@ -59,6 +62,7 @@ def test_replay_reproduces_every_step(name, data_path):
         t["input"],
         targets,
         t["plastic"],
+        backend=backend,
         layers=spec["layers"],
         weights=stored_weights(t, spec["connectivity"]),
         connectivity=spec["connectivity"],

@@ -52,6 +52,12 @@ def write_csv(rows, path, columns):
     return path
 
 
+def run_row(config, metrics, **cells):
+    """One CSV row of a finished run: its grid ``cells``, seed and test MSEs."""
+    return dict(cells, seed=int(config["seed"]), test_mse=metrics["test_mse_final"],
+                test_mse_initial=metrics["test_mse_initial"], wall_s=metrics.get("wall_s"))
+
+
 def write_report(figure, rows, out, heading, columns, plot, table):
     """Write ``<figure>.csv`` (``rows``), ``<figure>.png`` (``plot(rows, path,
     heading)``) and ``<figure>.md`` (``heading`` over ``table``); return the text."""

@@ -35,7 +35,7 @@ import numpy as np
 
 from errormc.benchmarks.tasks.genmnist import MNIST_PIXELS
 
-from .common import save_figure, seed_list, write_report
+from .common import run_row, save_figure, seed_list, write_report
 
 SIZES = [50, 100, 500, 1000]
 SEEDS = [56789, 12345, 23456, 34567, 76543, 111, 222, 333, 444, 555]
@@ -70,10 +70,7 @@ def rows_from_runs(runs):
     for config, metrics in runs:
         n_R = int(config["layers"].split("-")[1])
         n_E = int(config["errors"].split("-")[0])
-        rows.append(dict(n_R=n_R, n_E=n_E, seed=int(config["seed"]),
-                         test_mse=metrics["test_mse_final"],
-                         test_mse_initial=metrics["test_mse_initial"],
-                         wall_s=metrics.get("wall_s")))
+        rows.append(run_row(config, metrics, n_R=n_R, n_E=n_E))
     return rows
 
 

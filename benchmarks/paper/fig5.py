@@ -33,7 +33,7 @@ import numpy as np
 
 from errormc.benchmarks.tasks.genmnist import MNIST_PIXELS
 
-from .common import save_figure, seed_list, write_report
+from .common import run_row, save_figure, seed_list, write_report
 
 SIGMAS = [0.0, 0.1, 0.3, 0.5, 1.0]
 ARMS = ["rep", "error"]
@@ -74,10 +74,7 @@ def rows_from_runs(runs):
         sigma = float(config["slope_std"])
         arms = [config["variability_on"]] if sigma > 0 else ARMS
         for arm in arms:
-            rows.append(dict(arm=arm, sigma=sigma, seed=int(config["seed"]),
-                             test_mse=metrics["test_mse_final"],
-                             test_mse_initial=metrics["test_mse_initial"],
-                             wall_s=metrics.get("wall_s")))
+            rows.append(run_row(config, metrics, arm=arm, sigma=sigma))
     return rows
 
 
