@@ -1,6 +1,9 @@
-"""Task drivers for the spiking error microcircuit on either backend.
+"""Presentation of samples to a pre-built spiking microcircuit, for the energy study.
 
-One network object (`errormc.networks.SpikingErrorMicrocircuit`) is built once,
+Runs (`errormc run`, sweeps, benches) go through the one driver
+(`errormc.benchmarks.experiment`); the energy study (`errormc.benchmarks.energy`)
+attaches the Loihi activity counters to a network it builds itself, and presents
+samples with the `Stream` here. One network object (`errormc.networks.SpikingErrorMicrocircuit`) is built once,
 then trained and tested on the Nengo reference simulator and/or the nengo-loihi
 emulator (`errormc.hardware.Simulator`). The host presents one sample every
 ``t_present`` seconds (Nengo seconds, dt = 0.001); during training the target
@@ -11,10 +14,7 @@ passes run with nudging off (every error population inhibited: no nudging and no
 learning) and read the output averaged over the last ``read_fraction`` of each
 presentation.
 
-Entry points return a flat metrics dict (JSON-serialisable):
-
-``run_teacher_student(layers, backend, ...)`` and ``run_digits(backend, ...)``
-(one backend), `compare_backends(...)` (the same network on several backends).
+`train_and_test` returns a flat metrics dict (JSON-serialisable).
 """
 
 import time
@@ -22,12 +22,11 @@ import time
 import numpy as np
 import nengo
 
-from errormc.hardware.backends import BACKENDS, Simulator, check_backend
+from errormc.hardware.backends import Simulator, check_backend
 from errormc.hardware.loihi.placement import quantisation_state
 from errormc.networks.spiking import SpikingErrorMicrocircuit
 
 from .metrics import accuracy, squared_errors
-from .tasks.digits import load_digits_task
 from .tasks.teacher_student import teacher_forward, teacher_seed, teacher_weights
 
 # --- data ------------------------------------------------------------------------
@@ -192,67 +191,3 @@ def train_and_test(
 
 
 # --- tasks ---------------------------------------------------------------------
-
-#: settings of the deployment tasks (spiking network), by task
-TEACHER_STUDENT_DEFAULTS = dict(n_train=40, n_test=20, epochs=2, t_present=0.1, t_settle=0.03)
-DIGITS_DEFAULTS = dict(
-    layers=(64, 10), n_train=300, n_test=150, epochs=1, t_present=0.08, t_settle=0.03,
-    neurons_per_unit=10, error_neurons=60, eta=3e-2,
-)
-
-
-def run_teacher_student(
-    layers="2-1", backend="nengo", seed=0, n_train=40, n_test=20, epochs=2,
-    t_present=0.1, t_settle=0.03, emulator=None, **net_kwargs,
-):
-    """Teacher-student (MODEL.md 3) with the spiking microcircuit on one backend.
-
-    Returns `train_and_test`'s metrics plus ``task``, ``network``, ``layers``,
-    ``teacher_seed``.
-    """
-    layers = [int(n) for n in (layers.split("-") if isinstance(layers, str) else layers)]
-    data = teacher_student_data(layers, n_train, n_test, seed)
-    net, stream = make_spiking_network(layers, t_present, t_settle, seed=seed, **net_kwargs)
-    metrics = train_and_test(net, stream, data, backend, epochs, seed, emulator=emulator)
-    metrics.update(task="teacher_student", network="spiking", layers="-".join(map(str, layers)),
-                   teacher_seed=data["teacher_seed"])
-    return metrics
-
-
-def digits_network(hidden=(), data=None, **kwargs):
-    """``(net, stream)`` for digits: 64 inputs, ``hidden`` areas, 10 outputs."""
-    n_in = 64 if data is None else data["x_train"].shape[1]
-    layers = [n_in] + [int(h) for h in hidden] + [10]
-    return make_spiking_network(layers, **kwargs)
-
-
-def run_digits(
-    backend="nengo", seed=0, n_train=300, n_test=150, epochs=1, hidden=(),
-    t_present=0.08, t_settle=0.03, neurons_per_unit=10, error_neurons=60, eta=3e-2,
-    data=None, emulator=None, **net_kwargs,
-):
-    """The 8x8 digits with the spiking microcircuit on one backend.
-
-    ``data``: a task dict as from `load_digits_task` / `load_mnist` (default: the
-    digits split by ``seed``, first ``n_train``/``n_test`` images).
-    Returns `train_and_test`'s metrics (with ``test_accuracy``) plus ``task``,
-    ``network``, ``layers``.
-    """
-    if data is None:
-        data = load_digits_task(seed, n_train, n_test)
-    net, stream = digits_network(
-        hidden, data, t_present=t_present, t_settle=t_settle, seed=seed,
-        neurons_per_unit=neurons_per_unit, error_neurons=error_neurons, eta=eta, **net_kwargs,
-    )
-    metrics = train_and_test(net, stream, data, backend, epochs, seed, classify=True,
-                             eval_every_epoch=False, emulator=emulator)
-    metrics.update(task="digits", network="spiking", layers="-".join(map(str, net.layers)))
-    return metrics
-
-
-def compare_backends(task="digits", backends=BACKENDS, **kwargs):
-    """Run ``task`` (``digits`` or ``teacher_student``) on each backend; list of metrics."""
-    runners = {"digits": run_digits, "teacher_student": run_teacher_student}
-    if task not in runners:
-        raise ValueError(f"task: unknown {task!r}; choose from {', '.join(runners)}")
-    return [runners[task](backend=check_backend(b), **kwargs) for b in backends]
