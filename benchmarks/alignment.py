@@ -26,7 +26,7 @@ from errormc.networks.compartments import ProjectionBlock
 from errormc.networks.initialization import skip_backward_from_forward
 from errormc.networks.microcircuit import Conductances, parse_layers
 
-from .metrics import angle_deg
+from .metrics import angle_deg, angles_deg
 from .protocol import Session
 
 
@@ -46,6 +46,7 @@ def feedforward_backprop(weights, x, target, activation, attenuation, gains=None
     weights : list of arrays
         ``W_1..W_L`` (post x pre).
     x, target : arrays
+        One sample, or samples along a leading axis (then one update per sample).
     activation : list of str
         One activation per area.
     attenuation : float
@@ -60,7 +61,7 @@ def feedforward_backprop(weights, x, target, activation, attenuation, gains=None
     if gains is None:
         gains = [attenuation] * len(weights)
     for W, name, c in zip(weights, activation, gains):
-        v = c * (W @ rates[-1])
+        v = c * (rates[-1] @ W.T)
         voltages.append(v)
         rates.append(activations.phi(name)(v))
     if target_kind == "voltage":
@@ -69,9 +70,9 @@ def feedforward_backprop(weights, x, target, activation, attenuation, gains=None
         delta = activations.dphi(activation[-1])(voltages[-1]) * (target - rates[-1])
     updates = [None] * len(weights)
     for l in range(len(weights) - 1, -1, -1):
-        updates[l] = np.outer(delta, rates[l])
+        updates[l] = delta[..., :, None] * rates[l][..., None, :]
         if l > 0:
-            delta = activations.dphi(activation[l - 1])(voltages[l - 1]) * (weights[l].T @ delta)
+            delta = activations.dphi(activation[l - 1])(voltages[l - 1]) * (delta @ weights[l])
     return updates
 
 
@@ -259,13 +260,26 @@ def _comparison(config):
     return connectivity, kind, gains, acts
 
 
-def update_angles(session, config, weights, inputs, targets, steps_per_sample,
-                  plasticity=1e-9):
-    """Angles between the model's forward updates and backprop for one weight
-    snapshot, over one replayed training sequence (MODEL.md 2.4a).
+def pending_update(session, l):
+    """The pending forward update of area ``l`` (block (l, l - 1); in skip mode a
+    block of the one forward matrix), a copy, or None when it does not learn."""
+    conn = session.net.forward.get((l, l - 1))
+    if conn is None or conn.learning_rule is None:
+        return None
+    if isinstance(conn, ProjectionBlock):
+        # fetched anew: a compiled backend's arrays are host copies of one moment
+        return np.array(session.signal(conn.projection.learning_rule, "delta")[conn.rows, conn.cols])
+    return np.array(session.signal(conn.learning_rule, "delta"))
 
-    ``session`` (the run's own, after its test) continues from its current
-    state, as the reference does. The target nudges the output and the
+
+def update_angles(batch, configs, weights, inputs, targets, steps_per_sample,
+                  plasticity=1e-9):
+    """Angles between the models' forward updates and backprop for one weight
+    snapshot per member of ``batch``, over one replayed training sequence each
+    (MODEL.md 2.4a).
+
+    The members (the runs' own sessions, after their test) continue from their
+    current state, as the reference does. The target nudges the output and the
     plasticity input is ``plasticity``, so tiny that the weights stay put; the
     reference sets the forward learning rates to 1 instead, which changes each
     block's update by a constant factor only, and angles do not depend on it
@@ -275,45 +289,41 @@ def update_angles(session, config, weights, inputs, targets, steps_per_sample,
     is compared with the gradient of a feed-forward network with the same
     weights on the same input and target (`feedforward_backprop`).
 
-    In ``bp`` mode the backward weights are refreshed from the snapshot's
-    forward weights before the replay, as the reference does at every replay
-    step (`_tracked_backward`).
+    Parameters
+    ----------
+    batch : Batch
+        Sessions stepped in lockstep (one run: ``Batch.of(session)``).
+    configs, weights, inputs, targets : lists, one entry per member
+        Run config, the snapshot's named weights, the replayed sequence.
+    steps_per_sample : int
 
     Returns
     -------
-    array (samples, L)
-        Angles in degrees (the reference's snap to 0 below ~0.08 degrees; NaN
-        where an update vanishes).
+    list of arrays (samples, L)
+        Per member, angles in degrees (the reference's snap to 0 below ~0.08
+        degrees; NaN where an update vanishes).
     """
-    layers = config.layer_sizes()
-    L = len(layers) - 1
-    connectivity, kind, gains, acts = _comparison(config)
-    net = session.net
-    rules = [_hierarchical_update(session, net, l) for l in range(1, L + 1)]
-    hierarchical = _hierarchical(weights, layers, connectivity)
     P = steps_per_sample
-    angles = np.zeros((len(inputs) // P, L))
-    for i, a in enumerate(range(0, len(inputs) - P + 1, P)):
-        session.run(inputs[a : a + P], targets[a : a + P], np.full(P, plasticity))
-        k = a + P - 1
-        bp = feedforward_backprop(hierarchical, inputs[k], targets[k], acts, None, gains, kind)
-        for l, update in enumerate(rules):
-            angles[i, l] = angle_deg(0.0 if update is None else update(), bp[l])
-    return angles
-
-
-def _hierarchical_update(session, net, l):
-    """``() -> array``: the pending update of forward block (l, l - 1) (in skip
-    mode a block of the one forward matrix), or None when it does not learn."""
-    conn = net.forward.get((l, l - 1))
-    if conn is None or conn.learning_rule is None:
-        return None
-    if isinstance(conn, ProjectionBlock):
-        delta = session.signal(conn.projection.learning_rule, "delta")
-        rows, cols = conn.rows, conn.cols
-        return lambda: delta[rows, cols]
-    delta = session.signal(conn.learning_rule, "delta")
-    return lambda: delta
+    ends = np.arange(P - 1, len(inputs[0]), P)
+    L = len(configs[0].layer_sizes()) - 1
+    pending = [[[] for _ in range(L)] for _ in batch.sessions]
+    for a in ends + 1 - P:
+        batch.step([(x[a : a + P], t[a : a + P], np.full(P, plasticity))
+                    for x, t in zip(inputs, targets)])
+        for m, session in enumerate(batch.sessions):
+            for l in range(L):
+                pending[m][l].append(pending_update(session, l + 1))
+    out = []
+    for config, named, x, t, updates in zip(configs, weights, inputs, targets, pending):
+        connectivity, kind, gains, acts = _comparison(config)
+        hierarchical = _hierarchical(named, config.layer_sizes(), connectivity)
+        bp = feedforward_backprop(hierarchical, x[ends], t[ends], acts, None, gains, kind)
+        angles = np.zeros((len(ends), L))
+        for l in range(L):
+            mc = 0.0 if updates[l][0] is None else np.stack(updates[l])
+            angles[:, l] = angles_deg(np.broadcast_to(mc, bp[l].shape), bp[l])
+        out.append(angles)
+    return out
 
 
 def weight_angles(config, weights):
@@ -337,20 +347,22 @@ def weight_angles(config, weights):
     return out
 
 
-def alignment_scan(session, config, snapshots, inputs, targets, steps_per_sample, skip=0):
-    """The BP comparison of MODEL.md 2.4 over a run's weight snapshots.
+def alignment_scan(batch, configs, snapshots, inputs, targets, steps_per_sample, skip=0):
+    """The BP comparison of MODEL.md 2.4 over runs' weight snapshots.
 
     Parameters
     ----------
-    session : Session
-        The run's session after its test; the replays continue its state.
-    config : RunConfig
-    snapshots : list of (dict, list)
-        After every N_rec-th step of the run, in order: the named weights
-        (`Session.weights_after_step`) and the simulator's learned weights
-        (`Session.weight_state`).
-    inputs, targets : arrays
-        The last training pass as the network saw it (shuffled, targets delayed).
+    batch : Batch
+        The runs' sessions after their test, stepped in lockstep (one run:
+        ``Batch.of(session)``); the replays continue their state.
+    configs : list of RunConfig
+        One per member.
+    snapshots : list of lists
+        Per member, after every N_rec-th step of its run, in order: the learned
+        weights (`Session.weight_state`).
+    inputs, targets : lists of arrays
+        Per member, the last training pass as the network saw it (shuffled,
+        targets delayed).
     steps_per_sample : int
     skip : int
         Snapshots left out at the start, floor(T_settle / (dt N_rec)) in the
@@ -358,32 +370,45 @@ def alignment_scan(session, config, snapshots, inputs, targets, steps_per_sample
 
     Returns
     -------
-    dict
-        ``alignment_deg``: per area (bottom to top) the mean angle over all
-        (snapshot, sample) entries, NaN counted as 0 (as the paper's figure);
-        ``alignment_deg_per_snapshot`` (snapshots x areas);
+    list of dict
+        Per member: ``alignment_deg``, per area (bottom to top) the mean angle
+        over all (snapshot, sample) entries, NaN counted as 0 (as the paper's
+        figure); ``alignment_deg_per_snapshot`` (snapshots x areas);
         ``alignment_wt_b_deg``: 2.4(b) at the last snapshot;
         ``alignment_wt_b_deg_per_snapshot``; ``alignment_snapshots``.
     """
-    used = snapshots[skip:]
-    per_snapshot = []
-    for named, state in used:
-        session.set_weight_state(state)
-        _write_backward(session, config, named)
-        a = update_angles(session, config, named, inputs, targets, steps_per_sample)
-        per_snapshot.append(np.nan_to_num(a, nan=0.0))
-    wt_b = [weight_angles(config, named) for named, _ in snapshots]
-    if per_snapshot:
-        stacked = np.stack(per_snapshot)
-        mean = stacked.mean(axis=(0, 1))
-        by_snapshot = stacked.mean(axis=1)
-    else:
-        mean = np.full(len(config.layer_sizes()) - 1, np.nan)
-        by_snapshot = np.zeros((0, len(mean)))
-    return {
-        "alignment_deg": [float(a) for a in mean],
-        "alignment_deg_per_snapshot": by_snapshot.tolist(),
-        "alignment_wt_b_deg": wt_b[-1] if wt_b else [],
-        "alignment_wt_b_deg_per_snapshot": wt_b,
-        "alignment_snapshots": len(used),
-    }
+    n = {len(s) for s in snapshots}
+    if len(n) != 1:
+        raise ValueError(f"snapshots: members hold {sorted(n)} snapshots; a batch runs in lockstep")
+    members = list(zip(batch.sessions, configs))
+    L = len(configs[0].layer_sizes()) - 1
+    per_snapshot = [[] for _ in members]
+    wt_b = [[] for _ in members]
+    for index in range(n.pop()):
+        named = []
+        for m, (session, config) in enumerate(members):
+            session.set_weight_state(snapshots[m][index])
+            named.append(session.weights())
+            wt_b[m].append(weight_angles(config, named[-1]))
+            if index >= skip:
+                _write_backward(session, config, named[-1])
+        if index < skip:
+            continue
+        angles = update_angles(batch, configs, named, inputs, targets, steps_per_sample)
+        for m, a in enumerate(angles):
+            per_snapshot[m].append(np.nan_to_num(a, nan=0.0))
+    out = []
+    for m in range(len(members)):
+        if per_snapshot[m]:
+            stacked = np.stack(per_snapshot[m])
+            mean, by_snapshot = stacked.mean(axis=(0, 1)), stacked.mean(axis=1)
+        else:
+            mean, by_snapshot = np.full(L, np.nan), np.zeros((0, L))
+        out.append({
+            "alignment_deg": [float(a) for a in mean],
+            "alignment_deg_per_snapshot": by_snapshot.tolist(),
+            "alignment_wt_b_deg": wt_b[m][-1] if wt_b[m] else [],
+            "alignment_wt_b_deg_per_snapshot": wt_b[m],
+            "alignment_snapshots": len(per_snapshot[m]),
+        })
+    return out

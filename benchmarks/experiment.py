@@ -132,22 +132,33 @@ def train(factory, task, protocol, dt, backend="nengo", seed=None, untrained=Non
 
 
 def train_batch(factories, tasks, protocols, dt, seeds, untrained=None, backend="jax",
-                progress=None):
+                progress=None, snapshot_every=0, on_snapshot=None, after=None):
     """`train` for runs that differ only in their seed, batched on a compiled backend.
 
     ``factories``, ``tasks``, ``protocols`` and ``seeds`` hold one entry per run
     (its own initial weights, data order and shuffles); ``untrained`` the
     protocols of the untrained controls, run as a second batch. Returns one
     ``(metrics, weights)`` pair per run, under `train`'s names.
+
+    ``on_snapshot(member, session, index, state)`` is called every
+    ``snapshot_every`` steps for each member; ``after(batch, trained) -> list of
+    dict`` (one per member) computes further metrics on the trained batch
+    before it closes (its steps count in ``steps``).
     """
     t0 = time.perf_counter()
     layers = tasks[0].layers
     with Batch(factories, layers[0], layers[-1], dt, seeds, backend) as batch:
-        generators = [p.chunks(progress=progress if i == 0 else None)
-                      for i, p in enumerate(protocols)]
+        generators = [
+            p.chunks(progress=progress if i == 0 else None, snapshot_every=snapshot_every,
+                     on_snapshot=None if on_snapshot is None else (
+                         lambda index, s, i=i: on_snapshot(i, batch.sessions[i], index, s)))
+            for i, p in enumerate(protocols)
+        ]
         trained = batch.run(generators)
         weights = [s.weights() for s in batch.sessions]
-    steps = [r["steps"] for r in trained]
+        before = [s.steps for s in batch.sessions]
+        extra = after(batch, trained) if after is not None else [{} for _ in trained]
+        steps = [r["steps"] + s.steps - b for r, s, b in zip(trained, batch.sessions, before)]
     if untrained is None:
         initial = [r["initial"] for r in trained]
     else:
@@ -156,8 +167,8 @@ def train_batch(factories, tasks, protocols, dt, seeds, untrained=None, backend=
         steps = [s + r["steps"] for s, r in zip(steps, initial)]
     wall = time.perf_counter() - t0
     out = []
-    for task, protocol, result, first, n, w in zip(tasks, protocols, trained, initial, steps,
-                                                   weights):
+    for task, protocol, result, first, n, w, more in zip(tasks, protocols, trained, initial,
+                                                         steps, weights, extra):
         metrics = {}
         if isinstance(task, ClassificationTask):
             P, k = task.steps_per_sample, protocol.readout_steps or 1
@@ -177,5 +188,6 @@ def train_batch(factories, tasks, protocols, dt, seeds, untrained=None, backend=
             "batch": len(tasks),
             "steps_per_s": n * len(tasks) / wall,
         })
+        metrics.update(more)
         out.append((metrics, w))
     return out

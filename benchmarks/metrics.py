@@ -35,17 +35,27 @@ def accuracy(outputs, labels):
     return float(np.mean(np.argmax(outputs, axis=1) == np.asarray(labels)))
 
 
-def angle_deg(a, b, snap=True):
-    """Angle between two arrays in degrees (Frobenius inner product).
+def angles_deg(a, b, snap=True):
+    r"""Angles in degrees between pairs of arrays stacked along the first axis.
+
+    .. math:: \theta_k = \arccos \frac{\langle A_k, B_k \rangle_F}{\|A_k\|_F\, \|B_k\|_F}
 
     With ``snap``, 0 where |1 - cos| < 1e-6 (angles below ~0.08 degrees), as the
-    reference does (MODEL.md 2.4a); NaN if either array is zero.
+    reference does (MODEL.md 2.4a); NaN where either array is zero.
     """
-    a, b = np.ravel(a), np.ravel(b)
-    na, nb = np.linalg.norm(a), np.linalg.norm(b)
-    if na == 0 or nb == 0:
-        return float("nan")
-    cos = float(np.dot(a, b) / (na * nb))
-    if snap and abs(1.0 - cos) < 1e-6:
-        return 0.0
-    return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
+    a, b = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
+    a, b = a.reshape(len(a), -1), b.reshape(len(b), -1)
+    na, nb = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cos = np.einsum("ki,ki->k", a, b) / (na * nb)
+    out = np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+    if snap:
+        out[np.abs(1.0 - cos) < 1e-6] = 0.0
+    out[(na == 0) | (nb == 0)] = np.nan
+    return out
+
+
+def angle_deg(a, b, snap=True):
+    """`angles_deg` of one pair of arrays, as a float."""
+    a, b = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
+    return float(angles_deg(a[None], b[None], snap)[0])

@@ -224,19 +224,33 @@ class Batch:
         for session, member in zip(self.sessions, self.sim.members):
             session.sim = member
 
+    @classmethod
+    def of(cls, session):
+        """One built `Session` as a batch of one (it stays the session's to close)."""
+        batch = cls.__new__(cls)
+        batch.sessions, batch.sim = [session], session.sim
+        return batch
+
+    def step(self, phases):
+        """Run one phase ``(inputs, targets, learn)`` per member, in lockstep."""
+        lengths = {len(x) for x, _, _ in phases}
+        if len(lengths) != 1:
+            raise ValueError(f"batch: members ask for phases of {sorted(lengths)} steps; "
+                             "batched runs must differ only in their data")
+        for session, (x, t, learn) in zip(self.sessions, phases):
+            session.schedule.load(x, t, learn, start=self.sim.n_steps)
+        T = lengths.pop()
+        self.sim.clear_probes()
+        self.sim.run_steps(T)
+        for session in self.sessions:
+            session.steps += T
+
     def run(self, generators):
         """Drive ``generators`` (`TeacherStudentProtocol.chunks`, one per member) to
         their end; return their results."""
         phases = [next(g) for g in generators]
         while True:
-            lengths = {len(x) for x, _, _ in phases}
-            if len(lengths) != 1:
-                raise ValueError(f"batch: members ask for phases of {sorted(lengths)} steps; "
-                                 "batched runs must differ only in their data")
-            for session, (x, t, learn) in zip(self.sessions, phases):
-                session.schedule.load(x, t, learn, start=self.sim.n_steps)
-            self.sim.clear_probes()
-            self.sim.run_steps(lengths.pop())
+            self.step(phases)
             results, next_phases = [], []
             for session, g in zip(self.sessions, generators):
                 output = np.array(session.sim.data[session.probes["output"]])

@@ -89,8 +89,9 @@ def _model_flags(p, skip=()):
 RUN_FLAGS = (
     ("--model", str, "errormc | sacramento2018 | dpc | ann (default errormc)"),
     ("--network", str, "rate | spiking (default rate; spiking on --backend loihi)"),
-    ("--backend", str, "nengo | jax (rate networks, compiled) | loihi (spiking network) "
-                       "(default nengo)"),
+    ("--backend", str, "jax (rate networks, compiled) | nengo (the reference simulator) | "
+                       "loihi (spiking network) (default jax for rate networks, nengo for "
+                       "spiking)"),
     ("--epochs", int, "epochs (default: teacher-student 100 rate, 2 spiking; digits 10 / 1)"),
     ("--task-seed", int, "seed of teacher and data, teacher-student (default: --seed; "
                          "the paper: its first seed)"),
@@ -350,7 +351,7 @@ def build_parser():
                        argument_default=argparse.SUPPRESS)
     p.add_argument("--stimulus", required=True, help=".npz with inputs[T,n_in], targets, learn")
     p.add_argument("--out", required=True, help="directory for trace.npz")
-    p.add_argument("--backend", help="nengo | jax (default nengo)")
+    p.add_argument("--backend", help="jax | nengo (default jax)")
     _model_flags(p)
     p.set_defaults(func=cmd_replay)
 
@@ -368,7 +369,8 @@ def build_parser():
                                                            "paper's 10; --quick 2)")
     p.add_argument("--protocol", default="reference", help="reference | clean (default reference)")
     p.add_argument("--workers", type=int, default=None, help="parallel workers (default: cores)")
-    p.add_argument("--backend", default=None, help="backend of every run (default nengo)")
+    p.add_argument("--backend", default=None, help="backend of every run: jax | nengo "
+                                                   "(default jax; the spiking network nengo)")
     p.add_argument("--data", default=None, help="fig4, fig5: a local MNIST .npz, 784 pixels "
                                                 "(default: the bundled 8x8 digits)")
     p.add_argument("--out", required=True, help="output directory")

@@ -16,7 +16,7 @@ import pytest
 
 from errormc.benchmarks.alignment import alignment_scan
 from errormc.runs.config import RunConfig
-from errormc.benchmarks.protocol import Session
+from errormc.benchmarks.protocol import Batch, Session
 from errormc.runs.runner import train as run_rate
 from errormc.networks import ErrorMicrocircuit
 from errormc.networks.baselines import paper_eta
@@ -67,9 +67,9 @@ def test_scan_matches_fixed_point_backprop():
     t = np.repeat(rng.uniform(-0.5, 0.5, (n, 1)), P, axis=0)
     with Session(build, 4, 1) as session:
         session.run(x, t, np.ones(len(x)))  # learn a little: weights move off their start
-        snapshots = [(session.weights_after_step(), session.weight_state())]
-        result = alignment_scan(session, config, snapshots, x, t, P)
-    w = snapshots[0][0]
+        w = session.weights_after_step()
+        [result] = alignment_scan(Batch.of(session), [config], [[session.weight_state()]],
+                                  [x], [t], P)
     truth = np.mean([_fixed_point_angles(w, x[k], t[k]) for k in range(P - 1, len(x), P)], axis=0)
     assert np.all(truth > 1.0)  # a non-trivial comparison (noisy B, nudged rates)
     np.testing.assert_allclose(result["alignment_deg"], truth, atol=1e-6)

@@ -50,11 +50,14 @@ def test_sweep_records_failure_skips_finished_and_retries_only_failed(tmp_path):
 
 
 def test_sweep_survives_a_killed_worker(tmp_path):
-    """A worker killed mid-run: its run is rescheduled, resumes, and all finish."""
+    """A worker killed mid-run: its run is rescheduled, resumes, and all finish.
+
+    On the reference simulator, whose runs checkpoint one by one (a seed batch
+    on the compiled backend writes no checkpoints: a killed batch starts over)."""
     from dask.distributed import Client, LocalCluster
 
-    configs = [RunConfig(layers="4-2-1", epochs=40, n_samples=20, seed=s, checkpoint_every=20)
-               for s in range(4)]
+    configs = [RunConfig(layers="4-2-1", epochs=40, n_samples=20, seed=s, checkpoint_every=20,
+                         backend="nengo") for s in range(4)]
     out = tmp_path / "sweep"
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                            dashboard_address=None, silence_logs=50)

@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 from errormc.benchmarks.alignment import alignment_scan
 from errormc.benchmarks.plots import learning_curve
 from errormc.benchmarks import experiment
-from errormc.benchmarks.protocol import ProtocolState, TeacherStudentProtocol
+from errormc.benchmarks.protocol import Batch, ProtocolState, TeacherStudentProtocol
 from errormc.benchmarks.tasks import cartpole, dms
 from errormc.benchmarks.tasks.digits import (
     ClassificationTask,
@@ -202,6 +202,15 @@ class Guard:
             self.last = state.steps
 
 
+def guard_chunk(config):
+    """Steps between guard checks: `GUARD_SAMPLES` samples (ten times more on the
+    compiled backend), at most ``checkpoint_every`` samples."""
+    samples = GUARD_SAMPLES_COMPILED if config.backend == "jax" else GUARD_SAMPLES
+    if config.checkpoint_every:
+        samples = min(samples, config.checkpoint_every)
+    return samples * config.steps_per_sample
+
+
 def describe(config):
     """What a run is, for progress bars and summaries."""
     network = config.model if config.network == "rate" else "spiking errormc"
@@ -251,13 +260,14 @@ def train(config, progress=False, directory=None, checkpoint=None):
     snapshots = []
 
     def snapshot(session, index, state):  # noqa: ARG001
-        snapshots.append((session.weights_after_step(), session.weight_state()))
+        snapshots.append(session.weight_state())
 
     def compare(session, trained):
         """MODEL.md 2.4: replay the last training sequence from every snapshot."""
         x, t = trained["last_train"]
-        return alignment_scan(session, config, snapshots, x, t, config.steps_per_sample,
-                              skip=task.settle_steps // config.snapshot_every)
+        return alignment_scan(Batch.of(session), [config], [snapshots], [x], [t],
+                              config.steps_per_sample,
+                              skip=task.settle_steps // config.snapshot_every)[0]
 
     with _interrupt_flag() as flag:
         guard = Guard(config, directory, flag, wall_before)
@@ -268,8 +278,7 @@ def train(config, progress=False, directory=None, checkpoint=None):
                 sim_options={} if config.emulator is None else {"emulator": config.emulator},
                 untrained=None if protocol.initial_test else protocol_for(config, task, 1),
                 progress=report,
-                chunk_steps=(GUARD_SAMPLES_COMPILED if config.backend == "jax" else GUARD_SAMPLES)
-                * config.steps_per_sample,
+                chunk_steps=guard_chunk(config),
                 on_chunk=guard, restore=None if checkpoint is None else restore,
                 snapshot_every=config.snapshot_every if config.compare else 0,
                 on_snapshot=snapshot, after=compare if config.compare else None,
@@ -374,9 +383,8 @@ def run(config, out=None, progress=False, force=False):
 
 def batchable(config):
     """Whether a run can join a seed batch: a rate run on the compiled backend with
-    its own protocol end to end (the backprop comparison replays snapshots in its
-    own session, so it runs alone)."""
-    return (config.backend == "jax" and config.network == "rate" and config.compare is None
+    the generic protocol (the backprop comparison included)."""
+    return (config.backend == "jax" and config.network == "rate"
             and config.task in ("teacher-student", "digits", "genmnist"))
 
 
@@ -406,10 +414,24 @@ def run_batch(configs, outs, progress=False):
     def report(epoch, val_mse):
         bar.update(1)
 
+    compare = configs[0].compare is not None
+    snapshots = [[] for _ in configs]
+
+    def snapshot(member, session, index, state):  # noqa: ARG001
+        snapshots[member].append(session.weight_state())
+
+    def scan(batch, trained):
+        """MODEL.md 2.4 for every member, the replays in lockstep."""
+        x, t = zip(*(r["last_train"] for r in trained))
+        return alignment_scan(batch, configs, snapshots, x, t, configs[0].steps_per_sample,
+                              skip=tasks[0].settle_steps // configs[0].snapshot_every)
+
     try:
         results = experiment.train_batch(
             [models.network_factory(c) for c in configs], tasks, protocols, configs[0].dt,
             [c.seed for c in configs], untrained=untrained, progress=report,
+            snapshot_every=configs[0].snapshot_every if compare else 0,
+            on_snapshot=snapshot if compare else None, after=scan if compare else None,
         )
     finally:
         bar.close()

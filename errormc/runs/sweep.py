@@ -133,7 +133,9 @@ def execute_batch(config_dicts, root):
 
 
 def groups(configs):
-    """Seed batches: runs that may share one compiled program, in grid order."""
+    """Seed batches: runs that may share one compiled program, the most work
+    first (so that on a few workers the longest batches do not run last), grid
+    order among equals."""
     out, index = [], {}
     for config in configs:
         if not runner.batchable(config):
@@ -144,7 +146,16 @@ def groups(configs):
             index[key] = len(out)
             out.append([])
         out[index[key]].append(config)
-    return out
+    return sorted(out, key=lambda group: -sum(work(c) for c in group))
+
+
+def work(config):
+    """A rough measure of a run's arithmetic, to order a sweep: steps times the
+    square of its units (dense weight matrices), twice with the backprop
+    comparison (a replay per snapshot)."""
+    units = sum(config.layer_sizes()) + sum(config.error_sizes() or ())
+    steps = (config.epochs or 1) * (config.n_samples or 1) * (config.steps_per_sample or 1)
+    return steps * units**2 * (2 if config.compare else 1)
 
 
 def check_workers(workers, scheduler):

@@ -42,6 +42,8 @@ UNROLL = 8
 BATCH_UNROLL = 1
 #: steps of a full compiled chunk
 CHUNK_STEPS = 1024
+#: the smallest capacity of a program for runs shorter than ``chunk_steps``
+SHORT_CAPACITY = 16
 
 #: compiled chunks by (traced step, its constants, chunk steps, unroll, batch size)
 _COMPILED = {}
@@ -236,8 +238,9 @@ class BatchSimulator:
             self._mutable = [jnp.asarray(v) for v in states[0][0]]
             self._consts = [jnp.asarray(v) for v in states[0][1]]
         self._inputs = [HostInputs(prog, s) for prog, s in zip(self.programs, self.seeds)]
-        self._mirror = None  # host copies of the values, made on first access
-        self._dirty = False
+        self._mutable_index = {i: k for k, i in enumerate(self.programs[0].layout.mutable)}
+        self._mirror = {}  # host copies of bases, made on first access
+        self._dirty = {}  # bases handed out writable: their values as fetched
         self.n_steps = 0
         self.clear_probes()
 
@@ -245,23 +248,25 @@ class BatchSimulator:
     def time(self):
         return self.n_steps * self.dt
 
-    def _pull(self):
-        if self._mirror is None:
+    def _host(self, i):
+        """The host copy of base ``i``'s flat values (batched: every member's),
+        fetched from the device on first access after a run."""
+        value = self._mirror.get(i)
+        if value is None:
             layout = self.programs[0].layout
-            values = [None] * len(layout.bases)
-            for i, v in zip(layout.mutable, self._mutable):
-                values[i] = np.array(v)
-            for i, v in zip(layout.readonly, self._consts):
-                values[i] = np.array(v)
-            self._mirror = values
-        return self._mirror
+            k = self._mutable_index.get(i)
+            value = np.array(self._mutable[k] if k is not None
+                             else self._consts[layout.readonly.index(i)])
+            self._mirror[i] = value
+        return value
 
     def _push(self):
-        if self._dirty:
-            layout = self.programs[0].layout
-            self._mutable = [jnp.asarray(self._mirror[i]) for i in layout.mutable]
-            self._dirty = False
-        self._mirror = None
+        """Send the bases written through a handed-out array back to the device."""
+        for i, pristine in self._dirty.items():
+            if not np.array_equal(self._mirror[i], pristine, equal_nan=True):
+                self._mutable[self._mutable_index[i]] = jnp.asarray(self._mirror[i])
+        self._dirty = {}
+        self._mirror = {}
 
     def signal_value(self, member, sig):
         """Member ``member``'s value of ``sig`` (a numpy view into the host copy)."""
@@ -269,7 +274,7 @@ class BatchSimulator:
         if sig not in layout:
             raise KeyError(f"signal {sig} is not part of this simulation")
         view = layout.view(sig)
-        flat = self._pull()[view.base]
+        flat = self._host(view.base)
         if self.batched:
             flat = flat[member]
         base_value = flat.reshape(sig.base.shape)
@@ -279,7 +284,10 @@ class BatchSimulator:
         else:
             value = base_value
         if view.base in layout.written and not sig.readonly:
-            self._dirty = True
+            # a write through it must reach the device: the next run sends this
+            # base if it differs from the value as fetched (reads cost no upload)
+            if view.base not in self._dirty:
+                self._dirty[view.base] = self._mirror[view.base].copy()
         else:
             value.setflags(write=False)
         return value
@@ -290,17 +298,19 @@ class BatchSimulator:
 
     # --- running ----------------------------------------------------------------------
 
-    def _program(self, unroll):
-        """The compiled chunk (up to ``chunk_steps`` steps, the count given at run
-        time), shared by every simulator of the same structure and batch size."""
+    def _program(self, unroll, capacity=None):
+        """The compiled chunk (up to ``capacity`` steps, default ``chunk_steps``,
+        the count given at run time), shared by every simulator of the same
+        structure and batch size."""
         B = len(self.programs) if self.batched else None
-        key = (self._key, self.chunk_steps, unroll, B)
+        capacity = capacity or self.chunk_steps
+        key = (self._key, capacity, unroll, B)
         fn = _COMPILED.get(key)
         if fn is not None:
             return fn
         prog = self.programs[0]
-        chunk = prog.chunk(self.chunk_steps, unroll)
-        lead = (B, self.chunk_steps) if self.batched else (self.chunk_steps,)
+        chunk = prog.chunk(capacity, unroll)
+        lead = (B, capacity) if self.batched else (capacity,)
         # shapes only: compiling must not advance the inputs' own counters
         rows = tuple(np.zeros(lead + (op.output.size,)) for op in prog.host_ops)
         if self.batched:
@@ -340,9 +350,14 @@ class BatchSimulator:
         self._push()
         C = self.chunk_steps
         # the unrolled loop compiles in several times the time of the plain one:
-        # worth it for long runs only (the choice depends on ``steps`` alone, so a
-        # run repeats bitwise)
-        fn = self._program(self.unroll if steps >= C else 1) if steps else None
+        # worth it for long runs only; a short run gets a program of its own
+        # power-of-two capacity, not a long run's padded inputs and probe buffers
+        # (both choices depend on ``steps`` alone, so a run repeats bitwise)
+        if steps >= C:
+            fn = self._program(self.unroll)
+        elif steps:
+            C = min(C, max(SHORT_CAPACITY, 1 << (steps - 1).bit_length()))
+            fn = self._program(1, C)
         while steps > 0:
             n = min(steps, C)
             rows = self._inputs_for(self.n_steps + 1, n, capacity=C)
