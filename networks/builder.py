@@ -14,9 +14,8 @@ probe and time operators. Each operator here is a plain
 `nengo.builder.Operator` with declared sets/incs/reads/updates; ``m`` is the
 plasticity switch of a rule (``delta = 0`` where ``m = 0``), ``m_t`` the nudging
 switch, ``m_r`` a soma reset switch, ``dt`` the time step. A compiled engine
-implements these (the two reset operators: not yet) and nengo's
-``Reset``, ``Copy``, ``DotInc``, ``ElementwiseInc``, ``TimeUpdate`` (plus, for dPC,
-the delay filter).
+implements these and nengo's ``Reset``, ``Copy``, ``DotInc``, ``ElementwiseInc``,
+``TimeUpdate`` (plus, for dPC, the delay filter).
 
 ========================  ===================================================================
 operator                  equation (per step)

@@ -1,5 +1,6 @@
-"""Delayed match-to-sample (Fig. 2b): trials, resettable non-prospective somas,
-the one-update-per-trial schedule, and the authors' check values."""
+"""Delayed match-to-sample (Fig. 2b): trials, resettable somas on both backends,
+the one-update-per-trial schedule, the jax backend against nengo, and the
+authors' check values."""
 
 import json
 import os
@@ -12,6 +13,7 @@ from nengo.exceptions import BuildError
 
 from errormc.benchmarks.protocol import Session, TrialProtocol
 from errormc.benchmarks.tasks import dms
+from errormc.hardware import Simulator
 from errormc.networks import activations
 from errormc.networks.compartments import Population
 from errormc.networks.errors import ConfigError
@@ -44,34 +46,40 @@ def test_steep_tanh_keeps_the_unit_derivative():
     assert np.all(activations.dphi("steep_tanh")(x) == 1.0)
 
 
-def soma_trace(reset_history, steps=8, reset_at=4, J=0.3, g=0.46):
-    """One non-prospective unit with constant input J and a reset at one step."""
+def soma_trace(reset_history, prospective=False, backend="nengo", steps=8, reset_at=4, J=0.3,
+               g=0.46):
+    """One unit with constant input J and a reset at one step."""
     with nengo.Network() as net:
         reset = nengo.Node(lambda t: float(round(t / 0.01) == reset_at + 1))
         # a sub-network: the reset switch is built before the population
         with nengo.Network():
-            ens = Population(1, ProspectiveRate("tanh", g, prospective=False,
+            ens = Population(1, ProspectiveRate("tanh", g, prospective=prospective,
                                                 initial_voltage=[0.7]),
                              reset=reset, reset_history=reset_history)
         nengo.Connection(nengo.Node([J]), ens.neurons, synapse=None)
-        probes = {k: nengo.Probe(ens.neurons, k) for k in ("output", "prospective", "voltage")}
-    with nengo.Simulator(net, dt=0.01, progress_bar=False) as sim:
+        probes = {k: nengo.Probe(ens.neurons, k)
+                  for k in ("output", "prospective", "derivative", "voltage")}
+    with Simulator(net, backend=backend, dt=0.01) as sim:
         sim.run_steps(steps)
-    return {k: sim.data[p][:, 0] for k, p in probes.items()}
+        return {k: np.array(sim.data[p][:, 0]) for k, p in probes.items()}
 
 
+@pytest.mark.parametrize("backend", ["nengo", "jax"])
+@pytest.mark.parametrize("prospective", [False, True])
 @pytest.mark.parametrize("reset_history", [False, True])
-def test_reset_soma_against_hand_computed_euler(reset_history):
+def test_reset_soma_against_hand_computed_euler(reset_history, prospective, backend):
     J, g, dt, reset_at = 0.3, 0.46, 0.01, 4
-    data = soma_trace(reset_history, J=J, g=g, reset_at=reset_at)
+    data = soma_trace(reset_history, prospective, backend, J=J, g=g, reset_at=reset_at)
     u, h = 0.7, 0.7
     for k in range(8):
         if k == reset_at:
             u = 0.0
             h = 0.0 if reset_history else h
         breve = h + (1 / g) / dt * (u - h)
-        assert np.isclose(data["output"][k], np.tanh(u), atol=1e-13)  # non-prospective
+        rate = np.tanh(breve) if prospective else np.tanh(u)
+        assert np.isclose(data["output"][k], rate, atol=1e-13)
         assert np.isclose(data["prospective"][k], breve, atol=1e-10)
+        assert np.isclose(data["derivative"][k], 1 - np.tanh(breve) ** 2, atol=1e-12)
         h, u = u, u + dt * (J - g * u)
         assert np.isclose(data["voltage"][k], u, atol=1e-13)
 
@@ -147,11 +155,49 @@ def test_first_validation_matches_the_authors_script():
     assert abs(mse - checks()["val_mse_per_epoch"][0]) < 1e-12
 
 
-@pytest.mark.slow
-def test_ten_epochs_match_the_authors_script():
-    """``errormc run dms --epochs 10 --seed 2`` (about 4 minutes)."""
+def short_run(backend, protocol):
+    """Two epochs on two trials of each split: the protocol's validation
+    errors, test errors, final and initial weights."""
+    config = RunConfig(task="dms", seed=2, epochs=2, protocol=protocol, backend=backend)
+    trials = {name: dms.trials(2, seed) for name, (seed, _) in dms.SPLITS.items()}
+    with Session(dms.network(config), 1, 1, config.dt, backend,
+                 extras=("reset", "tracking")) as session:
+        result = TrialProtocol(trials, config.epochs).run(session)
+        return result, session.weights(), session.net.initial_weights
+
+
+def assert_close(a, b, rtol, name=""):
+    """max |a - b| <= rtol max |b|."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    assert a.shape == b.shape, name
+    assert np.max(np.abs(a - b)) <= rtol * np.max(np.abs(b)), name
+
+
+@pytest.mark.parametrize("protocol", ["reference", "clean"])
+def test_dms_on_jax_equals_the_reference_simulator(protocol):
+    """The trial protocol (a reset per trial, one plastic step per trial) on the
+    compiled engine against nengo: per-trial errors and every final weight."""
+    ref, ref_w, initial = short_run("nengo", protocol)
+    out, w, _ = short_run("jax", protocol)
+    # squared errors of trials whose tanh output saturates at the target are ~1e-17:
+    # measured against the largest error of the run
+    errors = [np.r_[np.ravel(run["val_trial_mse"]), run["test_trial_mse"]] for run in (out, ref)]
+    assert_close(*errors, 1e-9)
+    assert out["steps"] == ref["steps"]
+    assert sorted(w) == sorted(ref_w)
+    for name in ref_w:
+        assert_close(w[name], ref_w[name], 1e-9, name)
+    # it learned: the forward weights moved
+    assert not np.allclose(ref_w["W1"], initial["W1"])
+    assert not np.allclose(ref_w["W2"], initial["W2"])
+
+
+@pytest.mark.parametrize("backend", [pytest.param("nengo", marks=pytest.mark.slow), "jax"])
+def test_ten_epochs_match_the_authors_script(backend):
+    """``errormc run dms --epochs 10 --seed 2`` (nengo: about 2 minutes; jax:
+    seconds)."""
     ref = checks()
-    metrics, weights = dms.run(RunConfig(task="dms", seed=2, epochs=10))
+    metrics, weights = dms.run(RunConfig(task="dms", seed=2, epochs=10, backend=backend))
     assert np.allclose(metrics["val_mse_per_epoch"], ref["val_mse_per_epoch"], rtol=1e-9,
                        atol=1e-12)
     assert abs(metrics["test_mse"] - ref["test_mse"]) < 1e-9

@@ -21,6 +21,8 @@ from errormc.networks.builder import (
     SimProduct,
     SimProspectiveRate,
     SimReplace,
+    SimResetProspectiveRate,
+    SimResetSomaticEuler,
     SimSomaticEuler,
     SimTargetDrive,
     SimTransposeTracking,
@@ -103,6 +105,52 @@ def somatic_euler(op, ctx):
         s[u] = u_now + (current - u_now * g) * dt
 
     return step_somatic_euler
+
+
+@implements(SimResetProspectiveRate)
+def reset_prospective_rate(op, ctx):
+    """`prospective_rate` on the reset voltage ``u~ = (1 - m_r) u``:
+    ``h = (1 - m_r) u_hist`` (if the history resets, else ``u_hist``),
+    ``u_breve = h + (tau/dt)(u~ - h)``, ``r = phi(u_breve)`` (or ``phi(u~)``),
+    ``rho = phi'(u_breve)``, ``u_hist = u~``; ``m_r`` is this step's row of the
+    reset switch."""
+    (u, reset), (history,) = op.reads, op.updates
+    rates, breve, rho = op.sets
+    neurons = op.neurons
+    nominal = neurons.slope is None and neurons.offset is None
+    phi = activations.phi(neurons.activation)
+    varied = None if nominal else rate_function(neurons, ctx)
+    dphi = activations.dphi(neurons.activation)
+    lookahead = (1.0 / neurons.conductance) / ctx.dt
+    prospective, reset_history = neurons.prospective, op.reset_history
+
+    def step_reset_prospective_rate(s):
+        keep = 1.0 - s[reset][0]
+        soma = keep * s[u]
+        h = keep * s[history] if reset_history else s[history]
+        b = h + lookahead * (soma - h)
+        x = b if prospective else soma
+        s[breve] = b
+        s[rates] = phi(x) if nominal else varied(s, x)
+        s[rho] = dphi(b)
+        s[history] = soma
+
+    return step_reset_prospective_rate
+
+
+@implements(SimResetSomaticEuler)
+def reset_somatic_euler(op, ctx):
+    """``u~ = (1 - m_r) u``, ``u = u~ + dt (J - g_tot u~)``, ``J = sum_k g_k x_k``."""
+    (reset, *inputs), (u,) = op.reads, op.updates
+    gains, g, dt = op.gains, op.conductance, ctx.dt
+    single = len(inputs) == 1 and gains[0] == 1.0
+
+    def step_reset_somatic_euler(s):
+        current = s[inputs[0]] if single else soma_current(s, gains, inputs)
+        v = (1.0 - s[reset][0]) * s[u]
+        s[u] = v + dt * (current - g * v)
+
+    return step_reset_somatic_euler
 
 
 @implements(SimDelayedRate)
