@@ -17,7 +17,7 @@ import pytest
 from errormc.benchmarks.alignment import alignment_scan
 from errormc.runs.config import RunConfig
 from errormc.benchmarks.protocol import Batch, Session
-from errormc.runs.runner import train as run_rate
+from errormc.runs.runner import run_batch, train as run_rate
 from errormc.networks import ErrorMicrocircuit
 from errormc.networks.baselines import paper_eta
 
@@ -78,11 +78,14 @@ def test_scan_matches_fixed_point_backprop():
     assert result["alignment_snapshots"] == 1
 
 
-def _check(model, layers, seed):
+def _config(model, layers, seed, **fields):
     eta = ",".join(repr(v) for v in paper_eta(model, len(layers.split("-")) - 1)["eta"])
-    config = RunConfig(model=model, layers=layers, seed=seed, epochs=2, protocol="reference",
-                       task_seed=56789, compare="bp", eta=eta)
-    metrics, _ = run_rate(config)
+    return RunConfig(model=model, layers=layers, seed=seed, epochs=2, protocol="reference",
+                     task_seed=56789, compare="bp", eta=eta, **fields)
+
+
+def _check(model, layers, seed):
+    metrics, _ = run_rate(_config(model, layers, seed))
     assert metrics["alignment_snapshots"] == 5  # 6 snapshots of 12000 steps, settling's skipped
     return metrics
 
@@ -97,6 +100,24 @@ def test_authors_angles_errormc_421():
     m = _check("errormc", "4-2-1", 56789)
     assert_printed(m["alignment_deg"], ("42.81", "0.380"))
     assert_printed(m["alignment_wt_b_deg"], ("34.09",))
+
+
+def test_seed_batch_on_jax_compares_with_backprop_as_the_reference_simulator(tmp_path):
+    """The comparison of two seeds batched on the compiled backend, replays in
+    lockstep: every snapshot's angles equal the reference simulator's, one run
+    at a time, and the authors' printed values."""
+    seeds = (56789, 12345)
+    batched = run_batch([_config("errormc", "4-2-1", s, backend="jax") for s in seeds],
+                        [str(tmp_path / str(s)) for s in seeds])
+    for seed, got in zip(seeds, batched):
+        reference, _ = run_rate(_config("errormc", "4-2-1", seed, backend="nengo"))
+        np.testing.assert_allclose(got["alignment_deg_per_snapshot"],
+                                   reference["alignment_deg_per_snapshot"], rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(got["alignment_wt_b_deg_per_snapshot"],
+                                   reference["alignment_wt_b_deg_per_snapshot"], rtol=1e-9)
+        assert got["steps"] == reference["steps"]
+    assert_printed(batched[1]["alignment_deg"], ANGLES[("errormc", "4-2-1", 12345)])
+    assert_printed(batched[1]["alignment_wt_b_deg"], (WT_B[("errormc", 12345)],))
 
 
 # MODEL.md 4.2: (model, layers, seed) -> printed angles per area, bottom to top
