@@ -132,7 +132,8 @@ def train(factory, task, protocol, dt, backend="nengo", seed=None, untrained=Non
 
 
 def train_batch(factories, tasks, protocols, dt, seeds, untrained=None, backend="jax",
-                progress=None, snapshot_every=0, on_snapshot=None, after=None):
+                progress=None, snapshot_every=0, on_snapshot=None, after=None,
+                chunk_steps=None, on_chunk=None, restore=None):
     """`train` for runs that differ only in their seed, batched on a compiled backend.
 
     ``factories``, ``tasks``, ``protocols`` and ``seeds`` hold one entry per run
@@ -143,13 +144,20 @@ def train_batch(factories, tasks, protocols, dt, seeds, untrained=None, backend=
     ``on_snapshot(member, session, index, state)`` is called every
     ``snapshot_every`` steps for each member; ``after(batch, trained) -> list of
     dict`` (one per member) computes further metrics on the trained batch
-    before it closes (its steps count in ``steps``).
+    before it closes (its steps count in ``steps``). ``chunk_steps``,
+    ``on_chunk(member, session, state)`` and ``restore(member, session) ->
+    ProtocolState`` are `train`'s, for each member.
     """
     t0 = time.perf_counter()
     layers = tasks[0].layers
     with Batch(factories, layers[0], layers[-1], dt, seeds, backend) as batch:
+        states = ([restore(i, s) for i, s in enumerate(batch.sessions)] if restore is not None
+                  else [None] * len(protocols))
         generators = [
-            p.chunks(progress=progress if i == 0 else None, snapshot_every=snapshot_every,
+            p.chunks(progress=progress if i == 0 else None, state=states[i],
+                     chunk_steps=chunk_steps, snapshot_every=snapshot_every,
+                     on_chunk=None if on_chunk is None else (
+                         lambda s, i=i: on_chunk(i, batch.sessions[i], s)),
                      on_snapshot=None if on_snapshot is None else (
                          lambda index, s, i=i: on_snapshot(i, batch.sessions[i], index, s)))
             for i, p in enumerate(protocols)

@@ -100,3 +100,36 @@ def test_resume_of_finished_or_missing_run_is_an_error(tmp_path, uninterrupted, 
     assert "no unfinished run" in capsys.readouterr().err
     assert main(["run", "--resume", uninterrupted]) == 2
     assert "already finished" in capsys.readouterr().err
+
+
+BATCH = """
+import sys
+from errormc.runs.config import RunConfig
+from errormc.runs.runner import run_batch
+configs = [RunConfig(layers="4-2-1", epochs=60, n_samples=20, seed=s, checkpoint_every=40,
+                     backend="jax") for s in (3, 4)]
+run_batch(configs, sys.argv[1:])
+"""
+
+
+def test_killed_seed_batch_resumes_from_its_members_checkpoints_bitwise(tmp_path):
+    """A seed batch on the compiled backend killed mid-run continues from the
+    checkpoints of its members and ends as an uninterrupted batch, bit for bit."""
+    reference = [str(tmp_path / "full" / s) for s in ("3", "4")]
+    assert subprocess.run([sys.executable, "-c", BATCH, *reference]).returncode == 0
+    outs = [str(tmp_path / "killed" / s) for s in ("3", "4")]
+    process = subprocess.Popen([sys.executable, "-c", BATCH, *outs])
+    steps = wait_for_checkpoints(outs[1], 2, process)["steps"]
+    process.kill()
+    process.wait()
+    assert not any(os.path.exists(out) for out in outs)
+    assert subprocess.run([sys.executable, "-c", BATCH, *outs]).returncode == 0
+    for out, ref in zip(outs, reference):
+        ours, theirs = final_weights(out), final_weights(ref)
+        for name in theirs:
+            np.testing.assert_array_equal(ours[name], theirs[name], err_msg=name)
+        metrics = json.load(open(os.path.join(out, "metrics.json")))
+        assert metrics["resumed"] is True
+        assert metrics["test_mse_final"] == json.load(open(os.path.join(ref, "metrics.json")))["test_mse_final"]
+        assert not os.path.exists(working_dir(out))
+    assert 0 < steps < metrics["steps"]

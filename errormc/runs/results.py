@@ -70,6 +70,19 @@ def check_out(path, field="out", force=False, run=True):
     raise ConfigError(f"{field}: {path!r} is not empty and is not a run directory")
 
 
+def start_working_dir(path, force=False):
+    """A new, empty working directory for the run of ``path`` (any earlier one
+    removed): for drivers that write into it (checkpoints) before they complete
+    it with ``prepare_out(path, resume=True)``. Returns its `RunDirectory`."""
+    path = os.path.abspath(path)
+    check_out(path, force=force)
+    work = working_dir(path)
+    if os.path.isdir(work):
+        shutil.rmtree(work)
+    os.makedirs(work)
+    return RunDirectory(work)
+
+
 @contextlib.contextmanager
 def prepare_out(path, force=False, resume=False):
     """A `RunDirectory` in `working_dir` (``path``), renamed to ``path`` when complete.
@@ -82,10 +95,7 @@ def prepare_out(path, force=False, resume=False):
     path = os.path.abspath(path)
     work = working_dir(path)
     if not resume:
-        check_out(path, force=force)
-        if os.path.isdir(work):
-            shutil.rmtree(work)
-        os.makedirs(work)
+        start_working_dir(path, force)
     directory = RunDirectory(work)
     try:
         yield directory

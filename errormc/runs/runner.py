@@ -42,7 +42,7 @@ from . import models
 from .checkpoint import read_checkpoint, restore_simulator_state, write_checkpoint
 from .config import STANDALONE_TASKS, RunConfig
 from .results import (
-    CHECKPOINT, FAILED, METRICS, RunDirectory, check_out, prepare_out, working_dir,
+    CHECKPOINT, FAILED, METRICS, RunDirectory, prepare_out, start_working_dir, working_dir,
 )
 
 #: samples between guard checks (and the granularity of checkpoints and interrupts);
@@ -397,24 +397,47 @@ def seed_key(config):
 
 def run_batch(configs, outs, progress=False):
     """Runs that differ only in their seed, as one batched program on the jax
-    backend; each writes its own results directory (as `run` does). A batch
-    writes no checkpoints: an interrupted batch runs again, and each of its runs
-    lands complete or not at all. Returns the metrics of each run."""
+    backend; each writes its own results directory (as `run` does).
+
+    Each run checkpoints into its working directory every ``checkpoint_every``
+    samples; a batch run again after a crash continues from there when every
+    member has a checkpoint of the same step, and starts over otherwise (so does
+    a batch with the backprop comparison, whose weight snapshots live in memory).
+
+    Returns, per run, its metrics, or the `Diverged` error of a run whose weights
+    left the allowed range by its last step (recorded in its working directory;
+    the other runs finish).
+    """
     configs = [c if isinstance(c, RunConfig) else RunConfig.from_dict(c) for c in configs]
     if len({seed_key(c) for c in configs}) != 1 or not all(batchable(c) for c in configs):
         raise ConfigError("batch: runs of one batch must be rate runs on the jax backend "
                           "that differ only in their seed")
-    for out in outs:
-        check_out(out, force=True)
+    first = configs[0]
+    compare = first.compare is not None
+    saved = None if compare or first.checkpoint_every == 0 else _batch_checkpoints(outs)
+    if saved is None:
+        directories = [start_working_dir(out, force=True) for out in outs]
+        for config, directory in zip(configs, directories):
+            directory.write_config(config)
+    else:
+        directories = [RunDirectory(working_dir(out)) for out in outs]
+    wall_before = 0.0 if saved is None else saved[0][2].get("wall_s", 0.0)
     tasks = [task_for(c) for c in configs]
     protocols = [protocol_for(c, t, c.epochs) for c, t in zip(configs, tasks)]
     untrained = [protocol_for(c, t, 1) for c, t in zip(configs, tasks)]
-    bar = _progress_bar(configs[0], progress)
+    bar = _progress_bar(first, progress)
 
     def report(epoch, val_mse):
         bar.update(1)
 
-    compare = configs[0].compare is not None
+    def restore(member, session):
+        sim_arrays, proto_arrays, info = saved[member]
+        restore_simulator_state(session.sim, session.model, sim_arrays)
+        state = ProtocolState.from_arrays(proto_arrays, info)
+        if member == 0:
+            bar.update(state.epoch)
+        return state
+
     snapshots = [[] for _ in configs]
 
     def snapshot(member, session, index, state):  # noqa: ARG001
@@ -423,31 +446,54 @@ def run_batch(configs, outs, progress=False):
     def scan(batch, trained):
         """MODEL.md 2.4 for every member, the replays in lockstep."""
         x, t = zip(*(r["last_train"] for r in trained))
-        return alignment_scan(batch, configs, snapshots, x, t, configs[0].steps_per_sample,
-                              skip=tasks[0].settle_steps // configs[0].snapshot_every)
+        return alignment_scan(batch, configs, snapshots, x, t, first.steps_per_sample,
+                              skip=tasks[0].settle_steps // first.snapshot_every)
 
-    try:
-        results = experiment.train_batch(
-            [models.network_factory(c) for c in configs], tasks, protocols, configs[0].dt,
-            [c.seed for c in configs], untrained=untrained, progress=report,
-            snapshot_every=configs[0].snapshot_every if compare else 0,
-            on_snapshot=snapshot if compare else None, after=scan if compare else None,
-        )
-    finally:
-        bar.close()
-    out_metrics = []
-    for config, out, (metrics, weights) in zip(configs, outs, results):
-        problem = divergence(weights, config.layer_sizes(), config.weight_bound)
+    with _interrupt_flag() as flag:
+        guards = [Guard(c, None if compare else d, flag, wall_before)
+                  for c, d in zip(configs, directories)]
+        try:
+            results = experiment.train_batch(
+                [models.network_factory(c) for c in configs], tasks, protocols, first.dt,
+                [c.seed for c in configs], untrained=untrained, progress=report,
+                chunk_steps=guard_chunk(first),
+                on_chunk=lambda member, session, state: guards[member](session, state),
+                restore=None if saved is None else restore,
+                snapshot_every=first.snapshot_every if compare else 0,
+                on_snapshot=snapshot if compare else None, after=scan if compare else None,
+            )
+        finally:
+            bar.close()
+    out = []
+    for config, path, (metrics, weights) in zip(configs, outs, results):
         metrics = dict(task=config.task, network=config.network, model=config.model,
-                       backend=config.backend, layers=config.layers, resumed=False, **metrics)
-        with prepare_out(out, force=True) as directory:
-            directory.write_config(config)
-            if problem is not None:
-                directory.write_json(FAILED, {"error": problem, "kind": "diverged"})
-                raise Diverged(f"the run diverged by its last step: {problem}")
-            _finish(config, directory, metrics, weights)
-        out_metrics.append(metrics)
-    return out_metrics
+                       backend=config.backend, layers=config.layers,
+                       resumed=saved is not None, **metrics)
+        metrics["wall_s"] += wall_before
+        problem = divergence(weights, config.layer_sizes(), config.weight_bound)
+        try:
+            with prepare_out(path, resume=True) as directory:
+                if problem is not None:
+                    directory.write_json(FAILED, {"error": problem, "kind": "diverged"})
+                    raise Diverged(f"the run diverged by its last step: {problem} "
+                                   f"(recorded in {directory.file(FAILED)})")
+                _finish(config, directory, metrics, weights)
+        except Diverged as e:
+            out.append(e)
+            continue
+        out.append(metrics)
+    return out
+
+
+def _batch_checkpoints(outs):
+    """The checkpoints of every run of a batch, if all hold one of the same step."""
+    paths = [os.path.join(working_dir(out), CHECKPOINT) for out in outs]
+    if not all(os.path.isfile(p) for p in paths):
+        return None
+    saved = [read_checkpoint(p) for p in paths]
+    if len({info["steps"] for _, _, info in saved}) != 1:
+        return None
+    return saved
 
 
 def resume(out, progress=False):

@@ -103,33 +103,48 @@ def execute(config_dict, root):
         return {"name": name, "status": "done", "test_mse_final": metrics["test_mse_final"],
                 "wall_s": time.perf_counter() - t0}
     except Exception as e:  # noqa: BLE001 - every failure is recorded, the sweep goes on
-        failed = os.path.join(root, "failed", name)
-        os.makedirs(failed, exist_ok=True)
-        with open(os.path.join(failed, "config.toml"), "w") as f:
-            f.write(config.to_toml())
-        record = {"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()}
-        tmp = os.path.join(failed, "error.json.tmp")
-        with open(tmp, "w") as f:
-            json.dump(record, f, indent=2)
-        os.replace(tmp, os.path.join(failed, "error.json"))
-        shutil.rmtree(working_dir(final), ignore_errors=True)
-        return {"name": name, "status": "failed", "error": record["error"],
-                "wall_s": time.perf_counter() - t0}
+        return _failed(config, root, e, traceback.format_exc(), time.perf_counter() - t0)
+
+
+def _failed(config, root, error, trace, wall):
+    """Record a failed run in ``root/failed/<hash>/`` (config, error and
+    traceback), drop its working directory, and say so."""
+    name = config_hash(config)
+    failed = os.path.join(root, "failed", name)
+    os.makedirs(failed, exist_ok=True)
+    with open(os.path.join(failed, "config.toml"), "w") as f:
+        f.write(config.to_toml())
+    record = {"error": f"{type(error).__name__}: {error}", "traceback": trace}
+    tmp = os.path.join(failed, "error.json.tmp")
+    with open(tmp, "w") as f:
+        json.dump(record, f, indent=2)
+    os.replace(tmp, os.path.join(failed, "error.json"))
+    shutil.rmtree(working_dir(os.path.join(root, "runs", name)), ignore_errors=True)
+    return {"name": name, "status": "failed", "error": record["error"], "wall_s": wall}
 
 
 def execute_batch(config_dicts, root):
     """Run configs that differ only in their seed as one batch into
-    ``root/runs/<hash>`` each; never raises (a failure is recorded for each run)."""
+    ``root/runs/<hash>`` each; never raises (a failure is recorded for each run).
+    A batch that fails as a whole runs again one run at a time, each from its
+    own checkpoint, so that each fails or finishes on its own."""
     configs = [RunConfig.from_dict(d) for d in config_dicts]
     names = [config_hash(c) for c in configs]
     t0 = time.perf_counter()
     try:
-        metrics = runner.run_batch(configs, [os.path.join(root, "runs", n) for n in names])
-        return [{"name": n, "status": "done", "test_mse_final": m["test_mse_final"],
-                 "wall_s": time.perf_counter() - t0} for n, m in zip(names, metrics)]
+        results = runner.run_batch(configs, [os.path.join(root, "runs", n) for n in names])
     except Exception:  # noqa: BLE001 - every failure is recorded, the sweep goes on
-        # rerun one by one: each run then fails or finishes on its own
         return [execute(d, root) for d in config_dicts]
+    wall = time.perf_counter() - t0
+    out = []
+    for config, name, result in zip(configs, names, results):
+        if isinstance(result, Exception):
+            out.append(_failed(config, root, result, "".join(traceback.format_exception(result)),
+                               wall))
+        else:
+            out.append({"name": name, "status": "done",
+                        "test_mse_final": result["test_mse_final"], "wall_s": wall})
+    return out
 
 
 def groups(configs):

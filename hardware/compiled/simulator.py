@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import nengo
 from nengo.builder import Model
-from nengo.cache import get_default_decoder_cache
+from nengo.cache import NoDecoderCache
 from nengo.exceptions import SimulatorClosed
 from nengo.utils.numpy import maxint
 
@@ -125,6 +125,10 @@ class Member:
     def trange(self, sample_every=None):
         return self._owner.trange(sample_every=sample_every)
 
+    def _probe_step_time(self):
+        """After a checkpoint restore: the batch's step counter from the signals."""
+        self._owner._probe_step_time()  # pylint: disable=protected-access
+
 
 class BatchSimulator:
     """Networks that differ only in their data, run as one compiled program.
@@ -173,8 +177,9 @@ class BatchSimulator:
         t0 = time.perf_counter()
         self.models = []
         for net in networks:
+            # no decoder cache, as on the nengo backend (`errormc.hardware.backends`)
             model = Model(dt=self.dt, label=f"{net}, dt={self.dt:f}",
-                          decoder_cache=get_default_decoder_cache())
+                          decoder_cache=NoDecoderCache())
             model.build(net)
             self.models.append(model)
         first = Program(self.models[0], name=network_name(networks[0]))
