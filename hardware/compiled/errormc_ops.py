@@ -68,13 +68,7 @@ def prospective_rate(op, ctx):
     ``phi(u)``), ``rho = phi'(u_breve)``, ``u_hist = u``."""
     (u,), (history,) = op.reads, op.updates
     rates, breve, rho = op.sets
-    neurons = op.neurons
-    nominal = neurons.slope is None and neurons.offset is None
-    phi = activations.phi(neurons.activation)
-    varied = None if nominal else rate_function(neurons, ctx)
-    dphi = activations.dphi(neurons.activation)
-    lookahead = (1.0 / neurons.conductance) / ctx.dt
-    prospective = neurons.prospective
+    rate, dphi, lookahead, prospective = _prospective_parts(op.neurons, ctx)
 
     def step_prospective_rate(s):
         u_now, u_hist = s[u], s[history]
@@ -85,11 +79,25 @@ def prospective_rate(op, ctx):
             b = u_hist + lookahead * (u_now - u_hist)
             x = u_now
         s[breve] = b
-        s[rates] = phi(x) if nominal else varied(s, x)
+        s[rates] = rate(s, x)
         s[rho] = dphi(b)
         s[history] = u_now
 
     return step_prospective_rate
+
+
+def _prospective_parts(neurons, ctx):
+    """``(rate(s, x), phi', tau/dt, prospective)`` of prospective rate neurons:
+    the nominal phi, or the per-neuron slopes and offsets (`rate_function`)."""
+    if neurons.slope is None and neurons.offset is None:
+        phi = activations.phi(neurons.activation)
+
+        def rate(s, x):  # noqa: ARG001 - the nominal phi reads no signal
+            return phi(x)
+    else:
+        rate = rate_function(neurons, ctx)
+    lookahead = (1.0 / neurons.conductance) / ctx.dt
+    return rate, activations.dphi(neurons.activation), lookahead, neurons.prospective
 
 
 @implements(SimSomaticEuler)
@@ -116,13 +124,8 @@ def reset_prospective_rate(op, ctx):
     reset switch."""
     (u, reset), (history,) = op.reads, op.updates
     rates, breve, rho = op.sets
-    neurons = op.neurons
-    nominal = neurons.slope is None and neurons.offset is None
-    phi = activations.phi(neurons.activation)
-    varied = None if nominal else rate_function(neurons, ctx)
-    dphi = activations.dphi(neurons.activation)
-    lookahead = (1.0 / neurons.conductance) / ctx.dt
-    prospective, reset_history = neurons.prospective, op.reset_history
+    rate, dphi, lookahead, prospective = _prospective_parts(op.neurons, ctx)
+    reset_history = op.reset_history
 
     def step_reset_prospective_rate(s):
         keep = 1.0 - s[reset][0]
@@ -131,7 +134,7 @@ def reset_prospective_rate(op, ctx):
         b = h + lookahead * (soma - h)
         x = b if prospective else soma
         s[breve] = b
-        s[rates] = phi(x) if nominal else varied(s, x)
+        s[rates] = rate(s, x)
         s[rho] = dphi(b)
         s[history] = soma
 
