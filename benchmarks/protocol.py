@@ -23,7 +23,8 @@ class Schedule:
 
     The rows are presented by a `errormc.networks.stimulus.StepRows` process (a
     Node output, reset by ``sim.reset()``); ``load`` sets the arrays of the next
-    phase. A NaN target row becomes target 0 with nudging off. ``extras`` name
+    phase. A NaN target row is no target: nudging off, the target held at the
+    phase's last given one (0 before the first). ``extras`` name
     further one-dimensional per-step switches (e.g. ``reset``, ``tracking``); a
     switch not given to ``load`` is 0.
     """
@@ -43,8 +44,14 @@ class Schedule:
         rows = np.zeros((T, self.size))
         rows[:, : self.n_in] = inputs
         if targets is not None:
-            present = ~np.isnan(np.asarray(targets, dtype=float)).any(axis=1)
-            rows[present, self.n_in : k] = np.asarray(targets)[present]
+            targets = np.asarray(targets, dtype=float)
+            present = ~np.isnan(targets).any(axis=1)
+            # a step without a target holds the last target given (0 before the
+            # first): the nudging switch turns the target off, it is not driven to 0,
+            # so a backend whose switch acts a few steps late (the spike-encoded host
+            # input of nengo-loihi) is not nudged towards 0 meanwhile
+            last = np.maximum.accumulate(np.where(present, np.arange(T), -1))
+            rows[last >= 0, self.n_in : k] = targets[last[last >= 0]]
             rows[:, k] = present
         rows[:, k + 1] = 1.0 if learn is None else np.asarray(learn, dtype=float)
         for name, values in extras.items():
