@@ -9,8 +9,8 @@ both phases with `errormc.hardware.energy` under every constants profile
 * chip only (a lower bound: chip time, no host) and deployed (one measured host
   round trip per step, static power over the deployed wall time, host power),
   static power attributed to whole chips and to the used cores;
-* training = one pass over the (shuffled) training samples (target nudging on
-  from ``onset_steps`` into each sample, on-chip PES);
+* training = one pass over the (shuffled) training samples (target nudging and
+  on-chip PES from ``onset_steps`` into each sample);
 * inference = one test pass after training (nudging off; the learning engine
   still runs its epochs on the learning synapses with zero errors, as deployed).
 
@@ -120,7 +120,8 @@ def measure(factory, task, seed=0, progress=True, constants=None, max_chips=None
     also ``resources``, ``placement`` (the backend's report, with its
     ``host_traffic``), ``test_mse`` and ``test_mse_initial`` (and
     ``accuracy``, ``accuracy_initial`` for a classification task),
-    ``blocks``, ``steps_per_sample``, ``steps`` (per phase) and ``wall_s``.
+    ``blocks``, ``steps_per_sample``, ``onset_steps``, ``steps`` (per phase) and
+    ``wall_s``.
     """
     constants = constants or load_constants()
     t0 = time.perf_counter()
@@ -169,6 +170,7 @@ def measure(factory, task, seed=0, progress=True, constants=None, max_chips=None
     result["placement"] = info["placement"]
     result["blocks"] = counter.summary("training")["blocks"]
     result["steps_per_sample"] = P
+    result["onset_steps"] = protocol.onset_steps
     result["steps"] = OrderedDict((name, counter.steps(name)) for name in PHASES.values())
     result["wall_s"] = time.perf_counter() - t0
     return result
@@ -337,9 +339,9 @@ def _report(task, layers, result, constants, settings, seed):
         "what a deployment that disables learning for testing would save.",
         f"Presentation: that of every spiking run (errormc.benchmarks.experiment), without "
         f"validation: an untrained test pass ({result['steps']['untrained test']} steps, counted "
-        f"but not costed), one training pass over the shuffled training samples (no target, so "
-        f"no nudging and no learning, for the first {experiment.SPIKING_PRESENTATION['onset_steps']}"
-        f" steps of each), then the test pass (no target).",
+        f"but not costed), one training pass over the shuffled training samples (each "
+        f"sample's target shown throughout, nudging and learning off for its first "
+        f"{result['onset_steps']} steps), then the test pass (no target, nudging off).",
     ]
     report["wall_s"] = result["wall_s"]
     return report

@@ -22,6 +22,7 @@ with samples, for runs and studies alike: `spiking_network` and
 import time
 from functools import partial
 
+import nengo
 import numpy as np
 
 from errormc.networks.spiking import SpikingErrorMicrocircuit
@@ -41,18 +42,28 @@ def readout_steps(steps_per_sample):
     return max(1, int(READOUT_FRACTION * steps_per_sample))
 
 
-def _spiking(network, input, target, nudging, plasticity):  # noqa: ARG001
-    return SpikingErrorMicrocircuit(input=input, target=target, nudging=nudging, **network)
+def _both(t, x):  # noqa: ARG001
+    """Node output: 1 where both switches are on."""
+    return x[0] * x[1]
+
+
+def _spiking(network, input, target, nudging, plasticity):
+    # nudging on only where the session is plastic too
+    switch = nengo.Node(_both, size_in=2, label="nudging and plasticity")
+    nengo.Connection(nudging, switch[0], synapse=None)
+    nengo.Connection(plasticity, switch[1], synapse=None)
+    return SpikingErrorMicrocircuit(input=input, target=target, nudging=switch, **network)
 
 
 def spiking_network(**network):
     """``factory(**session_nodes)``: the spiking microcircuit on a `Session`'s nodes.
 
     ``network`` are the arguments of `.SpikingErrorMicrocircuit` (``layers``,
-    ``seed``, ...). Its learning is gated by the nudging switch (no target, no
-    error, no PES update), so the session's plasticity switch has no role: the
-    clean protocol never asks for learning without a target, and run configs
-    refuse the reference protocol for this network.
+    ``seed``, ...). Its learning is gated by its nudging switch (no nudging, no
+    error, no PES update); that switch is on where the session has a target
+    *and* plasticity on, so plasticity off stops learning with the target still
+    shown (the onset of a sample, `spiking_protocol`). Run configs refuse the
+    reference protocol (plasticity on without a target) for this network.
     """
     return partial(_spiking, network)
 
@@ -61,10 +72,10 @@ def spiking_protocol(task, epochs, seed, protocol="clean", onset_steps=None, rea
                      validation=True):
     """How the spiking network is presented with ``task``'s samples.
 
-    Training targets are absent for the first ``onset_steps`` steps of every
-    sample (default `SPIKING_PRESENTATION`'s), while the filtered pipeline
-    catches up with the new input, and they are not delayed (the synapses
-    filter instead); a sample's output is its mean over the last ``readout``
+    Plasticity, hence nudging, is off for the first ``onset_steps`` steps of
+    every training sample (default `SPIKING_PRESENTATION`'s), while the filtered
+    pipeline catches up with the new input; the targets are shown throughout
+    and not delayed (the synapses filter instead); a sample's output is its mean over the last ``readout``
     steps (default: `readout_steps` of the presentation); the
     untrained network is tested first in the same simulation; the shuffles
     draw from ``RandomState(seed)``. ``validation=False`` leaves out the

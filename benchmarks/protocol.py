@@ -23,8 +23,7 @@ class Schedule:
 
     The rows are presented by a `errormc.networks.stimulus.StepRows` process (a
     Node output, reset by ``sim.reset()``); ``load`` sets the arrays of the next
-    phase. A NaN target row is no target: nudging off, the target held at the
-    phase's last given one (0 before the first). ``extras`` name
+    phase. A NaN target row becomes target 0 with nudging off. ``extras`` name
     further one-dimensional per-step switches (e.g. ``reset``, ``tracking``); a
     switch not given to ``load`` is 0.
     """
@@ -44,14 +43,8 @@ class Schedule:
         rows = np.zeros((T, self.size))
         rows[:, : self.n_in] = inputs
         if targets is not None:
-            targets = np.asarray(targets, dtype=float)
-            present = ~np.isnan(targets).any(axis=1)
-            # a step without a target holds the last target given (0 before the
-            # first): the nudging switch turns the target off, it is not driven to 0,
-            # so a backend whose switch acts a few steps late (the spike-encoded host
-            # input of nengo-loihi) is not nudged towards 0 meanwhile
-            last = np.maximum.accumulate(np.where(present, np.arange(T), -1))
-            rows[last >= 0, self.n_in : k] = targets[last[last >= 0]]
+            present = ~np.isnan(np.asarray(targets, dtype=float)).any(axis=1)
+            rows[present, self.n_in : k] = np.asarray(targets)[present]
             rows[:, k] = present
         rows[:, k + 1] = 1.0 if learn is None else np.asarray(learn, dtype=float)
         for name, values in extras.items():
@@ -459,9 +452,11 @@ class TeacherStudentProtocol:
         delay of the rate network's areas; 0 for the spiking network, whose
         synapses filter instead of delaying).
     onset_steps : int
-        Training targets are absent (no nudging, hence no learning in the spiking
-        network) for the first ``onset_steps`` steps of every sample, while the
-        network's filtered pipeline catches up with the new input.
+        Plasticity is off for the first ``onset_steps`` steps of every training
+        sample, while the network's filtered pipeline (its target pathway
+        included: the target is shown throughout) catches up with the new input.
+        The spiking network, whose nudging the plasticity switch gates, is then
+        neither nudged nor learning.
     readout_steps : int, optional
         ``None``: every step of a scored pass is scored (rate networks). ``k``: a
         sample's output is the mean of its last ``k`` steps, scored against the
@@ -544,10 +539,9 @@ class TeacherStudentProtocol:
             return x, None, np.zeros(len(x)), None
         if state.stage == "train":
             x, t = self._shuffle(state, "train")
-            if self.onset_steps:
-                t = np.array(t, copy=True)
-                t[np.arange(len(t)) % self.task.steps_per_sample < self.onset_steps] = np.nan
-            return x, t, np.full(len(x), learn), None
+            plasticity = np.full(len(x), learn)
+            plasticity[np.arange(len(x)) % self.task.steps_per_sample < self.onset_steps] = 0.0
+            return x, t, plasticity, None
         if state.stage == "val":
             if self.protocol == "reference":
                 # the arrays from before this validation's own shuffle, and
