@@ -1,7 +1,8 @@
 """The spiking error microcircuit learns on both backends (issue 4).
 
-The same network object is built once per test and run on the Nengo reference
-simulator and on the nengo-loihi emulator.
+The same network description (`errormc.benchmarks.experiment.spiking_network`)
+is trained by the one driver (`experiment.train`, `experiment.spiking_protocol`)
+on the Nengo reference simulator and on the nengo-loihi emulator.
 """
 
 import nengo
