@@ -1,8 +1,7 @@
 """Energy and latency of the emulated Loihi deployment, beside published on-chip learners.
 
 `run(task, out)` trains the spiking error microcircuit
-(`errormc.networks.SpikingErrorMicrocircuit`, driven as in
-`errormc.benchmarks.deployment`) on the nengo-loihi emulator with an
+(`errormc.networks.SpikingErrorMicrocircuit`) on the nengo-loihi emulator with an
 `errormc.hardware.loihi.counters.ActivityCounter` attached, then tests it, and costs
 both phases with `errormc.hardware.energy` under every constants profile
 (``davies2018``, ``sanafe``; each figure cited), twice each:
@@ -10,14 +9,20 @@ both phases with `errormc.hardware.energy` under every constants profile
 * chip only (a lower bound: chip time, no host) and deployed (one measured host
   round trip per step, static power over the deployed wall time, host power),
   static power attributed to whole chips and to the used cores;
-* training = the training presentations (target nudging on, on-chip PES);
+* training = one pass over the (shuffled) training samples (target nudging and
+  on-chip PES from ``onset_steps`` into each sample);
 * inference = one test pass after training (nudging off; the learning engine
   still runs its epochs on the learning synapses with zero errors, as deployed).
 
-Every figure of ours is *estimated from emulator counts*; the published rows
-are measurements on Loihi. The report also lists what crosses the host each step
-(`errormc.hardware.loihi.placement.host_traffic`). `scaling(areas, out)` repeats the training
-measurement for hierarchies of 2..7 cortical areas on one fixed task.
+The network and its presentation are those of every spiking run
+(`errormc.benchmarks.experiment.spiking_network`, ``spiking_protocol``, driven by
+``experiment.train``), with validation left out: the untrained network is tested
+first (counted as the phase ``untrained test``, not costed), then trained, then
+tested. Every figure of ours is *estimated from emulator counts*; the published
+rows are measurements on Loihi. The report also lists what crosses the host each
+step (`errormc.hardware.loihi.placement.host_traffic`). `scaling(areas, out)`
+repeats the training measurement for hierarchies of 2..7 cortical areas on one
+fixed task.
 
 Outputs: ``energy.json``, ``energy.md``, ``energy_breakdown.png`` (run);
 ``scaling.csv``, ``scaling.md``, ``scaling.json``, ``scaling.png`` (scaling).
@@ -30,15 +35,18 @@ from collections import OrderedDict
 
 import numpy as np
 
-from errormc.hardware.backends import Simulator
-from errormc.hardware.loihi.counters import ActivityCounter
+from tqdm.auto import tqdm
+
 from errormc.hardware.energy import COMPONENTS, cost_phase, load_constants
+from errormc.hardware.loihi.counters import ActivityCounter
 from errormc.hardware.loihi.placement import traffic_totals
 from errormc.hardware.loihi.resources import chip_resources
 from errormc.networks.errors import ConfigError
+from errormc.networks.spiking import SpikingErrorMicrocircuit
 
-from .deployment import evaluate, make_spiking_network, teacher_student_data
-from .tasks.digits import load_digits_task
+from . import experiment
+from .tasks.digits import ClassificationTask, load_digits_task
+from .tasks.teacher_student import TeacherStudentTask
 
 LABEL = "estimated from emulator counts"
 
@@ -63,17 +71,22 @@ PUBLISHED = [
     ),
 ]
 
-#: task settings for energy runs: small enough for a few minutes on 2 cores
+#: task settings for energy runs: small enough for a few minutes on 2 cores; samples
+#: are presented for ``steps_per_sample`` steps of 1 ms, nudged after
+#: ``experiment.SPIKING_PRESENTATION["onset_steps"]`` (30)
 TASKS = {
-    "digits": dict(layers="64-10", samples=60, n_test=30, t_present=0.08, t_settle=0.03,
+    "digits": dict(layers="64-10", samples=60, n_test=30, steps_per_sample=80,
                    net=dict(neurons_per_unit=10, error_neurons=60, eta=3e-2)),
-    "teacher-student": dict(layers="4-2-1", samples=40, n_test=20, t_present=0.1, t_settle=0.03,
+    "teacher-student": dict(layers="4-2-1", samples=40, n_test=20, steps_per_sample=100,
                             net=dict()),
 }
 
 #: scaling study: a fixed teacher (n_in-hidden-n_out) and students of L areas
-SCALING = dict(n_in=2, hidden=2, n_out=1, samples=12, n_test=6, t_present=0.1, t_settle=0.03,
+SCALING = dict(n_in=2, hidden=2, n_out=1, samples=12, n_test=6, steps_per_sample=100,
                net=dict(neurons_per_unit=20, error_neurons=40))
+
+#: what the counter calls the steps of each stage of the protocol
+PHASES = {"test0": "untrained test", "train": "training", "test": "inference"}
 
 
 def _layers(layers):
@@ -93,49 +106,51 @@ def _check_samples(samples, default):
     return int(samples)
 
 
-def _run_steps(sim, steps, chunk, progress, desc):
-    bar = None
-    if progress:
-        try:
-            from tqdm import tqdm  # pylint: disable=import-outside-toplevel
+def measure(factory, task, seed=0, progress=True, constants=None, max_chips=None,
+            profiles=()):
+    """Train ``factory``'s network once over ``task`` on the emulator with counting,
+    then test it.
 
-            bar = tqdm(total=steps, desc=desc, unit="step", leave=False)
-        except ImportError:  # pragma: no cover
-            bar = None
-    done = 0
-    while done < steps:
-        k = min(chunk, steps - done)
-        sim.run_steps(k)
-        done += k
-        if bar is not None:
-            bar.update(k)
-    if bar is not None:
-        bar.close()
-
-
-def measure(net, stream, data, seed=0, classify=False, progress=True, constants=None,
-            max_chips=None, profiles=()):
-    """Train ``net`` once over ``data`` on the emulator with counting, then test it.
-
-    The counts are costed with ``constants`` (``training``, ``inference``) and
-    with every profile in ``profiles`` (``costs[name]``: the same counts, other
-    constants). Returns also ``resources``, ``placement`` (the backend's report,
-    with its ``host_traffic``), ``test_mse`` (and ``accuracy`` with
-    ``classify``), ``blocks`` and ``wall_s``.
+    The network is built, presented and scored by the one driver
+    (`experiment.train` with `experiment.spiking_protocol`, one epoch, no
+    validation); the counter is attached when the network is built and labels
+    the steps of each stage (`PHASES`). The counts are costed with
+    ``constants`` (``training``, ``inference``) and with every profile in
+    ``profiles`` (``costs[name]``: the same counts, other constants). Returns
+    also ``resources``, ``placement`` (the backend's report, with its
+    ``host_traffic``), ``test_mse`` and ``test_mse_initial`` (and
+    ``accuracy``, ``accuracy_initial`` for a classification task),
+    ``blocks``, ``steps_per_sample``, ``onset_steps``, ``steps`` (per phase) and
+    ``wall_s``.
     """
     constants = constants or load_constants()
     t0 = time.perf_counter()
-    sim = Simulator(net, backend="loihi", dt=stream.dt, seed=seed)
-    counter = ActivityCounter(sim, net)
-    resources = chip_resources(sim, constants, max_chips=max_chips, blocks_info=counter.blocks)
-    steps_per_sample = int(round(stream.t_present / stream.dt))
-    n_train, n_test = len(data["x_train"]), len(data["x_test"])
-    with sim:
-        with counter.phase("training"):
-            stream.load(data["x_train"], data["y_train"], learn=True, t0=sim.time)
-            _run_steps(sim, n_train * steps_per_sample, steps_per_sample, progress, "training")
-        with counter.phase("inference"):
-            out, mse = evaluate(sim, net, stream, data["x_test"], data["y_test"])
+    P = task.steps_per_sample
+    n_train, n_test = len(task.inputs["train"]) // P, len(task.inputs["test"]) // P
+    protocol = experiment.spiking_protocol(task, 1, seed, validation=False)
+    bar = tqdm(total=(n_test + n_train + n_test) * P, desc="energy", unit="step",
+               disable=not progress, leave=False)
+    held = {}
+
+    def attach(session):
+        held["counter"] = counter = ActivityCounter(session.sim, session.net)
+        held["resources"] = chip_resources(session.sim, constants, max_chips=max_chips,
+                                           blocks_info=counter.blocks)
+        counter.label(PHASES[protocol.start().stage])
+
+    def between(session, state):
+        # called before the next chunk: label its steps by the stage they belong to
+        held["counter"].label(PHASES.get(state.stage, state.stage))
+        bar.update(session.steps - bar.n)
+
+    try:
+        metrics, _, info = experiment.train(
+            factory, task, protocol, SpikingErrorMicrocircuit.dt, backend="loihi", seed=seed,
+            on_build=attach, chunk_steps=P, on_chunk=between,
+        )
+    finally:
+        bar.close()
+    counter, resources = held["counter"], held["resources"]
     result = OrderedDict(
         training=cost_phase(counter, resources, constants, "training", n_train),
         inference=cost_phase(counter, resources, constants, "inference", n_test),
@@ -146,24 +161,30 @@ def measure(net, stream, data, seed=0, classify=False, progress=True, constants=
             training=cost_phase(counter, resources, c, "training", n_train),
             inference=cost_phase(counter, resources, c, "inference", n_test),
         )
-    result["test_mse"] = mse
-    if classify:
-        result["accuracy"] = float(np.mean(np.argmax(out, axis=1) == data["labels_test"]))
+    result["test_mse"] = metrics["test_mse_final"]
+    result["test_mse_initial"] = metrics["test_mse_initial"]
+    if "test_accuracy" in metrics:
+        result["accuracy"] = metrics["test_accuracy"]
+        result["accuracy_initial"] = metrics["test_accuracy_initial"]
     result["resources"] = resources
-    result["placement"] = sim.placement
+    result["placement"] = info["placement"]
     result["blocks"] = counter.summary("training")["blocks"]
-    result["steps_per_sample"] = steps_per_sample
+    result["steps_per_sample"] = P
+    result["onset_steps"] = protocol.onset_steps
+    result["steps"] = OrderedDict((name, counter.steps(name)) for name in PHASES.values())
     result["wall_s"] = time.perf_counter() - t0
     return result
 
 
-def _task_data(task, layers, n_train, n_test, seed):
+def _task(task, layers, n_train, n_test, steps_per_sample, seed):
+    """The task of an energy run: one training pass over ``n_train`` samples
+    (digits: no validation split held out of them), ``n_test`` test samples."""
     if task == "digits":
         data = load_digits_task(seed, n_train, n_test)
-        if layers[0] != data["x_train"].shape[1] or layers[-1] != 10:
-            raise ConfigError(f"layers: digits needs 64 inputs and 10 outputs, got {'-'.join(map(str, layers))}")
-        return data
-    return teacher_student_data(layers, n_train, n_test, seed)
+        return ClassificationTask(data, layers, seed, steps_per_sample=steps_per_sample,
+                                  settle_steps=0, n_val=0)
+    return TeacherStudentTask(layers, seed, n_samples=n_train, steps_per_sample=steps_per_sample,
+                              settle_steps=0, n_test=n_test)
 
 
 def run(task, out, layers=None, samples=None, seed=0, progress=True, profile="davies2018"):
@@ -198,12 +219,10 @@ def run(task, out, layers=None, samples=None, seed=0, progress=True, profile="da
     layer_list = _layers(layers or settings["layers"])
     n_train = _check_samples(samples, settings["samples"])
     n_test = settings["n_test"]
-    data = _task_data(task, layer_list, n_train, n_test, seed)
-    net, stream = make_spiking_network(
-        layer_list, settings["t_present"], settings["t_settle"], seed=seed, **settings["net"]
-    )
-    result = measure(net, stream, data, seed=seed, classify=task == "digits",
-                     progress=progress, constants=constants, profiles=others)
+    data = _task(task, layer_list, n_train, n_test, settings["steps_per_sample"], seed)
+    factory = experiment.spiking_network(layers=layer_list, seed=seed, **settings["net"])
+    result = measure(factory, data, seed=seed, progress=progress, constants=constants,
+                     profiles=others)
     report = _report(task, layer_list, result, constants, settings, seed)
     report["profiles"] = OrderedDict(
         (name, OrderedDict(
@@ -272,7 +291,10 @@ def _report(task, layers, result, constants, settings, seed):
     )
     if "accuracy" in result:
         report["accuracy"] = result["accuracy"]
+        report["accuracy_initial"] = result["accuracy_initial"]
     report["test_mse"] = result["test_mse"]
+    report["test_mse_initial"] = result["test_mse_initial"]
+    report["steps"] = result["steps"]
     report["training"] = tr
     report["inference"] = inf
     report["counts"] = OrderedDict(training=tr["counts"], inference=inf["counts"])
@@ -315,6 +337,11 @@ def _report(task, layers, result, constants, settings, seed):
         "as listed by Renner et al.",
         "Inference keeps the learning engine running (zero errors): its learning energy is "
         "what a deployment that disables learning for testing would save.",
+        f"Presentation: that of every spiking run (errormc.benchmarks.experiment), without "
+        f"validation: an untrained test pass ({result['steps']['untrained test']} steps, counted "
+        f"but not costed), one training pass over the shuffled training samples (each "
+        f"sample's target shown throughout, nudging and learning off for its first "
+        f"{result['onset_steps']} steps), then the test pass (no target, nudging off).",
     ]
     report["wall_s"] = result["wall_s"]
     return report
@@ -342,8 +369,9 @@ def _g(x, digits=3):
 def format_table(report):
     """Markdown: per sample, chip-only and deployed, for every profile; the
     published learners; what crosses the host each step."""
-    metric = (f"accuracy {100 * report['accuracy']:.1f}%" if "accuracy" in report
-              else f"test MSE {report['test_mse']:.4g}")
+    metric = (f"accuracy {100 * report['accuracy']:.1f}% (untrained "
+              f"{100 * report['accuracy_initial']:.1f}%)" if "accuracy" in report
+              else f"test MSE {report['test_mse']:.4g} (untrained {report['test_mse_initial']:.4g})")
     res = report["resources"]
     tr = report["training"]
     lines = [
@@ -530,16 +558,17 @@ def scaling(areas, out, samples=None, seed=0, progress=True, connectivity="skip"
     s = SCALING
     n_train = _check_samples(samples, s["samples"])
     teacher = [s["n_in"], s["hidden"], s["n_out"]]
-    data = teacher_student_data(teacher, n_train, s["n_test"], seed)
+    # the teacher's shape is the task's; the students differ in depth only
+    data = _task("teacher-student", teacher, n_train, s["n_test"], s["steps_per_sample"], seed)
     constants = load_constants()
     rows = []
     for L in areas:
         layers = [s["n_in"]] + [s["hidden"]] * (L - 1) + [s["n_out"]]
-        net, stream = make_spiking_network(layers, s["t_present"], s["t_settle"], seed=seed,
-                                           connectivity=connectivity, **s["net"])
+        factory = experiment.spiking_network(layers=layers, seed=seed, connectivity=connectivity,
+                                             **s["net"])
         if progress:
             print(f"scaling: {L} areas ({'-'.join(map(str, layers))})", flush=True)
-        r = measure(net, stream, data, seed=seed, progress=progress, constants=constants)
+        r = measure(factory, data, seed=seed, progress=progress, constants=constants)
         tr, inf = r["training"], r["inference"]
         b = tr["energy_per_sample_breakdown_mJ"]
         rows.append(OrderedDict(

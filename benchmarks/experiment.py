@@ -13,11 +13,21 @@ Metric names
 ``val_mse`` and ``val_epochs`` (validation passes), with classification also
 ``test_accuracy_initial`` and ``test_accuracy``; ``steps``, ``wall_s``,
 ``steps_per_s``, ``simulated_s`` (steps x dt).
+
+The spiking network has one way onto a session and one way of being presented
+with samples, for runs and studies alike: `spiking_network` and
+`spiking_protocol`.
 """
 
 import time
+from functools import partial
 
-from .protocol import Batch, Session
+import nengo
+import numpy as np
+
+from errormc.networks.spiking import SpikingErrorMicrocircuit
+
+from .protocol import Batch, Session, TeacherStudentProtocol
 from .tasks.digits import ClassificationTask, accuracy_at_sample_ends
 
 #: how the spiking network is presented with samples (Nengo seconds, dt = 1 ms):
@@ -30,6 +40,54 @@ READOUT_FRACTION = 0.3
 def readout_steps(steps_per_sample):
     """Steps at the end of a presentation over which a spiking output is read."""
     return max(1, int(READOUT_FRACTION * steps_per_sample))
+
+
+def _both(t, x):  # noqa: ARG001
+    """Node output: 1 where both switches are on."""
+    return x[0] * x[1]
+
+
+def _spiking(network, input, target, nudging, plasticity):
+    # nudging on only where the session is plastic too
+    switch = nengo.Node(_both, size_in=2, label="nudging and plasticity")
+    nengo.Connection(nudging, switch[0], synapse=None)
+    nengo.Connection(plasticity, switch[1], synapse=None)
+    return SpikingErrorMicrocircuit(input=input, target=target, nudging=switch, **network)
+
+
+def spiking_network(**network):
+    """``factory(**session_nodes)``: the spiking microcircuit on a `Session`'s nodes.
+
+    ``network`` are the arguments of `.SpikingErrorMicrocircuit` (``layers``,
+    ``seed``, ...). Its learning is gated by its nudging switch (no nudging, no
+    error, no PES update); that switch is on where the session has a target
+    *and* plasticity on, so plasticity off stops learning with the target still
+    shown (the onset of a sample, `spiking_protocol`). Run configs refuse the
+    reference protocol (plasticity on without a target) for this network.
+    """
+    return partial(_spiking, network)
+
+
+def spiking_protocol(task, epochs, seed, protocol="clean", onset_steps=None, readout=None,
+                     validation=True):
+    """How the spiking network is presented with ``task``'s samples.
+
+    Plasticity, hence nudging, is off for the first ``onset_steps`` steps of
+    every training sample (default `SPIKING_PRESENTATION`'s), while the filtered
+    pipeline catches up with the new input; the targets are shown throughout
+    and not delayed (the synapses filter instead); a sample's output is its mean over the last ``readout``
+    steps (default: `readout_steps` of the presentation); the
+    untrained network is tested first in the same simulation; the shuffles
+    draw from ``RandomState(seed)``. ``validation=False`` leaves out the
+    validation passes (a study that only trains and tests).
+    """
+    P = task.steps_per_sample
+    onset = SPIKING_PRESENTATION["onset_steps"] if onset_steps is None else onset_steps
+    return TeacherStudentProtocol(
+        task, epochs, protocol, rng=np.random.RandomState(seed), target_delay=0,
+        onset_steps=onset, readout_steps=readout or readout_steps(P),
+        initial_test=True, validation=validation,
+    )
 
 
 def train(factory, task, protocol, dt, backend="nengo", seed=None, untrained=None,

@@ -466,9 +466,11 @@ class TeacherStudentProtocol:
         delay of the rate network's areas; 0 for the spiking network, whose
         synapses filter instead of delaying).
     onset_steps : int
-        Training targets are absent (no nudging, hence no learning in the spiking
-        network) for the first ``onset_steps`` steps of every sample, while the
-        network's filtered pipeline catches up with the new input.
+        Plasticity is off for the first ``onset_steps`` steps of every training
+        sample, while the network's filtered pipeline (its target pathway
+        included: the target is shown throughout) catches up with the new input.
+        The spiking network, whose nudging the plasticity switch gates, is then
+        neither nudged nor learning.
     readout_steps : int, optional
         ``None``: every step of a scored pass is scored (rate networks). ``k``: a
         sample's output is the mean of its last ``k`` steps, scored against the
@@ -481,11 +483,14 @@ class TeacherStudentProtocol:
     test : bool
         False: no test pass after the last epoch (a task that scores otherwise,
         e.g. the cart-pole's closed loop).
+    validation : bool
+        False: no validation passes (a study that only trains and tests, e.g.
+        the energy study).
     """
 
     def __init__(self, task, epochs, protocol="clean", rng=None, target_kind="rate",
                  test_skip=10, score_target=None, target_delay=None, onset_steps=0,
-                 readout_steps=None, initial_test=False, test=True):
+                 readout_steps=None, initial_test=False, test=True, validation=True):
         if protocol not in PROTOCOLS:
             raise ConfigError(f"protocol: unknown {protocol!r}; choose from {', '.join(PROTOCOLS)}")
         if int(epochs) != epochs or epochs < 1:
@@ -508,20 +513,25 @@ class TeacherStudentProtocol:
         self.readout_steps = readout_steps
         self.initial_test = bool(initial_test)
         self.test = bool(test)
+        self.validation = bool(validation)
 
     def validates(self, epoch):
         """Validation epochs: every E/10 epochs from epoch 0, or every epoch if E < 10."""
         E = self.epochs
-        return E == 1 or (10 * epoch) % E == 0
+        return self.validation and (E == 1 or (10 * epoch) % E == 0)
 
     def start(self):
         """The state before the first step."""
         targets = self.task.targets(self.target_kind)
         current = {k: (self.task.inputs[k], targets[k]) for k in ("train", "val", "test")}
         state = ProtocolState(current, self.rng.get_state())
-        if self.initial_test:
-            state.stage = "test0"
+        state.stage = "test0" if self.initial_test else self._settle_or_train()
         return state
+
+    def _settle_or_train(self):
+        # no settling stage without settling steps: a callback between stages
+        # sees the stage that runs next
+        return "settle" if self.task.settle_steps else "train"
 
     def _shuffle(self, state, split):
         """Shuffle the split's *current* arrays (the previous shuffle, or the raw
@@ -543,10 +553,9 @@ class TeacherStudentProtocol:
             return x, None, np.zeros(len(x)), None
         if state.stage == "train":
             x, t = self._shuffle(state, "train")
-            if self.onset_steps:
-                t = np.array(t, copy=True)
-                t[np.arange(len(t)) % self.task.steps_per_sample < self.onset_steps] = np.nan
-            return x, t, np.full(len(x), learn), None
+            plasticity = np.full(len(x), learn)
+            plasticity[np.arange(len(x)) % self.task.steps_per_sample < self.onset_steps] = 0.0
+            return x, t, plasticity, None
         if state.stage == "val":
             if self.protocol == "reference":
                 # the arrays from before this validation's own shuffle, and
@@ -561,7 +570,7 @@ class TeacherStudentProtocol:
 
     def _next_stage(self, state):
         if state.stage == "test0":
-            return "settle"
+            return self._settle_or_train()
         if state.stage == "settle":
             return "train"
         if state.stage == "train" and self.validates(state.epoch):
@@ -646,9 +655,6 @@ class TeacherStudentProtocol:
         else:
             self.rng.set_state(state.rng_state)
         while state.stage != "done":
-            if state.stage == "settle" and self.task.settle_steps == 0:
-                state.stage = self._next_stage(state)
-                continue
             if state.stage_arrays is None:
                 state.stage_arrays = self._enter(state, plastic)
                 state.rng_state = self.rng.get_state()

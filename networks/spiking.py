@@ -657,15 +657,19 @@ class SpikingErrorMicrocircuit(nengo.Network):
         """The learned forward decoders ``D{l}`` (``D{i}_{j}`` for skip blocks),
         ``size_out x n_pre``, and the current backward matrices ``B{l}``
         (``B{j}_{i}``), as the backend holds them (on Loihi: the chip's integer
-        weights up to one factor per connection)."""
+        weights up to one factor per connection). Fixed forward decoders (an area
+        that does not learn) are not read."""
         if self._reader is None or self._reader.sim is not sim:
             raise ValueError("sim: build this network with errormc.hardware.Simulator to "
                              "read its weights")
         out = {}
+        learned = set(self.learned)
         for l, conn in self.forward.items():
-            out[f"D{l}"] = np.array(self._reader.decoders(conn))
+            if conn in learned:
+                out[f"D{l}"] = np.array(self._reader.decoders(conn))
         for (i, j), conn in self.skip_forward.items():
-            out[f"D{i}_{j}"] = np.array(self._reader.decoders(conn))
+            if conn in learned:
+                out[f"D{i}_{j}"] = np.array(self._reader.decoders(conn))
         for name, proj in self._projections():
             out[name] = np.array(proj.B)
         return out

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from nengo.builder.ensemble import get_activities
 
-from errormc.benchmarks.deployment import make_spiking_network
+from errormc.benchmarks.experiment import spiking_network
 from errormc.benchmarks.protocol import Session
 from errormc.hardware.backends import Simulator, chip_neuron_type, check_backend
 from errormc.hardware.loihi.placement import quantisation_state
@@ -33,10 +33,11 @@ def test_chip_neuron_type():
 
 
 def test_placement_report_421():
-    net, _ = make_spiking_network("4-2-1", seed=0)
-    sim_n = Simulator(net, backend="nengo")
-    sim_l = Simulator(net, backend="loihi")
-    with sim_n, sim_l:
+    factory = spiking_network(layers=[4, 2, 1], seed=0)
+    session_n = Session(factory, 4, 1, backend="nengo")
+    session_l = Session(factory, 4, 1, backend="loihi")
+    net, sim_n, sim_l = session_l.net, session_n.sim, session_l.sim
+    with session_n, session_l:
         rep_n, rep_l = sim_n.placement, sim_l.placement
         # every learned connection of the network is in the report ...
         learned = {c.label for c in net.all_connections if c.learning_rule_type is not None}
@@ -47,6 +48,9 @@ def test_placement_report_421():
         assert all(e["where"] == "host" for e in rep_n["learned_connections"])
         # populations on chip, nodes (basal, relays, backward B, target) on host
         chip, host = rep_l["objects"]["chip"], rep_l["objects"]["host"]
+        # (labels qualified by the network's label within the session's model)
+        chip, host = ([o.removeprefix("SpikingErrorMicrocircuit.") for o in objs]
+                      for objs in (chip, host))
         assert "input_area" in chip and "area1.representation" in chip
         assert "area2.error.error_0" in chip
         assert "area1.basal" in host and "area2.error_relay" in host and "B1" in host
@@ -101,11 +105,12 @@ def test_bp_backward_weights_follow_the_learned_forward_mapping():
 def test_loihi_weight_reader_recovers_the_initial_forward_matrix():
     """bp: before learning, B read back through each backend's weight reader (on
     Loihi from the chip's integers) is the transpose of the initial W."""
-    net, stream = make_spiking_network("3-2-1", seed=1, backward="bp", wt_noise=0.0)
-    W2 = net.initial_weights["W2"]
+    factory = spiking_network(layers=[3, 2, 1], seed=1, backward="bp", wt_noise=0.0)
     for backend in ("nengo", "loihi"):
-        with Simulator(net, backend=backend) as sim:
-            sim.run_steps(5)
+        with Session(factory, 3, 1, backend=backend) as session:
+            net = session.net
+            W2 = net.initial_weights["W2"]
+            session.sim.run_steps(5)
             B = net.effective_weights(1)
             assert net.backward[1].output.n_refreshes >= 1
             # the reader recovers the initial forward matrix from the chip's integers

@@ -59,8 +59,8 @@ def test_per_step_counts_and_phases():
     with sim:
         with counter.phase("first"):
             sim.run_steps(10)
-        with counter.phase("second"):
-            sim.run_steps(10)
+        counter.label("second")  # from now on, as a driver's callback labels its stages
+        sim.run_steps(10)
     spikes = counter.per_step("spikes")[:, 0]
     # spikes on steps 5, 10, 15, 20 (index 4, 9, ...): all 8 neurons at once
     assert np.flatnonzero(spikes).tolist() == [4, 9, 14, 19]
@@ -161,11 +161,13 @@ def test_unknown_field():
 
 
 def test_spiking_microcircuit_blocks_are_named_and_resources_agree():
-    from errormc.benchmarks.deployment import make_spiking_network
+    from errormc.benchmarks.experiment import spiking_network
+    from errormc.benchmarks.protocol import Session
 
-    net, _ = make_spiking_network([2, 2, 1], seed=0, neurons_per_unit=10, error_neurons=20)
-    sim = Simulator(net, backend="loihi", dt=0.001)
-    counter = ActivityCounter(sim, net)
+    factory = spiking_network(layers=[2, 2, 1], seed=0, neurons_per_unit=10, error_neurons=20)
+    session = Session(factory, 2, 1, backend="loihi")
+    sim = session.sim
+    counter = ActivityCounter(sim, session.net)
     res = chip_resources(sim, blocks_info=counter.blocks)
     placement = sim.placement["resources"]
     with sim:

@@ -237,6 +237,12 @@ def test_energy_run_writes_its_files(tmp_path):
                     "errors_in", "learning_epochs"):
             assert key in report["counts"][phase]
     assert report["counts"]["training"]["errors_in"] > 0  # PES errors cross the host link
+    # every presented step is counted once, in its stage: the untrained test
+    # (20 samples), one training sample, the test (20), 100 steps each
+    assert report["steps"] == {"untrained test": 2000, "training": 100, "inference": 2000}
+    assert report["training"]["steps"] == 100 and report["inference"]["steps"] == 2000
+    # one PES error value per step and learning synapse group (the 2-1 network has one)
+    assert report["counts"]["training"]["errors_in"] == 100
     assert "test_mse" in report
     assert report["placement_check"]["agree"]
     assert report["constants"]["profile"] == "sanafe"
@@ -275,7 +281,7 @@ def test_scaling_writes_table_and_plot(tmp_path):
     from errormc.benchmarks import energy
 
     table = energy.scaling(range(2, 4), out=str(tmp_path), samples=1, progress=False)
-    assert "layered" in table
+    assert "skip projections" in table  # the default students (connectivity="skip")
     for name in ("scaling.csv", "scaling.md", "scaling.json", "scaling.png"):
         assert os.path.getsize(tmp_path / name) > 0
     rows = json.loads((tmp_path / "scaling.json").read_text())["rows"]

@@ -6,8 +6,8 @@ import nengo
 import numpy as np
 import pytest
 
-from errormc.benchmarks.deployment import make_spiking_network
-from errormc.hardware.backends import Simulator
+from errormc.benchmarks.experiment import spiking_network
+from errormc.benchmarks.protocol import Session
 from errormc.hardware.loihi.compat import emulator_interface
 from errormc.hardware.loihi.emulator import FastEmulator, FastSynapseState
 
@@ -41,9 +41,10 @@ class _Chip:
 def _emulators(layers, seed, **kwargs):
     """Stock and fast emulators of one built model (nengo-loihi orders blocks by
     object identity, so two builds need not agree on block order)."""
-    net, _ = make_spiking_network(layers, seed=seed, **kwargs)
-    with Simulator(net, backend="loihi", seed=seed, emulator="stock") as sim:
-        model = sim.model
+    sizes = [int(n) for n in layers.split("-")]
+    with Session(spiking_network(layers=sizes, seed=seed, **kwargs), sizes[0], sizes[-1],
+                 backend="loihi", seed=seed, sim_options={"emulator": "stock"}) as session:
+        model = session.sim.model
     return EmulatorInterface(_Chip(model), seed=seed), FastEmulator(_Chip(model), seed=seed)
 
 
@@ -81,11 +82,11 @@ def test_fast_equals_stock_step_by_step_with_learning(layers):
 
 
 def test_fast_emulator_is_the_default_and_stock_is_selectable():
-    net, _ = make_spiking_network("2-1", seed=0, neurons_per_unit=5, error_neurons=10)
-    with Simulator(net, backend="loihi") as sim:
-        assert isinstance(sim.sims["emulator"], FastEmulator)
+    factory = spiking_network(layers=[2, 1], seed=0, neurons_per_unit=5, error_neurons=10)
+    with Session(factory, 2, 1, backend="loihi") as session:
+        assert isinstance(session.sim.sims["emulator"], FastEmulator)
     with pytest.raises(ValueError, match="emulator: unknown 'turbo'"):
-        Simulator(net, backend="loihi", emulator="turbo")
+        Session(factory, 2, 1, backend="loihi", sim_options={"emulator": "turbo"})
 
 
 def test_integer_decay_equals_nengo_loihi():

@@ -2,8 +2,8 @@
 
 import nengo
 
-from errormc.benchmarks.deployment import make_spiking_network
-from errormc.hardware.backends import Simulator
+from errormc.benchmarks.experiment import spiking_network
+from errormc.benchmarks.protocol import Session
 from errormc.hardware.loihi.counters import ActivityCounter
 from errormc.hardware.loihi.placement import traffic_totals
 
@@ -14,8 +14,9 @@ def test_host_traffic_of_the_21_network_is_the_hand_count():
     """Hand count for the 2-1 spiking microcircuit under nengo-loihi 1.1.
 
     Host -> chip (spike-encoded values; each value is an on/off pair of spike trains):
-      input x (2) and the input offset (2) into the input population; the target,
-      padded by the host into the 2-D error population input (2); the nudging gate
+      input x (2, from the session's ``schedule`` node, which holds every per-step
+      row) and the input offset (2) into the input population; the target (from the
+      schedule too), padded by the host into the 2-D error population input (2); the nudging gate
       onto the error neurons (1); the learned drive b_1 = D_1 a_0, back from the
       host node ``basal`` into the representation (1; splitter rule 3 put ``basal``
       on the host). The apical nudging eps -> representation stays on chip (the
@@ -25,14 +26,18 @@ def test_host_traffic_of_the_21_network_is_the_hand_count():
       and the error population's eps for the PES error relay (1; rule 4: no on-chip
       error source), each read from an on/off pair of decode compartments.
     """
-    net, _ = make_spiking_network("2-1", seed=0)
-    sim = Simulator(net, backend="loihi")
-    rows = {(r["direction"], tuple(r["sources"]), tuple(r["targets"])): r
+    session = Session(spiking_network(layers=[2, 1], seed=0), 2, 1, backend="loihi")
+    net, sim = session.net, session.sim
+
+    def names(labels):  # the network's objects, without its own label
+        return tuple(label.removeprefix("SpikingErrorMicrocircuit.") for label in labels)
+
+    rows = {(r["direction"], names(r["sources"]), names(r["targets"])): r
             for r in sim.placement["host_traffic"]}
     expected = {
-        ("host->chip", ("input",), ("input_area",)): (2, "input"),
+        ("host->chip", ("schedule",), ("input_area",)): (2, "input"),
         ("host->chip", ("input_offset",), ("input_area",)): (2, "input"),
-        ("host->chip", ("target",), ("area1.error.error_0",)): (2, "input"),
+        ("host->chip", ("schedule",), ("area1.error.error_0",)): (2, "input"),
         ("host->chip", ("gate",), ("area1.error.error_0",)): (1, "input"),
         ("host->chip", ("area1.basal",), ("area1.representation",)): (1, "learned drive"),
         ("host->chip PES", ("area1.error_relay",), ("W1_probe (learning synapses)",)): (1, "PES error"),

@@ -133,10 +133,13 @@ class ClassificationTask:
     steps_per_sample, settle_steps : int
     target_scale : float
         The class's target rate (0.8: within tanh's range).
+    n_val : int, optional
+        Training images held out for validation (default: 10%, at most 200);
+        0 for a protocol without validation.
     """
 
     def __init__(self, data, layers, seed, steps_per_sample=20, settle_steps=200,
-                 target_scale=0.8):
+                 target_scale=0.8, n_val=None):
         n_in = data["x_train"].shape[1]
         if layers[0] != n_in or layers[-1] != N_CLASSES:
             raise ConfigError(
@@ -145,7 +148,11 @@ class ClassificationTask:
             )
         self.layers, self.seed = list(layers), seed
         self.steps_per_sample, self.settle_steps = steps_per_sample, settle_steps
-        n_val = min(200, max(1, len(data["x_train"]) // 10))
+        if n_val is None:
+            n_val = min(200, max(1, len(data["x_train"]) // 10))
+        elif int(n_val) != n_val or not 0 <= n_val < len(data["x_train"]):
+            raise ConfigError(f"n_val: must be in [0, {len(data['x_train'])}), got {n_val!r}")
+        n_val = int(n_val)
         split = {
             "train": (data["x_train"][n_val:], data["labels_train"][n_val:]),
             "val": (data["x_train"][:n_val], data["labels_train"][:n_val]),

@@ -4,7 +4,9 @@ A `ModelSpec` turns a `.RunConfig` into a network factory (called with the
 ``input``, ``target``, ``nudging`` and ``plasticity`` nodes of a `.Session`),
 the private generator that shuffles its data in the reference protocol
 (MODEL.md 3.8), and the kind of target it learns (rate or voltage).
-`network_factory` picks the rate or the spiking network of a config.
+`network_factory` picks the rate or the spiking network of a config (the
+spiking one from `errormc.benchmarks.experiment.spiking_network`, as studies
+build it).
 """
 
 import dataclasses
@@ -13,7 +15,8 @@ from typing import Callable
 
 import numpy as np
 
-from errormc.networks import ErrorMicrocircuit, SpikingErrorMicrocircuit, activations
+from errormc.benchmarks.experiment import spiking_network
+from errormc.networks import ErrorMicrocircuit, activations
 from errormc.networks.baselines import ANN, DendriticMicrocircuit, DendriticPredictiveCoding
 from errormc.networks.baselines.sacramento2018 import model_rng as dendritic_model_rng
 from errormc.networks.errors import ConfigError
@@ -142,17 +145,8 @@ register(ModelSpec("dpc", _dpc_network, _dendritic_rng, "voltage"))
 register(ModelSpec("ann", _ann_network, _ann_rng, "rate"))
 
 
-def _spiking(config, input, target, nudging, plasticity):  # noqa: ARG001
-    """The spiking microcircuit on a session's nodes. Its learning is gated by
-    the nudging switch (no target, no error, no PES update), so the plasticity
-    input has no role: the clean protocol never asks for learning without a
-    target, and configs refuse the reference protocol for this network."""
-    return SpikingErrorMicrocircuit(input=input, target=target, nudging=nudging,
-                                    **config.spiking_kwargs())
-
-
 def network_factory(config):
     """``factory(**session_nodes) -> nengo.Network`` for the config's network."""
     if config.network == "spiking":
-        return partial(_spiking, config)
+        return spiking_network(**config.spiking_kwargs())
     return get(config.model).network(config)

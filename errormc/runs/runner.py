@@ -92,11 +92,9 @@ def protocol_for(config, task, epochs):
     outputs, is nudged only once its pipeline has caught up with a sample, and
     is tested untrained in the same simulation."""
     if config.network == "spiking":
-        return TeacherStudentProtocol(
-            task, epochs, config.protocol, rng=np.random.RandomState(config.seed),
-            target_delay=0, onset_steps=config.onset_steps,
-            readout_steps=config.readout_steps, initial_test=True,
-        )
+        return experiment.spiking_protocol(task, epochs, config.seed, config.protocol,
+                                           onset_steps=config.onset_steps,
+                                           readout=config.readout_steps)
     spec = models.get(config.model)
     return TeacherStudentProtocol(
         task,

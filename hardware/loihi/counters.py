@@ -47,8 +47,9 @@ every PES error through the host):
     PES error values written from host to chip.
 
 Counts are exact: they are computed from the same arrays the emulator uses in
-the same step, not sampled. `ActivityCounter.phase` labels steps (e.g.
-``"train"``, ``"test"``) so totals can be taken per phase.
+the same step, not sampled. `ActivityCounter.phase` (a ``with`` block) and
+`ActivityCounter.label` (from now on) label steps (e.g. ``"training"``,
+``"inference"``) so totals can be taken per phase.
 """
 
 import contextlib
@@ -410,15 +411,20 @@ class ActivityCounter:
             self.phases.append(str(name))
         return self.phases.index(name)
 
+    def label(self, name):
+        """Label the steps run from now on as phase ``name`` (e.g. from a
+        driver's callback between its stages)."""
+        self._phase = self._phase_index(name)
+
     @contextlib.contextmanager
     def phase(self, name):
         """Label the steps run inside the ``with`` block as phase ``name``."""
-        previous = self._phase
-        self._phase = self._phase_index(name)
+        previous = self.phases[self._phase]
+        self.label(name)
         try:
             yield self
         finally:
-            self._phase = previous
+            self.label(previous)
 
     # --- reading ----------------------------------------------------------------
 

@@ -48,7 +48,8 @@ DISCRETISATION = dict(pes_error_scale=100.0, pes_wgt_exp=2)
 
 #: final test MSE after 3 epochs (40 training, 20 test samples, seed 0; the
 #: network's own defaults, equal on both backends) of
-#: the spiking teacher-student run of `errormc.benchmarks.deployment.train_and_test`,
+#: the spiking teacher-student run of the former ``benchmarks/deployment.py`` driver
+#: (``train_and_test``, since replaced by `errormc.benchmarks.experiment.train`),
 #: and digits test accuracy (300 training, 150 test images, 1 epoch),
 #: recorded on 2026-12-01 (one seed each; results do not depend on machine load)
 MEASUREMENTS = (
