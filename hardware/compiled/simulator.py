@@ -303,15 +303,15 @@ class BatchSimulator:
 
     # --- running ----------------------------------------------------------------------
 
-    def _program(self, unroll, capacity=None):
+    def _program(self, unroll, capacity=None, fresh=False):
         """The compiled chunk (up to ``capacity`` steps, default ``chunk_steps``,
         the count given at run time), shared by every simulator of the same
-        structure and batch size."""
+        structure and batch size (``fresh``: compiled anew all the same)."""
         B = len(self.programs) if self.batched else None
         capacity = capacity or self.chunk_steps
         key = (self._key, capacity, unroll, B)
         fn = _COMPILED.get(key)
-        if fn is not None:
+        if fn is not None and not fresh:
             return fn
         prog = self.programs[0]
         chunk = prog.chunk(capacity, unroll)
@@ -338,11 +338,12 @@ class BatchSimulator:
             return per_member[0]
         return tuple(np.stack(r) for r in zip(*per_member))
 
-    def compile(self, long=True):
+    def compile(self, long=True, fresh=False):
         """Compile the chunk that ``run_steps`` uses for runs of at least
         ``chunk_steps`` (``long``) or for shorter ones, unless a simulator of this
-        structure has; returns the seconds this simulator spent compiling."""
-        self._program(self.unroll if long else 1)
+        structure has (``fresh``: anew all the same, e.g. to time it); returns
+        the seconds this simulator spent compiling."""
+        self._program(self.unroll if long else 1, fresh=fresh)
         return self.compile_time
 
     def run_steps(self, steps, progress_bar=None):
