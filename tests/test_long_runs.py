@@ -123,6 +123,9 @@ def test_killed_seed_batch_resumes_from_its_members_checkpoints_bitwise(tmp_path
     process.kill()
     process.wait()
     assert not any(os.path.exists(out) for out in outs)
+    # each run said how far it got (what a sweep's progress bar reads): in lockstep
+    done = [json.load(open(os.path.join(working_dir(out), "progress.json"))) for out in outs]
+    assert done[0] == done[1] and 0 < done[0]["epochs_done"] < done[0]["epochs"] == 60
     assert subprocess.run([sys.executable, "-c", BATCH, *outs]).returncode == 0
     for out, ref in zip(outs, reference):
         ours, theirs = final_weights(out), final_weights(ref)
@@ -132,4 +135,5 @@ def test_killed_seed_batch_resumes_from_its_members_checkpoints_bitwise(tmp_path
         assert metrics["resumed"] is True
         assert metrics["test_mse_final"] == json.load(open(os.path.join(ref, "metrics.json")))["test_mse_final"]
         assert not os.path.exists(working_dir(out))
+        assert not os.path.exists(os.path.join(out, "progress.json"))
     assert 0 < steps < metrics["steps"]

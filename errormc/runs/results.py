@@ -21,6 +21,8 @@ from errormc.networks.weights import save
 CHECKPOINT = "checkpoint.npz"
 FAILED = "failed.json"
 METRICS = "metrics.json"
+#: epochs done so far, in a running run's working directory (sweeps read it)
+PROGRESS = "progress.json"
 
 
 def working_dir(path):
@@ -160,6 +162,10 @@ class RunDirectory:
 
     def write_config(self, config):
         return atomic_write_text(self.file("config.toml"), config.to_toml())
+
+    def write_progress(self, done, epochs):
+        """Record that ``done`` of ``epochs`` epochs have finished."""
+        return self.write_json(PROGRESS, {"epochs_done": int(done), "epochs": int(epochs)})
 
     def write_metrics(self, metrics):
         return self.write_json("metrics.json", metrics)

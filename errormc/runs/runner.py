@@ -42,7 +42,8 @@ from . import models
 from .checkpoint import read_checkpoint, restore_simulator_state, write_checkpoint
 from .config import STANDALONE_TASKS, RunConfig
 from .results import (
-    CHECKPOINT, FAILED, METRICS, RunDirectory, prepare_out, start_working_dir, working_dir,
+    CHECKPOINT, FAILED, METRICS, PROGRESS, RunDirectory, prepare_out, start_working_dir,
+    working_dir,
 )
 
 #: samples between guard checks (and the granularity of checkpoints and interrupts);
@@ -234,7 +235,7 @@ def train(config, progress=False, directory=None, checkpoint=None):
         if checkpoint is not None:
             raise ConfigError(f"resume: {config.task} runs do not checkpoint; run again "
                               "with --force")
-        return train_standalone(config, progress)
+        return train_standalone(config, progress, directory)
     task = task_for(config)
     protocol = protocol_for(config, task, config.epochs)
     if config.compare is not None and checkpoint is not None:
@@ -247,6 +248,8 @@ def train(config, progress=False, directory=None, checkpoint=None):
         bar.update(1)
         if val_mse is not None:
             bar.set_postfix(val_mse=f"{val_mse:.3g}")
+        if directory is not None:
+            directory.write_progress(epoch + 1, config.epochs)
 
     def restore(session):
         sim_arrays, proto_arrays, info = checkpoint
@@ -302,7 +305,7 @@ def train(config, progress=False, directory=None, checkpoint=None):
     return metrics, weights
 
 
-def train_standalone(config, progress=False):
+def train_standalone(config, progress=False, directory=None):
     """A task with its own protocol: `errormc.benchmarks.tasks.dms.run` or
     ``cartpole.run``; metrics and final weights.
 
@@ -316,6 +319,8 @@ def train_standalone(config, progress=False):
         bar.update(1)
         if value is not None:
             bar.set_postfix(val_mse=f"{value:.3g}")
+        if directory is not None:
+            directory.write_progress(epoch + 1, config.epochs)
 
     module = {"dms": dms, "cartpole": cartpole}[config.task]
     try:
@@ -341,7 +346,7 @@ def _finish(config, directory, metrics, weights):
     if "placement" in metrics:
         directory.write_json("placement.json", metrics["placement"])
     directory.write_metrics({k: v for k, v in metrics.items() if k != "placement"})
-    for name in (CHECKPOINT, FAILED):
+    for name in (CHECKPOINT, FAILED, PROGRESS):
         if os.path.exists(directory.file(name)):
             os.remove(directory.file(name))
 
@@ -427,6 +432,8 @@ def run_batch(configs, outs, progress=False):
 
     def report(epoch, val_mse):
         bar.update(1)
+        for directory in directories:
+            directory.write_progress(epoch + 1, first.epochs)
 
     def restore(member, session):
         sim_arrays, proto_arrays, info = saved[member]

@@ -29,7 +29,7 @@ import tomllib
 import traceback
 
 import dask
-from dask.distributed import Client, LocalCluster, as_completed
+from dask.distributed import Client, LocalCluster
 from tqdm.auto import tqdm
 
 from errormc.benchmarks.paper import FIGURES
@@ -37,10 +37,12 @@ from errormc.networks.errors import ConfigError
 
 from . import runner
 from .config import RunConfig, read_toml
-from .results import check_out, working_dir
+from .results import PROGRESS, check_out, working_dir
 
 #: seconds to wait for a scheduler to answer
 CONNECT_TIMEOUT = 5
+#: seconds between reads of the running runs' progress
+PROGRESS_POLL = 1.0
 
 SWEEP_FILE = "sweep.toml"
 
@@ -272,20 +274,34 @@ def run_sweep(configs, out, workers=None, scheduler=None, retry_failed=False,
                         futures.append(client.submit(
                             execute, group[0].to_dict(), root,
                             key=f"errormc-run-{config_hash(group[0])}", pure=False))
-                bar = tqdm(total=len(todo), desc="sweep", unit="run", disable=not progress)
-                left = len(futures)
-                for future in as_completed(futures):
-                    left -= 1
-                    try:
-                        result = future.result()
-                    except Exception as e:  # noqa: BLE001 - e.g. KilledWorker
-                        result = {"name": future.key.rsplit("-", 1)[-1], "status": "failed",
-                                  "error": f"{type(e).__name__}: {e}"}
-                    for r in result if isinstance(result, list) else [result]:
-                        summary["done" if r["status"] == "done" else "failed"].append(r["name"])
-                        bar.update(1)
+                epochs = {config_hash(c): c.epochs or 1 for c in todo}
+                bar = tqdm(total=sum(epochs.values()), desc="sweep", unit="epoch",
+                           disable=not progress)
+                ended = 0  # epochs of the runs that ended
+                pending = list(futures)
+                while pending:
+                    finished = [f for f in pending if f.done()]
+                    # the runs report their epochs in their working directories
+                    # (the runs of a batch move in lockstep), read while waiting
+                    # never backwards: a finished run's record goes before its result arrives
+                    bar.n = max(bar.n, ended + _epochs_running(out, epochs))
+                    bar.refresh()
+                    if not finished:
+                        time.sleep(PROGRESS_POLL)
+                        continue
+                    for future in finished:
+                        pending.remove(future)
+                        try:
+                            result = future.result()
+                        except Exception as e:  # noqa: BLE001 - e.g. KilledWorker
+                            result = {"name": future.key.rsplit("-", 1)[-1], "status": "failed",
+                                      "error": f"{type(e).__name__}: {e}"}
+                        for r in result if isinstance(result, list) else [result]:
+                            summary["done" if r["status"] == "done" else "failed"].append(r["name"])
+                            ended += epochs.get(r["name"], 1)
                     bar.set_postfix(done=len(summary["done"]), failed=len(summary["failed"]),
-                                    running=min(n_workers, left))
+                                    running=min(n_workers, len(pending)))
+                bar.n = ended
                 bar.close()
             finally:
                 client.close()
@@ -293,6 +309,20 @@ def run_sweep(configs, out, workers=None, scheduler=None, retry_failed=False,
                     cluster.close()
     summary["wall_s"] = time.perf_counter() - t0
     return summary
+
+
+def _epochs_running(out, epochs):
+    """Epochs done so far by the unfinished runs of ``epochs`` ({name: epochs}),
+    from their working directories' progress records."""
+    total = 0
+    for name, n in epochs.items():
+        path = os.path.join(working_dir(os.path.join(out, "runs", name)), PROGRESS)
+        try:
+            with open(path) as f:
+                total += min(int(json.load(f)["epochs_done"]), n)
+        except (OSError, ValueError, KeyError):
+            continue  # not started, finished, or being replaced right now
+    return total
 
 
 def collect(out):
