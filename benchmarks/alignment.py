@@ -260,16 +260,51 @@ def _comparison(config):
     return connectivity, kind, gains, acts
 
 
-def pending_update(session, l):
-    """The pending forward update of area ``l`` (block (l, l - 1); in skip mode a
-    block of the one forward matrix), a copy, or None when it does not learn."""
+def _learning_block(session, l):
+    """``(connection with the rule, rows, cols)`` of forward block (l, l - 1)
+    (in skip mode a block of the one forward matrix), or None when it does not
+    learn."""
     conn = session.net.forward.get((l, l - 1))
     if conn is None or conn.learning_rule is None:
         return None
     if isinstance(conn, ProjectionBlock):
-        # fetched anew: a compiled backend's arrays are host copies of one moment
-        return np.array(session.signal(conn.projection.learning_rule, "delta")[conn.rows, conn.cols])
-    return np.array(session.signal(conn.learning_rule, "delta"))
+        return conn.projection, conn.rows, conn.cols
+    return conn, slice(None), slice(None)
+
+
+def record_updates(steps_per_sample, dt):
+    """``record(net)`` for a `Session`: the pending updates of the forward
+    rules at every ``steps_per_sample``-th step, which are the ends of samples
+    when a replay starts at a sample boundary (`update_angles`); none where
+    ``steps_per_sample * dt`` is not exactly that many steps in floating point
+    (nengo would sample other steps; the replay then reads sample by sample)."""
+    every = steps_per_sample * dt
+    exact = every / dt == steps_per_sample  # else nengo samples other steps
+
+    def record(net):
+        probes = {}
+        for (post, pre), conn in net.forward.items() if exact else ():
+            owner = conn.projection if isinstance(conn, ProjectionBlock) else conn
+            if post == pre + 1 and owner.learning_rule is not None:
+                probes[_update_probe(owner)] = (owner.learning_rule, "delta", every)
+        return probes
+
+    return record
+
+
+def _update_probe(conn):
+    return f"update {id(conn)}"
+
+
+def pending_update(session, l):
+    """The pending forward update of area ``l`` (block (l, l - 1); in skip mode a
+    block of the one forward matrix), a copy, or None when it does not learn."""
+    block = _learning_block(session, l)
+    if block is None:
+        return None
+    conn, rows, cols = block
+    # fetched anew: a compiled backend's arrays are host copies of one moment
+    return np.array(session.signal(conn.learning_rule, "delta")[rows, cols])
 
 
 def update_angles(batch, configs, weights, inputs, targets, steps_per_sample,
@@ -306,13 +341,25 @@ def update_angles(batch, configs, weights, inputs, targets, steps_per_sample,
     P = steps_per_sample
     ends = np.arange(P - 1, len(inputs[0]), P)
     L = len(configs[0].layer_sizes()) - 1
-    pending = [[[] for _ in range(L)] for _ in batch.sessions]
-    for a in ends + 1 - P:
-        batch.step([(x[a : a + P], t[a : a + P], np.full(P, plasticity))
-                    for x, t in zip(inputs, targets)])
-        for m, session in enumerate(batch.sessions):
-            for l in range(L):
-                pending[m][l].append(pending_update(session, l + 1))
+    blocks = [[_learning_block(s, l) for l in range(1, L + 1)] for s in batch.sessions]
+    recorded = all(_update_probe(b[0]) in s.probes for s, bb in zip(batch.sessions, blocks)
+                   for b in bb if b is not None)
+    if recorded and batch.sim.n_steps % P == 0:
+        # the whole sequence at once: the sessions' probes (`record_updates`)
+        # hold the updates at every P-th step count, here the samples' ends
+        batch.step([(x, t, np.full(len(x), plasticity)) for x, t in zip(inputs, targets)])
+        pending = [[None if b is None else
+                    np.asarray(s.sim.data[s.probes[_update_probe(b[0])]])[:, b[1], b[2]]
+                    for b in bb] for s, bb in zip(batch.sessions, blocks)]
+    else:
+        steps = [[[] for _ in range(L)] for _ in batch.sessions]
+        for a in ends + 1 - P:
+            batch.step([(x[a : a + P], t[a : a + P], np.full(P, plasticity))
+                        for x, t in zip(inputs, targets)])
+            for m, session in enumerate(batch.sessions):
+                for l in range(L):
+                    steps[m][l].append(pending_update(session, l + 1))
+        pending = [[None if u[0] is None else np.stack(u) for u in member] for member in steps]
     out = []
     for config, named, x, t, updates in zip(configs, weights, inputs, targets, pending):
         connectivity, kind, gains, acts = _comparison(config)
@@ -320,7 +367,7 @@ def update_angles(batch, configs, weights, inputs, targets, steps_per_sample,
         bp = feedforward_backprop(hierarchical, x[ends], t[ends], acts, None, gains, kind)
         angles = np.zeros((len(ends), L))
         for l in range(L):
-            mc = 0.0 if updates[l][0] is None else np.stack(updates[l])
+            mc = 0.0 if updates[l] is None else updates[l]
             angles[:, l] = angles_deg(np.broadcast_to(mc, bp[l].shape), bp[l])
         out.append(angles)
     return out

@@ -92,7 +92,7 @@ def spiking_protocol(task, epochs, seed, protocol="clean", onset_steps=None, rea
 
 def train(factory, task, protocol, dt, backend="nengo", seed=None, untrained=None,
           progress=None, chunk_steps=None, on_chunk=None, restore=None, on_build=None,
-          snapshot_every=0, on_snapshot=None, after=None, sim_options=None):
+          snapshot_every=0, on_snapshot=None, after=None, sim_options=None, record=None):
     """Train ``factory``'s network on ``task`` with ``protocol``.
 
     Parameters
@@ -127,6 +127,8 @@ def train(factory, task, protocol, dt, backend="nengo", seed=None, untrained=Non
         trained session before it closes (its steps count in ``steps``).
     sim_options : dict, optional
         Passed to the backend's simulator (e.g. the Loihi ``emulator``).
+    record : callable, optional
+        Extra probes of the trained network (`Session`), e.g. for ``after``.
 
     Returns
     -------
@@ -140,7 +142,7 @@ def train(factory, task, protocol, dt, backend="nengo", seed=None, untrained=Non
     layers = task.layers
     sim_options = sim_options or {}
     with Session(factory, layers[0], layers[-1], dt=dt, backend=backend, seed=seed,
-                 sim_options=sim_options) as session:
+                 sim_options=sim_options, record=record) as session:
         if on_build is not None:
             on_build(session)
         state = restore(session) if restore is not None else None
@@ -191,7 +193,7 @@ def train(factory, task, protocol, dt, backend="nengo", seed=None, untrained=Non
 
 def train_batch(factories, tasks, protocols, dt, seeds, untrained=None, backend="jax",
                 progress=None, snapshot_every=0, on_snapshot=None, after=None,
-                chunk_steps=None, on_chunk=None, restore=None):
+                chunk_steps=None, on_chunk=None, restore=None, record=None):
     """`train` for runs that differ only in their seed, batched on a compiled backend.
 
     ``factories``, ``tasks``, ``protocols`` and ``seeds`` hold one entry per run
@@ -204,11 +206,11 @@ def train_batch(factories, tasks, protocols, dt, seeds, untrained=None, backend=
     dict`` (one per member) computes further metrics on the trained batch
     before it closes (its steps count in ``steps``). ``chunk_steps``,
     ``on_chunk(member, session, state)`` and ``restore(member, session) ->
-    ProtocolState`` are `train`'s, for each member.
+    ProtocolState`` are `train`'s, for each member; so is ``record``.
     """
     t0 = time.perf_counter()
     layers = tasks[0].layers
-    with Batch(factories, layers[0], layers[-1], dt, seeds, backend) as batch:
+    with Batch(factories, layers[0], layers[-1], dt, seeds, backend, record=record) as batch:
         states = ([restore(i, s) for i, s in enumerate(batch.sessions)] if restore is not None
                   else [None] * len(protocols))
         generators = [

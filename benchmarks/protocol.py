@@ -115,7 +115,9 @@ class Session:
         Simulator time step; default: the one the network declares (``net.dt``).
     backend : str
     record : callable, optional
-        ``record(net) -> {name: (obj, attr)}`` of extra probes.
+        ``record(net) -> {name: (obj, attr)}`` of extra probes, or ``(obj, attr,
+        sample_every)`` for one recorded every ``sample_every`` (nengo's probe
+        argument).
     seed : int, optional
         Simulator seed (the spiking network's decoders and tuning curves).
     sim_options : dict, optional
@@ -135,8 +137,9 @@ class Session:
             self.net = network(**self.schedule.connect(node))
             obj, synapse = getattr(self.net, "readout", None) or (self.net.output.neurons, None)
             self.probes = {"output": nengo.Probe(obj, synapse=synapse)}
-            for name, (obj, attr) in (record(self.net) if record else {}).items():
-                self.probes[name] = nengo.Probe(obj, attr, synapse=None)
+            for name, (obj, attr, *every) in (record(self.net) if record else {}).items():
+                self.probes[name] = nengo.Probe(obj, attr, synapse=None,
+                                                sample_every=every[0] if every else None)
         self.sim = (Simulator(self.model, backend=backend, dt=dt, seed=seed, **(sim_options or {}))
                     if build else None)
         self.steps = 0
@@ -217,8 +220,9 @@ class Batch:
     phases have the same lengths: the runs differ only in their data).
     """
 
-    def __init__(self, factories, n_in, n_out, dt, seeds, backend="jax"):
-        self.sessions = [Session(f, n_in, n_out, dt=dt, build=False) for f in factories]
+    def __init__(self, factories, n_in, n_out, dt, seeds, backend="jax", record=None):
+        self.sessions = [Session(f, n_in, n_out, dt=dt, build=False, record=record)
+                         for f in factories]
         self.sim = Simulator([s.model for s in self.sessions], backend=backend, dt=dt,
                              seed=list(seeds))
         for session, member in zip(self.sessions, self.sim.members):

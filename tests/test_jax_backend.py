@@ -279,3 +279,20 @@ def test_bench_speed_rows_csv_and_json(tmp_path):
     assert all(r["steps_per_s"] > 0 for r in rows)
     assert rows[0]["compile_s"] == 0 and rows[1]["compile_s"] > 0
     assert json.loads(format_json(rows)) == rows
+
+
+def test_sampled_probes_record_the_steps_nengo_records():
+    """``sample_every`` of whole steps is recorded in the compiled program; a
+    fractional period is sampled as nengo samples it; over runs of any length."""
+    with nengo.Network(seed=1) as net:
+        x = nengo.Node(lambda t: [np.sin(7 * t), t])
+        probes = [nengo.Probe(x, synapse=None, sample_every=every)
+                  for every in (None, 0.005, 0.0025)]
+    for runs in ([7, 1024 + 13, 3, 2050], [1, 1, 1, 20, 5]):
+        with nengo.Simulator(net, dt=0.001, progress_bar=False) as ref, \
+                Simulator(net, backend="jax", dt=0.001) as sim:
+            for n in runs:
+                ref.run_steps(n)
+                sim.run_steps(n)
+            for p in probes:
+                np.testing.assert_array_equal(sim.data[p], ref.data[p])

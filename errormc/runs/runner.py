@@ -24,7 +24,7 @@ from functools import partial
 import numpy as np
 from tqdm.auto import tqdm
 
-from errormc.benchmarks.alignment import alignment_scan
+from errormc.benchmarks.alignment import alignment_scan, record_updates
 from errormc.benchmarks.plots import learning_curve
 from errormc.benchmarks import experiment
 from errormc.benchmarks.protocol import Batch, ProtocolState, TeacherStudentProtocol
@@ -283,6 +283,8 @@ def train(config, progress=False, directory=None, checkpoint=None):
                 on_chunk=guard, restore=None if checkpoint is None else restore,
                 snapshot_every=config.snapshot_every if config.compare else 0,
                 on_snapshot=snapshot, after=compare if config.compare else None,
+                record=(record_updates(config.steps_per_sample, config.dt)
+                        if config.compare else None),
             )
         except FloatingPointError as e:
             if isinstance(e, Diverged):
@@ -466,6 +468,7 @@ def run_batch(configs, outs, progress=False):
                 restore=None if saved is None else restore,
                 snapshot_every=first.snapshot_every if compare else 0,
                 on_snapshot=snapshot if compare else None, after=scan if compare else None,
+                record=record_updates(first.steps_per_sample, first.dt) if compare else None,
             )
         finally:
             bar.close()

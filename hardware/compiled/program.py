@@ -187,6 +187,21 @@ def step_order(model):
     return [position[op] for op in toposort(graph) if hasattr(op, "make_step")]
 
 
+def sample_period(sample_every, dt):
+    """A probe's ``sample_every`` as a whole number of steps, or None (every
+    step; a period that is not exactly whole in floating point is sampled on
+    the host by nengo's own rule, ``n_steps % period < 1``)."""
+    if sample_every is None:
+        return None
+    k = float(sample_every) / dt
+    return int(k) if k == int(k) and k >= 1 else None
+
+
+def sampled_rows(done_before, n, k):
+    """How many step counts in ``done_before + 1 .. done_before + n`` divide by ``k``."""
+    return (done_before + n) // k - done_before // k
+
+
 class Program:
     """One model's operators as a JAX step function.
 
@@ -208,8 +223,13 @@ class Program:
         self.operators = [model.operators[i] for i in self.order]
         self.probes = list(model.probes)
         probe_sigs = [model.sig[p]["in"] for p in self.probes]
-        self.layout = Layout(model.operators, probe_sigs)
+        self.layout = Layout(model.operators, probe_sigs + [model.step])
         self.probe_sigs = probe_sigs
+        #: steps between a probe's records (a whole number of steps: recorded
+        #: in the program, as nengo does, at every step count it divides), or
+        #: None: every step (a fractional ``sample_every`` is sampled on the host)
+        self.periods = [sample_period(p.sample_every, self.dt) for p in self.probes]
+        self._step_sig = model.step
         self.const_values = []
         self.host_ops = []
         ctx = Context(self)
@@ -269,16 +289,44 @@ class Program:
         """``chunk(mutable, consts, xs, n) -> (mutable, probes)``: the first
         ``n <= capacity`` steps, ``n`` a run-time value, so that one program
         serves runs of any length. ``xs`` holds each step's host inputs,
-        ``(capacity, ...)``; rows of the probes past ``n`` are unused.
+        ``(capacity, ...)``. A probe's buffer has a row per step (rows past
+        ``n`` unused), or with a period ``k`` (`periods`) a row per step count
+        divisible by ``k`` (`sampled_rows` of them).
 
         Steps run in blocks of ``unroll`` (one loop iteration each, so that XLA
         fuses across steps), then one at a time for the last ``n % unroll``.
         """
-        probe_shapes = [(capacity,) + tuple(s.shape) for s in self.probe_sigs]
+        periods = self.periods
+        # a sampled probe: at most capacity // k + 1 records, and one row more
+        # for the steps after the last record, which write ahead
+        probe_shapes = [((capacity if k is None else capacity // k + 2),) + tuple(s.shape)
+                        for s, k in zip(self.probe_sigs, periods)]
         probe_dtypes = [s.dtype for s in self.probe_sigs]
         U = max(1, min(int(unroll), capacity))
+        step_view = self.layout.view(self._step_sig)
+        step_index = self.layout.mutable.index(step_view.base)
+
+        def record(buffers, probed, i, done_before, count, sampled_only=False):
+            """Write step ``i``'s probes; a sampled probe into the row of the
+            next step count it divides (the last write there is that step's)."""
+            out = []
+            for b, p, k in zip(buffers, probed, periods):
+                if k is None:
+                    if sampled_only:
+                        out.append(b)
+                        continue
+                    row = i
+                else:
+                    row = (count + k - 1) // k - done_before // k - 1
+                out.append(lax.dynamic_update_index_in_dim(b, p.astype(b.dtype), row, 0))
+            return out
 
         def run_chunk(mutable, consts, xs, n):
+            done_before = step_view.read(mutable[step_index]).reshape(())
+
+            def count_of(values):
+                return step_view.read(values[step_index]).reshape(())
+
             def block(i, carry):
                 values, buffers = carry
                 start = i * U
@@ -286,11 +334,14 @@ class Program:
                 probed = []
                 for j in range(U):
                     values, p = self.step(values, consts, tuple(r[j] for r in rows))
+                    buffers = record(buffers, p, start + j, done_before, count_of(values),
+                                     sampled_only=True)
                     probed.append(p)
+                # the block's steps of every-step probes in one write
                 buffers = [
-                    lax.dynamic_update_slice_in_dim(
-                        b, jnp.stack([p[k] for p in probed]).astype(b.dtype), start, 0)
-                    for k, b in enumerate(buffers)
+                    b if k is not None else lax.dynamic_update_slice_in_dim(
+                        b, jnp.stack([p[m] for p in probed]).astype(b.dtype), start, 0)
+                    for m, (b, k) in enumerate(zip(buffers, periods))
                 ]
                 return values, buffers
 
@@ -298,9 +349,7 @@ class Program:
                 values, buffers = carry
                 rows = tuple(lax.dynamic_index_in_dim(x, k, keepdims=False) for x in xs)
                 values, probed = self.step(values, consts, rows)
-                buffers = [lax.dynamic_update_index_in_dim(b, p.astype(b.dtype), k, 0)
-                           for b, p in zip(buffers, probed)]
-                return values, buffers
+                return values, record(buffers, probed, k, done_before, count_of(values))
 
             buffers = [jnp.zeros(s, d) for s, d in zip(probe_shapes, probe_dtypes)]
             carry = lax.fori_loop(0, n // U, block, (mutable, buffers))
@@ -318,5 +367,5 @@ class Program:
         rows = tuple(np.zeros(op.output.size) for op in self.host_ops)
         closed = jax.make_jaxpr(self.step)(mutable, consts, rows)
         shapes = tuple((np.shape(v), np.asarray(v).dtype.str) for v in mutable + consts)
-        key = (str(closed.jaxpr), shapes, len(self.probes))
+        key = (str(closed.jaxpr), shapes, len(self.probes), tuple(self.periods))
         return key, [np.asarray(c) for c in closed.consts]

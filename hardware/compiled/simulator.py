@@ -32,7 +32,7 @@ from nengo.utils.numpy import maxint
 from errormc.networks.errors import ConfigError
 
 from .host import HostInputs
-from .program import Program
+from .program import Program, sampled_rows
 
 #: steps per loop iteration of the compiled chunk, one network / a batch: unrolling
 #: lets XLA fuse across steps, which pays for one network (about 3x steps/s at 8);
@@ -400,19 +400,21 @@ class BatchSimulator:
         if cached is not None and cached[0] == len(self._chunks):
             return cached[1]
         k = self.probe_index[member][probe]
+        period = self.programs[member].periods[k]
         parts, firsts = [], []
         for first, length, probed in self._chunks:
             values = np.asarray(probed[k])
             values = values[member] if self.batched else values
-            parts.append(values[:length])
-            firsts.append(np.arange(first, first + length))
+            if period is None:
+                parts.append(values[:length])
+                firsts.append(np.arange(first, first + length))
+            else:  # recorded in the program: only the sampled steps
+                parts.append(values[: sampled_rows(first - 1, length, period)])
         shape = tuple(self.models[member].sig[probe]["in"].shape)
-        if parts:
-            data = np.concatenate(parts).reshape((-1,) + shape)
-            steps = np.concatenate(firsts)
-        else:
-            data, steps = np.zeros((0,) + shape), np.zeros(0, dtype=int)
-        if probe.sample_every is not None:
+        data = (np.concatenate(parts).reshape((-1,) + shape) if parts
+                else np.zeros((0,) + shape))
+        if probe.sample_every is not None and period is None:
+            steps = np.concatenate(firsts) if firsts else np.zeros(0, dtype=int)
             data = data[steps % (probe.sample_every / self.dt) < 1]
         data.setflags(write=False)
         self._probe_cache[key] = (len(self._chunks), data)
