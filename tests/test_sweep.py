@@ -138,3 +138,21 @@ def test_config_file_runs_and_repeats_exactly(tmp_path, capsys):
     second = json.load(open(tmp_path / "b" / "metrics.json"))
     assert second["test_mse_final"] == first["test_mse_final"]
     assert second["val_mse"] == first["val_mse"]
+
+
+def test_a_run_scored_without_a_test_mse_is_recorded_done(tmp_path, monkeypatch):
+    """The cart-pole scores failures per evaluation, not a test MSE: its finished
+    run counts as done, not as failed."""
+    from errormc.runs import runner, sweep
+
+    def closed_loop_run(config, out=None, progress=False, force=False):
+        os.makedirs(out)
+        with open(os.path.join(out, "metrics.json"), "w") as f:
+            json.dump({"failures_per_evaluation": [3, 1]}, f)
+        return {"failures_per_evaluation": [3, 1]}
+
+    monkeypatch.setattr(runner, "run", closed_loop_run)
+    config = RunConfig(task="cartpole", variant="ideal", epochs=1, seed=1)
+    result = sweep.execute(config.to_dict(), str(tmp_path))
+    assert result["status"] == "done" and result["test_mse_final"] is None
+    assert not (tmp_path / "failed").exists()
