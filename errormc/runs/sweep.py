@@ -282,11 +282,13 @@ def run_sweep(configs, out, workers=None, scheduler=None, retry_failed=False,
                 pending = list(futures)
                 while pending:
                     finished = [f for f in pending if f.done()]
-                    # the runs report their epochs in their working directories
-                    # (the runs of a batch move in lockstep), read while waiting
-                    # never backwards: a finished run's record goes before its result arrives
-                    bar.n = max(bar.n, ended + _epochs_running(out, epochs))
-                    bar.refresh()
+                    # the runs report their epochs in their working directories (the
+                    # runs of a batch move in lockstep), read while waiting; never
+                    # backwards (a finished run's record goes before its result arrives),
+                    # drawn on change only (a log gets a line per epoch, not per poll)
+                    now = max(bar.n, ended + _epochs_running(out, epochs))
+                    if now > bar.n:
+                        bar.update(now - bar.n)
                     if not finished:
                         time.sleep(PROGRESS_POLL)
                         continue
@@ -302,7 +304,8 @@ def run_sweep(configs, out, workers=None, scheduler=None, retry_failed=False,
                             ended += epochs.get(r["name"], 1)
                     bar.set_postfix(done=len(summary["done"]), failed=len(summary["failed"]),
                                     running=min(n_workers, len(pending)))
-                bar.n = ended
+                if ended > bar.n:
+                    bar.update(ended - bar.n)
                 bar.close()
             finally:
                 client.close()
