@@ -221,6 +221,20 @@ def _progress_bar(config, enabled):
                 disable=not enabled, leave=False)
 
 
+def _epoch_report(bar, directories, epochs):
+    """``report(epoch, val_mse)`` after each epoch: the progress bar, and the
+    progress record of each run directory (what a sweep's bar reads)."""
+
+    def report(epoch, val_mse):
+        bar.update(1)
+        if val_mse is not None:
+            bar.set_postfix(val_mse=f"{val_mse:.3g}")
+        for directory in directories:
+            directory.write_progress(epoch + 1, epochs)
+
+    return report
+
+
 def train(config, progress=False, directory=None, checkpoint=None):
     """Train the config's network on its task; return metrics and final weights.
 
@@ -244,12 +258,7 @@ def train(config, progress=False, directory=None, checkpoint=None):
     wall_before = checkpoint[2].get("wall_s", 0.0) if checkpoint is not None else 0.0
     bar = _progress_bar(config, progress)
 
-    def report(epoch, val_mse):
-        bar.update(1)
-        if val_mse is not None:
-            bar.set_postfix(val_mse=f"{val_mse:.3g}")
-        if directory is not None:
-            directory.write_progress(epoch + 1, config.epochs)
+    report = _epoch_report(bar, [] if directory is None else [directory], config.epochs)
 
     def restore(session):
         sim_arrays, proto_arrays, info = checkpoint
@@ -317,12 +326,7 @@ def train_standalone(config, progress=False, directory=None):
     """
     bar = _progress_bar(config, progress)
 
-    def report(epoch, value):
-        bar.update(1)
-        if value is not None:
-            bar.set_postfix(val_mse=f"{value:.3g}")
-        if directory is not None:
-            directory.write_progress(epoch + 1, config.epochs)
+    report = _epoch_report(bar, [] if directory is None else [directory], config.epochs)
 
     module = {"dms": dms, "cartpole": cartpole}[config.task]
     try:
@@ -432,10 +436,7 @@ def run_batch(configs, outs, progress=False):
     untrained = [protocol_for(c, t, 1) for c, t in zip(configs, tasks)]
     bar = _progress_bar(first, progress)
 
-    def report(epoch, val_mse):
-        bar.update(1)
-        for directory in directories:
-            directory.write_progress(epoch + 1, first.epochs)
+    report = _epoch_report(bar, directories, first.epochs)
 
     def restore(member, session):
         sim_arrays, proto_arrays, info = saved[member]
