@@ -19,6 +19,8 @@ from errormc.networks.errors import ConfigError
 from errormc.networks.weights import save
 
 CHECKPOINT = "checkpoint.npz"
+#: the one before, kept by the runs of a seed batch
+PREVIOUS_CHECKPOINT = "checkpoint.previous.npz"
 FAILED = "failed.json"
 METRICS = "metrics.json"
 #: epochs done so far, in a running run's working directory (sweeps read it)

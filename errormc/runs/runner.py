@@ -42,7 +42,8 @@ from . import models
 from .checkpoint import read_checkpoint, restore_simulator_state, write_checkpoint
 from .config import STANDALONE_TASKS, RunConfig
 from .results import (
-    CHECKPOINT, FAILED, METRICS, PROGRESS, RunDirectory, prepare_out, start_working_dir,
+    CHECKPOINT, FAILED, METRICS, PREVIOUS_CHECKPOINT, PROGRESS, RunDirectory, prepare_out,
+    start_working_dir,
     working_dir,
 )
 
@@ -154,7 +155,7 @@ def _interrupt_flag():
 class Guard:
     """Called after every chunk: divergence check, periodic checkpoints, interrupts."""
 
-    def __init__(self, config, directory, flag, wall_before):
+    def __init__(self, config, directory, flag, wall_before, keep_previous=False):
         self.config = config
         self.directory = directory if config.checkpoint_every > 0 else None
         self.flag = flag
@@ -165,6 +166,9 @@ class Guard:
         self.t0 = time.perf_counter()
         self.session = None
         self.steps = 0
+        # a batch's members checkpoint one after another: each keeps its previous
+        # checkpoint too, so that a kill between two of them leaves a common step
+        self.keep_previous = keep_previous
 
     def problem(self):
         """What is wrong with the current weights, or None."""
@@ -178,8 +182,11 @@ class Guard:
             return None
         wall = self.wall_before + time.perf_counter() - self.t0
         self.count += 1
+        path = self.directory.file(CHECKPOINT)
+        if self.keep_previous and os.path.exists(path):
+            os.replace(path, self.directory.file(PREVIOUS_CHECKPOINT))
         return write_checkpoint(
-            self.directory.file(CHECKPOINT), self.session.sim, self.session.model, state,
+            path, self.session.sim, self.session.model, state,
             extra={"wall_s": wall, "checkpoints": self.count},
         )
 
@@ -352,7 +359,7 @@ def _finish(config, directory, metrics, weights):
     if "placement" in metrics:
         directory.write_json("placement.json", metrics["placement"])
     directory.write_metrics({k: v for k, v in metrics.items() if k != "placement"})
-    for name in (CHECKPOINT, FAILED, PROGRESS):
+    for name in (CHECKPOINT, PREVIOUS_CHECKPOINT, FAILED, PROGRESS):
         if os.path.exists(directory.file(name)):
             os.remove(directory.file(name))
 
@@ -458,7 +465,7 @@ def run_batch(configs, outs, progress=False):
                               skip=tasks[0].settle_steps // first.snapshot_every)
 
     with _interrupt_flag() as flag:
-        guards = [Guard(c, None if compare else d, flag, wall_before)
+        guards = [Guard(c, None if compare else d, flag, wall_before, keep_previous=True)
                   for c, d in zip(configs, directories)]
         try:
             results = experiment.train_batch(
@@ -495,14 +502,18 @@ def run_batch(configs, outs, progress=False):
 
 
 def _batch_checkpoints(outs):
-    """The checkpoints of every run of a batch, if all hold one of the same step."""
-    paths = [os.path.join(working_dir(out), CHECKPOINT) for out in outs]
-    if not all(os.path.isfile(p) for p in paths):
+    """The checkpoints of every run of a batch at the latest step all of them
+    hold (each keeps its last two), or None."""
+    held = []
+    for out in outs:
+        paths = [os.path.join(working_dir(out), name) for name in (CHECKPOINT, PREVIOUS_CHECKPOINT)]
+        saved = [read_checkpoint(p) for p in paths if os.path.isfile(p)]
+        held.append({info["steps"]: (sim, proto, info) for sim, proto, info in saved})
+    common = set.intersection(*(set(h) for h in held)) if held else set()
+    if not common:
         return None
-    saved = [read_checkpoint(p) for p in paths]
-    if len({info["steps"] for _, _, info in saved}) != 1:
-        return None
-    return saved
+    step = max(common)
+    return [h[step] for h in held]
 
 
 def resume(out, progress=False):
