@@ -23,5 +23,6 @@ def learning_curve(metrics, title=None):
     if title:
         ax.set_title(title)
     ax.legend(frameon=False, fontsize=8)
-    fig.tight_layout()
+    # no tight_layout: the figure is saved with bbox_inches="tight", which already
+    # takes every label in (a second layout pass doubled the cost of a sweep's plots)
     return fig

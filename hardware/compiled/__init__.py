@@ -29,7 +29,20 @@ Python code without input from the network (Node functions of time, input
 processes) runs on the host ahead of each chunk (`.host`).
 """
 
-import jax
+import os
+
+# XLA's CPU "thunk" runtime (jaxlib's default since 0.4.32) dispatches each fused
+# kernel of a program separately; a step of these networks is ~100 small kernels,
+# and the classic runtime, which compiles the whole loop into one function, runs
+# them 1.1x (a batch of ten 32-16-8-4-2-1 skip networks) to 3.5x (one 8-4-2-1)
+# faster (`errormc bench speed`; jax issue 25190 reports the same for while loops).
+# XLA reads the flag once, when jax first starts a backend: set before any use;
+# a user's own setting wins. The one place this is set.
+_RUNTIME_FLAG = "--xla_cpu_use_thunk_runtime"
+if _RUNTIME_FLAG not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {_RUNTIME_FLAG}=false".strip()
+
+import jax  # noqa: E402
 
 # float64 everywhere, as the reference simulator; the one place this is set
 jax.config.update("jax_enable_x64", True)
