@@ -100,3 +100,77 @@ def test_integer_decay_equals_nengo_loihi():
     for offset in (0, 1):
         r = (2**12 - offset - d).astype(np.int64)
         assert np.array_equal(FastCompartmentState._decay(x, r), discretize.decay_int(x, d, offset=offset))
+
+
+def test_random_words_equal_the_random_state_calls():
+    """`RandomWords` gives ``randint(-127, 128, n, int32)`` and ``rand(*shape)`` of
+    numpy's own ``RandomState`` in any interleaving, across block refills, and
+    leaves the generator where the calls would."""
+    from errormc.hardware.loihi.emulator import RandomWords
+
+    plan = np.random.RandomState(5)
+    for seed in range(4):
+        ref, rng = np.random.RandomState(seed), np.random.RandomState(seed)
+        words = RandomWords(rng)
+        words.BLOCK = 4096  # several refills within the test
+        for _ in range(300):
+            kind, n = plan.randint(3), int(plan.randint(0, 3000))
+            if kind == 0:
+                assert np.array_equal(words.noise(n), ref.randint(-127, 128, size=n, dtype=np.int32))
+            elif kind == 1:
+                words.skip_noise(n)
+                ref.randint(-127, 128, size=n, dtype=np.int32)
+            else:
+                shape = (n // 50, 3)
+                assert np.array_equal(words.rand(*shape), ref.rand(*shape))
+        words.sync()
+        assert rng.rand() == ref.rand()
+
+
+def test_float_decay_equals_nengo_loihi():
+    """``trunc(x r / 2^12)`` in float64, as `FastCompartmentState` computes it,
+    equals ``decay_int`` over the whole range of the chip's currents and voltages."""
+    from errormc.hardware.loihi.compat import discretize
+
+    rng = np.random.RandomState(1)
+    x = np.concatenate([rng.randint(-2**23, 2**23, size=50000),
+                        [-2**23, 2**23 - 1, -1, 0, 1]]).astype(np.int32)
+    d = np.concatenate([rng.randint(0, 4096, size=50000), [0, 4095, 4095, 0, 1]]).astype(np.int32)
+    for offset in (0, 1):
+        f = (2**12 - offset - d) / 4096.0
+        assert np.array_equal(np.trunc(x * f).astype(np.int32), discretize.decay_int(x, d, offset=offset))
+
+
+def _run_session(emulator, layers, steps, seed):
+    sizes = [int(n) for n in layers.split("-")]
+    drive = np.random.RandomState(2)
+    inputs = drive.uniform(-1, 1, (steps, sizes[0]))
+    targets = drive.uniform(-1, 1, (steps, sizes[-1]))
+    factory = spiking_network(layers=sizes, seed=seed, neurons_per_unit=10, error_neurons=20)
+    with Session(factory, sizes[0], sizes[-1], backend="loihi", seed=seed,
+                 sim_options={"emulator": emulator}) as session:
+        out = session.run(inputs, targets, learn=np.ones(steps, dtype=bool))
+        emu = session.sim.sims["emulator"]
+        weights = [np.array(w) for synapse in emu.synapses.slices for w in synapse.weights]
+        return out, weights, emu
+
+
+@pytest.mark.parametrize("layers", ["2-1", "3-2-1"])
+def test_fast_simulator_equals_stock_simulator(layers):
+    """Whole nengo-loihi simulators, host included, with learning: the fast
+    emulator and its step loop (`FastStepRunner`: host <-> chip transfers, probes
+    read from the state) give the stock emulator's probed outputs and final
+    weights exactly."""
+    from errormc.hardware.loihi.emulator import FastStepRunner
+
+    stock_out, stock_w, stock_emu = _run_session("stock", layers, 400, seed=4)
+    fast_out, fast_w, fast_emu = _run_session("fast", layers, 400, seed=4)
+    assert isinstance(fast_emu, FastEmulator) and fast_emu.probes.live
+    assert not isinstance(stock_emu, FastEmulator)
+    assert stock_out.keys() == fast_out.keys()
+    for key in stock_out:
+        assert np.array_equal(stock_out[key], fast_out[key]), key
+    assert np.any(stock_out["output"] != 0)
+    # weights: the two builds may order blocks differently; compare as multisets
+    key = lambda ws: sorted((w.shape, w.tobytes()) for w in ws)
+    assert key(stock_w) == key(fast_w)

@@ -36,6 +36,7 @@ import warnings
 
 import numpy as np
 import scipy.sparse
+from scipy.sparse import _sparsetools
 
 from .compat import discretize, emulator_interface
 
@@ -83,14 +84,14 @@ class FastSynapseState(emulator_interface.SynapseState):
     on-chip compartment through one of its block's axons, or a host spike
     input neuron through one of its axons. A spike on a route adds the weight
     row ``w(a, atom)`` at ``base(a) + idx(a, atom)`` of its synapse's block. With
-    ``c_r`` the number of spiking routes that reach row ``r`` = (synapse, a, atom)
-    in a step, the step's input is
+    ``s`` the step's 0/1 spike vector over all sources, the step's input is
 
-        q += R^T c,
+        q = M^T s,        M[src, c] = sum of w over the routes of src that reach c,
 
-    with ``R`` the (rows x compartments) sparse matrix of those weight rows. Its
-    stored values of learning synapse groups are refreshed after every weight
-    update.
+    summed over the rows of ``M`` (sparse, by source) of the sources that
+    spiked. The entries of ``M`` that learning weights reach are
+    ``M_static + A w_learn`` (``A`` counts which learning weights each entry
+    sums) and are recomputed after every weight update.
     """
 
     def __init__(self, block_info, pes_error_scale=1.0, strict=True):
@@ -98,12 +99,30 @@ class FastSynapseState(emulator_interface.SynapseState):
         self.block_info = block_info
         self.tables = {synapse: SynapseTable(synapse) for synapse in self.slices}
         self.trace_masks = {synapse: np.zeros(synapse.n_axons, dtype=bool) for synapse in self.traces}
+        self._trace_decay = {synapse: np.exp(-synapse.train_epoch / synapse.tracing_tau)
+                             for synapse in self.traces}
         self._stock_weight_update = self._weight_update
         self._weight_update = self._fast_weight_update
         self._inputs = None
 
+    @staticmethod
+    def supports(block_info):
+        """Whether no weight row of ``block_info`` repeats a target index (the
+        stock emulator's ``qb[idx] += w`` then adds such a row's weights once per
+        target, which a sum over ``M`` would not) and every learning synapse
+        group's weight rows have one shape (`SynapseTable`)."""
+        for block in block_info.blocks:
+            for synapse in block.synapses:
+                if synapse.learning and len({np.shape(w) for w in synapse.weights}) != 1:
+                    return False
+                for idx in synapse.indices:
+                    idx = np.sort(np.asarray(idx), axis=-1)
+                    if idx.size and np.any(idx[..., 1:] == idx[..., :-1]):
+                        return False
+        return True
+
     def attach(self, spike_inputs):
-        """Build the routes and ``R`` for the chip's blocks and ``spike_inputs``."""
+        """Build the routes and ``M`` for the chip's blocks and ``spike_inputs``."""
         self._inputs = list(spike_inputs)
         order = list(self.slices)
         index = {synapse: k for k, synapse in enumerate(order)}
@@ -128,74 +147,113 @@ class FastSynapseState(emulator_interface.SynapseState):
                 self._chip_axons.add(ax)
                 add(start + np.arange(n), ax, n)
         # host spike inputs: sources numbered after the chip's compartments
-        self._input_offsets = []
+        self._input_offsets = {}
         offset = self.n_compartments
         for spike_input in self._inputs:
-            self._input_offsets.append(offset)
+            self._input_offsets[spike_input] = offset
             for ax in spike_input.axons:
                 add(offset + np.arange(spike_input.n_neurons), ax, spike_input.n_neurons)
             offset += spike_input.n_neurons
-        self._spiking = np.zeros(offset, dtype=bool)
+        self._n_sources = offset
+        self._s = np.zeros(offset, dtype=bool)
 
         cat = (lambda parts: np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64))
-        target = cat(target)
-        by_target = np.argsort(target, kind="stable")
-        self._route_source = cat(source)[by_target]
-        self._route_axon = cat(axon)[by_target]
-        self._route_atom = cat(atom)[by_target]
-        bounds = np.searchsorted(target[by_target], np.arange(len(order) + 1))
-        self._route_slices = {syn: slice(bounds[k], bounds[k + 1]) for k, syn in enumerate(order)}
+        source, axon, atom, target = cat(source), cat(axon), cat(atom), cat(target)
 
-        # R: one row per distinct (synapse, axon, atom) that a route reaches, in
-        # synapse order (a synapse's rows are contiguous); routes to the same
-        # axon share its row, and a step adds each row times its spike count
-        keys = np.stack([target[by_target], self._route_axon, self._route_atom], axis=1)
-        rows, self._route_row = np.unique(keys, axis=0, return_inverse=True)
-        self._route_row = self._route_row.ravel()
-        self._n_rows = len(rows)
-        self._row_axon, self._row_atom = rows[:, 1], rows[:, 2]
-        row_bounds = np.searchsorted(rows[:, 0], np.arange(len(order) + 1))
-        self._row_slices = {syn: slice(row_bounds[k], row_bounds[k + 1]) for k, syn in enumerate(order)}
-        lengths, cols, data = [], [], []
-        self._data_slices = {}
-        n_data = 0
-        for synapse in order:
-            start = self.slices[synapse].start
-            first = n_data
-            sl = self._row_slices[synapse]
-            for a, at in zip(self._row_axon[sl], self._row_atom[sl]):
-                base = synapse.axon_compartment_base(int(a))
-                if base is None:
-                    lengths.append(0)
-                    continue
-                w, i = synapse.axon_weights_indices(int(a), atom=int(at))
-                lengths.append(w.size)
-                cols.append(start + base + np.asarray(i, dtype=np.int64))
-                data.append(np.asarray(w, dtype=np.int32))
-                n_data += w.size
-            self._data_slices[synapse] = slice(first, n_data)
-        indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-        self._R = scipy.sparse.csr_matrix(
-            (cat(data).astype(np.int32), cat(cols), indptr),
-            shape=(self._n_rows, self.n_compartments),
+        # every synapse group's routes (for `delivered`); those that learn read
+        # theirs every step, for their traces
+        self._routes = {synapse: (source[target == k], axon[target == k])
+                        for synapse, k in index.items()}
+        self._learning = [(synapse,) + self._routes[synapse] for synapse in self.pes_errors]
+        self._delivered = {synapse: np.zeros(0, dtype=np.int64) for synapse in self.pes_errors}
+        # learning weights: one vector, the tables' weights one after another
+        learn_offset, n_learn = {}, 0
+        for synapse in self.pes_errors:
+            learn_offset[synapse] = n_learn
+            n_learn += self.tables[synapse].weights.size
+
+        # one row per distinct (synapse, axon, atom) that a route reaches: its
+        # target compartments, and its weights (fixed) or their positions in the
+        # learning vector
+        keys = np.stack([target, axon, atom], axis=1)
+        rows, route_row = np.unique(keys, axis=0, return_inverse=True)
+        route_row = route_row.ravel()
+        row_cols, row_vals, row_learn = [], [], []
+        for k, a, at in rows:
+            synapse = order[k]
+            a, at = int(a), int(at)
+            base = synapse.axon_compartment_base(a)
+            if base is None:
+                i = w = learn = np.zeros(0, dtype=np.int64)
+            elif synapse in learn_offset:
+                table = self.tables[synapse]
+                r = int(table.weight_row[a])
+                n_pop, n_t = table.weights.shape[1:]
+                i = table.indices[r, at]
+                w = np.zeros(n_t, dtype=np.int64)
+                learn = learn_offset[synapse] + (r * n_pop + at) * n_t + np.arange(n_t)
+            else:
+                w, i = synapse.axon_weights_indices(a, atom=at)
+                learn = np.full(len(w), -1, dtype=np.int64)
+            row_cols.append(self.slices[synapse].start + (base or 0) + np.asarray(i, dtype=np.int64))
+            row_vals.append(np.asarray(w, dtype=np.int64))
+            row_learn.append(np.asarray(learn, dtype=np.int64))
+        lengths = np.array([len(c) for c in row_cols], dtype=np.int64)
+        src = np.repeat(source, lengths[route_row] if len(route_row) else 0)
+        cols = cat([row_cols[r] for r in route_row])
+        vals = cat([row_vals[r] for r in route_row])
+        learn = cat([row_learn[r] for r in route_row])
+
+        # M[src, c]: the entries summed over routes and rows, sorted by source
+        n = self.n_compartments
+        entry_keys, entry = np.unique(src * n + cols, return_inverse=True)
+        entry = entry.ravel()
+        n_entries = len(entry_keys)
+        static = np.zeros(n_entries, dtype=np.int64)
+        np.add.at(static, entry, vals)
+        on = learn >= 0
+        A = scipy.sparse.csr_matrix(
+            (np.ones(int(on.sum()), dtype=np.int64), (entry[on], learn[on])),
+            shape=(n_entries, n_learn),
         )
-        self._RT = self._R.T  # CSC view: shares R's data
-        self._h = np.zeros(len(self._route_source), dtype=bool)
+        A.sum_duplicates()
+        self._learned = np.flatnonzero(np.diff(A.indptr) > 0)
+        A = A[self._learned]
+        self._A = (A.indptr.astype(np.int64), A.indices.astype(np.int64), A.data.astype(np.int64))
+        self._static = static[self._learned]
+        self._learn_tables = [self.tables[synapse].weights for synapse in self.pes_errors]
+        entry_src = entry_keys // n if n else entry_keys
+        self._M_indptr = np.searchsorted(entry_src, np.arange(self._n_sources + 1)).astype(np.int64)
+        self._M_cols = (entry_keys % n if n else entry_keys).astype(np.int64)
+        self._M_lengths = np.diff(self._M_indptr)
+        # integer weights as floats: the step's sums are of integers below 2^53, exact
+        self._M_data = static.astype(np.float64)
+        self._refresh()
+        self._q = np.zeros(n, dtype=np.int64)
+        self._pending = {}
         self._checked_axons = None
 
-    def _refresh(self, synapse):
-        """Copy ``synapse``'s current weights into its rows of ``R``."""
-        sl = self._row_slices[synapse]
-        table = self.tables[synapse]
-        if table.uniform and table.dense:
-            w = table.weights[table.weight_row[self._row_axon[sl]], self._row_atom[sl]].ravel()
-        else:
-            parts = []
-            for a, at in zip(self._row_axon[sl], self._row_atom[sl]):
-                if synapse.axon_compartment_base(int(a)) is not None:
-                    parts.append(synapse.axon_weights_indices(int(a), atom=int(at))[0])
-            w = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
-        self._R.data[self._data_slices[synapse]] = w
+    def _refresh(self):
+        """Put the current learning weights into ``M``."""
+        if not len(self._learned):
+            return
+        tables = self._learn_tables
+        w = (tables[0].ravel() if len(tables) == 1 else np.concatenate([t.ravel() for t in tables]))
+        y = self._static.copy()
+        indptr, indices, data = self._A
+        _sparsetools.csr_matvec(len(y), len(w), indptr, indices, data, w.astype(np.int64), y)
+        self._M_data[self._learned] = y
+
+    def add_spikes(self, spike_input, t, spike_idxs):
+        """Queue host spikes of ``spike_input`` for time-step ``t`` (as its
+        ``add_spikes``), as source numbers."""
+        offset = self._input_offsets.get(spike_input)
+        if offset is None:
+            spike_input.add_spikes(t, spike_idxs)
+            return
+        idxs = np.asarray(spike_idxs, dtype=np.int64)
+        if idxs.size:
+            self._pending.setdefault(int(t), []).append(offset + idxs)
 
     def inject_current(self, t, spike_inputs, all_axons, spiked):
         if all_axons is not self._checked_axons:
@@ -204,31 +262,44 @@ class FastSynapseState(emulator_interface.SynapseState):
             if list(spike_inputs) != self._inputs:
                 raise RuntimeError("spike inputs differ from the ones the routes were built from")
             self._checked_axons = all_axons
-        spiking = self._spiking
-        spiking[: self.n_compartments] = spiked
-        spiking[self.n_compartments:] = False
+        s = self._s
+        n = self.n_compartments
+        s[:n] = spiked
+        s[n:] = False
         if t >= 2:  # input spikes take one time-step to arrive
-            for spike_input, offset in zip(spike_inputs, self._input_offsets):
-                idxs = np.asarray(spike_input.spike_idxs(t - 1), dtype=np.int64)
-                spiking[offset + idxs] = True
-        self._h[:] = spiking[self._route_source]
+            pending = self._pending.pop(t - 1, None)
+            if pending:
+                s[np.concatenate(pending)] = True
+            for spike_input in spike_inputs:
+                if spike_input.spikes:  # spikes given to the input itself
+                    idxs = np.asarray(spike_input.spike_idxs(t - 1), dtype=np.int64)
+                    s[self._input_offsets[spike_input] + idxs] = True
+        # q = M^T s from the rows of M of the sources that spiked
+        act = np.flatnonzero(s)
+        m = int(np.add.reduce(self._M_lengths[act]))
+        cols, data = np.empty(m, dtype=np.int64), np.empty(m)
+        _sparsetools.csr_row_index(len(act), act, self._M_indptr, self._M_cols, self._M_data,
+                                   cols, data)
+        self._q = np.bincount(cols, weights=data, minlength=n)
+        for synapse, src, axon in self._learning:
+            self._delivered[synapse] = axon[np.flatnonzero(s[src])]
 
     def delivered(self, synapse):
         """Axon indices of the spikes delivered to ``synapse`` this step."""
-        rows = self._route_slices[synapse]
-        return self._route_axon[rows][self._h[rows]]
+        if synapse in self._delivered:
+            return self._delivered[synapse]
+        src, axon = self._routes[synapse]
+        return axon[self._s[src]]
 
     def update_input(self, input):
-        active = np.flatnonzero(self._h)
-        if active.size:
-            counts = np.bincount(self._route_row[active], minlength=self._n_rows).astype(input.dtype)
-            # int32 sums wrap like the stock emulator's one-by-one int32 additions
-            input[0] += self._RT @ counts
+        # integer sums (exact in float64) to int64, then to int32 modulo 2^32 like the
+        # stock emulator's one-by-one int32 additions
+        np.copyto(input[0], self._q.astype(np.int64), casting="unsafe")
 
     def update_traces(self, t, rng):
         for synapse, trace in self.traces.items():
             mask = self.trace_masks[synapse]
-            axon = self.delivered(synapse)
+            axon = self._delivered[synapse]
             if axon.size:
                 before = np.count_nonzero(mask)
                 mask[axon] = True
@@ -236,28 +307,41 @@ class FastSynapseState(emulator_interface.SynapseState):
                 if np.count_nonzero(mask) - before < axon.size:
                     self.error("Synaptic trace spikes lost")
             if t % synapse.train_epoch == 0:
-                decay = np.exp(-synapse.train_epoch / synapse.tracing_tau)
-                trace1 = decay * trace
+                trace1 = self._trace_decay[synapse] * trace
                 trace1[mask] += synapse.tracing_mag
-                trace[:] = self._trace_round(trace1, rng=rng)
+                np.copyto(trace, stochastic_round(trace1, rng, clip=127, name="synapse trace"),
+                          casting="unsafe")
                 mask[:] = False
 
     def update_pes_errors(self, errors):
         """nengo-loihi's ``scale_pes_errors`` (scale, round, clip to +-127, with its
         warnings) on each error, summed per synapse group."""
-        for pes_errors in self.pes_errors.values():
+        pes = self.pes_errors
+        if len(errors) == 1 and len(pes) == 1:  # one error, for the one group
+            synapse, _, e = errors[0]
+            error = np.rint(self.pes_error_scale * e)
+            if error.size and np.maximum.reduce(np.abs(error), axis=None) > 127:
+                error = discretize.scale_pes_errors(e, scale=self.pes_error_scale)
+            np.copyto(pes[synapse], error, casting="unsafe")
+            return
+        for pes_errors in pes.values():
             pes_errors[:] = 0
         for synapse, _, e in errors:
-            error = np.round(self.pes_error_scale * e).astype(np.int32)
-            if error.size and (error.max() > 127 or error.min() < -127):
+            error = np.rint(self.pes_error_scale * e)
+            if error.size and np.maximum.reduce(np.abs(error), axis=None) > 127:
                 error = discretize.scale_pes_errors(e, scale=self.pes_error_scale)
-            self.pes_errors[synapse] += error
+            pes[synapse] += error.astype(np.int32)
 
     def update_weights(self, t, rng):
-        super().update_weights(t, rng)
-        for synapse in self.pes_errors:
+        learned = False
+        for synapse, pes_error in self.pes_errors.items():
             if t % synapse.learn_epoch == 0:
-                self._refresh(synapse)
+                trace = self.traces[synapse]
+                e = np.concatenate((-pes_error, pes_error))
+                self._weight_update(synapse, np.outer(trace, e), rng=rng)
+                learned = True
+        if learned:
+            self._refresh()
 
     def _fast_weight_update(self, synapse, delta_ws, rng=None):
         table = self.tables[synapse]
@@ -273,43 +357,132 @@ class FastSynapseState(emulator_interface.SynapseState):
         )
         learn_w = discretize.shift(w, LEARN_FRAC - wgt_exp) + product
         learn_w[:] = stochastic_round(
-            learn_w * 2 ** (-LEARN_FRAC - shift_bits), clip=2 ** (8 - shift_bits) - 1, rng=rng
+            learn_w * 2 ** (-LEARN_FRAC - shift_bits), rng, clip=2 ** (8 - shift_bits) - 1,
+            name="learning weights",
         )
         w[:] = np.left_shift(learn_w, wgt_exp + shift_bits)
 
 
-def stochastic_round(x, rng, clip=None, dtype=np.int32):
+def stochastic_round(x, rng, clip=None, name="values"):
     """``sign(x) (floor|x| + [frac|x| > p])``, ``p ~ U[0, 1)`` from ``rng.rand``,
-    clipped to ``clip`` in magnitude: nengo-loihi's rounding of learned weights."""
-    x_sign = np.sign(x).astype(dtype)
-    x_frac, x_int = np.modf(np.abs(x))
-    p = rng.rand(*x.shape)
-    y = x_int.astype(dtype) + (x_frac > p)
-    if clip is not None:
-        q = y > clip
-        if np.any(q):
-            warnings.warn("Clipping learning weights")
-        y[q] = clip
-    return x_sign * y
+    clipped to ``clip`` in magnitude: nengo-loihi's rounding of traces and
+    learned weights, as floats (integers, exact; the caller casts)."""
+    a = np.abs(x)
+    frac, y = np.modf(a)
+    y += frac > rng.rand(*x.shape)
+    if clip is not None and y.size and np.maximum.reduce(y, axis=None) > clip:
+        warnings.warn(f"Clipping {name}")
+        np.minimum(y, clip, out=y)
+    return np.copysign(y, x, out=y)
+
+
+class RandomWords:
+    """The emulator's ``RandomState`` read as its raw 32-bit MT19937 outputs,
+    drawn ahead in blocks.
+
+    nengo-loihi draws ``rng.randint(-127, 128, n, int32)`` (compartment noise)
+    every step and ``rng.rand(*shape)`` for stochastic rounding; numpy computes
+    both from the 32-bit outputs ``w`` of the generator:
+
+    * ``randint``: masked rejection, ``y = (w & 255) - 127``, a word with
+      ``w & 255 = 255`` skipped (one word per value otherwise),
+    * ``rand``: ``((w_1 >> 5) 2^26 + (w_2 >> 6)) / 2^53`` from two words.
+
+    Drawing the words a block at a time and computing the same values with
+    array code gives the same numbers as the calls, in the same stream order.
+    `sync` puts ``rng`` where the reader is (for anyone else who draws from it).
+    """
+
+    BLOCK = 1 << 16
+
+    def __init__(self, rng):
+        self.rng = rng
+        self._reset()
+
+    def _reset(self):
+        self._state = None
+        self._words = np.zeros(0, dtype=np.int64)
+        self._kept = np.zeros(0, dtype=bool)
+        self._n_kept = np.zeros(1, dtype=np.int64)  # words kept by randint before i
+        self._pos = 0
+
+    def sync(self):
+        """Advance ``rng`` to the words read so far and forget the rest."""
+        if self._state is not None:
+            self.rng.set_state(self._state)
+            if self._pos:
+                self.rng._bit_generator.random_raw(self._pos)
+        self._reset()
+
+    def _need(self, n_words=0, n_kept=0):
+        pos = self._pos
+        if (pos + n_words <= len(self._words)
+                and self._n_kept[-1] - self._n_kept[pos] >= n_kept):
+            return
+        self.sync()
+        self._state = self.rng.get_state()
+        n = max(self.BLOCK, 2 * (n_words + n_kept) + 1024)
+        self._words = self.rng._bit_generator.random_raw(n).astype(np.int64)
+        self._kept = (self._words & 255) != 255
+        self._n_kept = np.concatenate([[0], np.cumsum(self._kept)])
+
+    def _randint_end(self, n):
+        self._need(n_kept=n)
+        # the first end e with n kept words in [pos, e)
+        return int(np.searchsorted(self._n_kept, self._n_kept[self._pos] + n))
+
+    def skip_noise(self, n):
+        """Consume ``rng.randint(-127, 128, size=n, dtype=np.int32)``."""
+        self._pos = self._randint_end(n)
+
+    def noise(self, n):
+        """``rng.randint(-127, 128, size=n, dtype=np.int32)``."""
+        end = self._randint_end(n)  # may refill: the position is read after it
+        pos, self._pos = self._pos, end
+        w = self._words[pos:end][self._kept[pos:end]]
+        return ((w & 255) - 127).astype(np.int32)
+
+    def rand(self, *shape):
+        """``rng.rand(*shape)``."""
+        size = int(np.prod(shape)) if shape else 1
+        self._need(n_words=2 * size)
+        w = self._words[self._pos:self._pos + 2 * size]
+        self._pos += 2 * size
+        x = ((w[0::2] >> 5) * 67108864.0 + (w[1::2] >> 6)) / 9007199254740992.0
+        return x.reshape(shape) if shape else float(x[0])
 
 
 class FastCompartmentState(emulator_interface.CompartmentState):
     """``CompartmentState`` with the integer update in fewer array passes.
 
-    The same arithmetic as nengo-loihi's (``decay_int``: ``sign(x) floor(|x| r /
-    2^12)`` with ``r = 2^12 - offset - decay``); overflow is first tested with
-    one min/max, and nengo-loihi's wrap-around is applied only where a value
-    left its range. The noise draw is made every step, as in nengo-loihi, even
-    where noise is off, so the emulator's random stream is the same.
+    The same arithmetic as nengo-loihi's: ``decay_int(x) = sign(x) floor(|x| r /
+    2^12)`` with ``r = 2^12 - offset - decay`` is ``trunc(x (r / 2^12))`` in
+    float64, exact (``|x| < 2^24``, ``r <= 2^12``: the product has at most 37
+    significant bits, and ``r / 2^12`` is a power-of-two scaling), as are the
+    sums, clipping and comparisons of those integers. Where a value of ``q0``,
+    the current or ``u2`` would leave its range (nengo-loihi wraps it around and
+    warns), the step is redone in nengo-loihi's integer code. The noise draw is
+    made every step, as in nengo-loihi, even where noise is off, so the
+    emulator's random stream is the same.
     """
 
     def __init__(self, block_info, strict=True):
         super().__init__(block_info, strict=strict)
         self._r_u = (2**12 - 1 - np.asarray(self.decay_u)).astype(np.int64)
         self._r_v = (2**12 - 0 - np.asarray(self.decay_v)).astype(np.int64)
+        self._f_u = self._r_u / 4096.0
+        self._f_v = self._r_v / 4096.0
         self._noise_on = bool(np.any(self.noise.enabled))
         self._q_max = 2 ** discretize.Q_BITS
         self._u_max = 2 ** discretize.U_BITS
+        n = self.n_compartments
+        # float64 copies of the integer parameters: ufuncs of one dtype take the fast loops
+        self._bias = self.bias.astype(np.float64)
+        self._vmin, self._vmax = self.vmin.astype(np.float64), self.vmax.astype(np.float64)
+        self._vth = self.vth.astype(np.float64)
+        self._cu = np.zeros((3, n))  # current, u2, q0 2^(U_BITS - Q_BITS): one range test
+        self._v = np.zeros(n)
+        self._refractory = np.zeros(n, dtype=bool)
 
     def _check(self, x, limit, bits, name):
         # |x| >= limit also flags x = -limit (in range): the exact test decides
@@ -326,11 +499,51 @@ class FastCompartmentState(emulator_interface.CompartmentState):
         return t.astype(x.dtype)
 
     def update(self, rng):
+        n = self.n_compartments
         if self._noise_on:
-            noise = self.noise.sample(rng)
+            x = rng.noise(n) if isinstance(rng, RandomWords) else self.noise._uniform(rng)
+            self._update_int(((x + self.noise.mant_offset) * self.noise.mult).astype(self.dtype))
+            return
+        if isinstance(rng, RandomWords):
+            rng.skip_noise(n)
         else:
             self.noise._uniform(rng)  # nengo-loihi draws it every step
-            noise = None
+        if n == 0:
+            return
+        q0 = self.input[0, :]
+        cu = self._cu
+        c, u2, q = cu[0], cu[1], cu[2]
+        np.multiply(q0, float(self._u_max // self._q_max), out=q)
+        np.multiply(self.current, self._f_u, out=c)
+        np.trunc(c, out=c)
+        np.add(c, q0, out=c)
+        np.add(c, self._bias, out=u2)
+        # q0 in [-2^Q_BITS, 2^Q_BITS), current and u2 in [-2^U_BITS, 2^U_BITS)
+        if (np.maximum.reduce(cu, axis=None) >= self._u_max
+                or np.minimum.reduce(cu, axis=None) < -self._u_max):
+            self._update_int(None)  # a value wraps around: nengo-loihi's integer code
+            return
+        v = self._v
+        np.multiply(self.voltage, self._f_v, out=v)
+        np.trunc(v, out=v)
+        np.add(v, u2, out=v)
+        np.maximum(v, self._vmin, out=v)  # np.clip(v, vmin, vmax)
+        np.minimum(v, self._vmax, out=v)
+        refractory = self._refractory
+        np.greater(self.ref_count, 0, out=refractory)
+        np.copyto(v, 0.0, where=refractory)
+        spiked = self.spiked
+        np.greater(v, self._vth, out=spiked)
+        np.copyto(v, 0.0, where=spiked)
+        np.copyto(self.voltage, v, casting="unsafe")  # integers: exact
+        np.copyto(self.current, c, casting="unsafe")
+        np.copyto(self.ref_count, self.ref, where=spiked)
+        np.add(self.spike_count, spiked, out=self.spike_count)
+        np.subtract(self.ref_count, 1, out=self.ref_count)
+        np.maximum(self.ref_count, 0, out=self.ref_count)
+
+    def _update_int(self, noise):
+        """The step in integer arithmetic, with ``noise`` (None: none)."""
         q0 = self.input[0, :]
         if noise is not None:
             q0[~(self.noise.target_u)] += noise[~(self.noise.target_u)]
@@ -357,12 +570,21 @@ class FastCompartmentState(emulator_interface.CompartmentState):
 
 
 class FastEmulator(emulator_interface.EmulatorInterface):
-    """nengo-loihi's ``EmulatorInterface`` with `FastCompartmentState` and
-    `FastSynapseState` (integer models)."""
+    """nengo-loihi's ``EmulatorInterface`` with `FastCompartmentState`,
+    `FastSynapseState` and `RandomWords` (integer models).
+
+    ``rng`` is the emulator's ``RandomState``; the step reads it through
+    `RandomWords`, and reading ``rng`` itself first puts it where the step's
+    draws have left it.
+    """
 
     def __init__(self, model, seed=None):
+        self._words = None
         super().__init__(model, seed=seed)
-        if self.block_info.dtype == np.int32:
+        self._fast = (self.block_info.dtype == np.int32
+                      and emulator_interface.CompartmentState.MAX_DELAY == 1
+                      and FastSynapseState.supports(self.block_info))
+        if self._fast:
             self.compartment = FastCompartmentState(self.block_info, strict=self.strict)
             self.synapses = FastSynapseState(
                 self.block_info,
@@ -370,3 +592,173 @@ class FastEmulator(emulator_interface.EmulatorInterface):
                 strict=self.strict,
             )
             self.synapses.attach(self.inputs)
+            self.probes = FastProbeState(self.block_info, list(model.probes), model.dt)
+            self._words = RandomWords(self._rng)
+
+    @property
+    def rng(self):
+        if self._words is not None:
+            self._words.sync()
+        return self._rng
+
+    @rng.setter
+    def rng(self, rng):
+        self._rng = rng
+        if self._words is not None:
+            self._words = RandomWords(rng)
+
+    def host2chip(self, spikes, errors):
+        if not self._fast:
+            super().host2chip(spikes, errors)
+            return
+        synapses = self.synapses
+        offsets, pending = synapses._input_offsets, synapses._pending
+        for spike_input, t, spike_idxs in spikes:
+            offset = offsets.get(spike_input)
+            if offset is None:
+                synapses.add_spikes(spike_input, t, spike_idxs)
+            elif len(spike_idxs):
+                pending.setdefault(int(t), []).append(offset + np.asarray(spike_idxs))
+        synapses.update_pes_errors(errors)
+
+    def step(self):
+        """Advance the simulation by 1 step (``dt`` seconds): nengo-loihi's
+        step, with the random draws read from `RandomWords`."""
+        if not self._fast:
+            super().step()
+            return
+        self.t += 1
+        rng = self._words
+        synapses, compartment = self.synapses, self.compartment
+        synapses.inject_current(self.t, self.inputs, self.axons, compartment.spiked)
+        synapses.update_input(compartment.input)  # the input of MAX_DELAY = 1 step
+        synapses.update_traces(self.t, rng)
+        synapses.update_weights(self.t, rng)
+        compartment.update(rng)
+        self.probes.update(self.t, compartment)
+
+
+class FastProbeState(emulator_interface.ProbeState):
+    """``ProbeState`` that keeps no per-step outputs for the probes in ``live``:
+    those are read from the compartment state right after the step
+    (`FastStepRunner`)."""
+
+    def __init__(self, block_info, probes, dt):
+        super().__init__(block_info, probes, dt)
+        self.live = frozenset()
+
+    def update(self, t, compartment):
+        live = self.live
+        for probe, block_slices in self.probes.items():
+            if probe in live:
+                continue
+            target_attr = getattr(compartment, probe.key)
+            for k, block_slice in enumerate(block_slices.values()):
+                output = target_attr[block_slice][probe.slice[k]]
+                if output.base is not None:
+                    output = output.copy()
+                self.outputs[probe][k].append(output)
+
+
+class FastStepRunner:
+    """nengo-loihi's ``StepRunner.emu_bidirectional_with_host`` loop (host step,
+    host -> chip, emulator step, chip -> host, every step) with its transfers
+    done directly.
+
+    Host -> chip: every sender's queued ``(t, x)`` becomes spikes ``x.nonzero()``
+    at step ``round(t / dt)`` of its spike input, or a PES error summed per
+    (step, synapse) as nengo-loihi does, then scaled (`FastSynapseState`).
+    Chip -> host: each probe that feeds the host is ``probe.weight_outputs`` of
+    the compartment state after the step, received at ``dt (t + 1)``, as
+    nengo-loihi's ``ProbeState.send`` gives it for a one-step send; the emulator
+    keeps no per-step copy of it.
+    """
+
+    def __init__(self, runner):
+        self.runner = runner
+        self.host, self.emulator = runner.host, runner.emulator
+        model = runner.model
+        self.dt = model.dt
+        self.spike_queues = []
+        for sender, receiver in model.host2chip_senders.items():
+            spike_target = model.spike_targets[receiver]
+            assert spike_target is not None
+            self.spike_queues.append((runner.queues[sender], spike_target))
+        self.error_queues = []
+        for sender, receiver in model.host2chip_pes_senders.items():
+            conn = model.nengo_probe_conns[receiver.error_target]
+            synapse = model.objs[conn]["decoders"]
+            assert synapse.learning
+            self.error_queues.append((runner.queues[sender], synapse))
+        probes = self.emulator.probes
+        n = self.emulator.block_info.n_compartments
+        self.receivers = []
+        for probe, receiver in runner.probes_receivers.items():
+            assert probe.synapse is None, "Filtering should be done on host-side connection"
+            # each block's probed compartments, as indices into the state arrays
+            parts = [(np.arange(n)[block_slice][probe.slice[k]], probe.weights[k])
+                     for k, block_slice in enumerate(probes.probes[probe].values())]
+            self.receivers.append((probe, probe.key, parts, receiver))
+        probes.live = frozenset(probe for probe, *_ in self.receivers)
+
+    @classmethod
+    def install(cls, sim):
+        """Run ``sim`` (a ``nengo_loihi.Simulator``) with this loop where it runs
+        the bidirectional emulator loop on a `FastEmulator`; returns whether it does."""
+        runner = getattr(sim, "_runner", None)
+        if (runner is None or runner.run_steps != runner.emu_bidirectional_with_host
+                or not getattr(runner.emulator, "_fast", False)):
+            return False
+        runner.run_steps = cls(runner).run_steps
+        return True
+
+    def host2chip(self):
+        dt = self.dt
+        spikes = []
+        for queue, spike_target in self.spike_queues:
+            for t, x in queue:
+                spikes.append((spike_target, round(t / dt), x.nonzero()[0]))
+            queue.clear()
+        errors = {}
+        for queue, synapse in self.error_queues:
+            for t, x in queue:
+                errors_ti = errors.setdefault(round(t / dt), {})
+                if synapse in errors_ti:
+                    errors_ti[synapse] += x
+                else:
+                    errors_ti[synapse] = x.copy()
+            queue.clear()
+        self.emulator.host2chip(
+            spikes, [(synapse, ti, e) for ti, ee in errors.items() for synapse, e in ee.items()]
+        )
+
+    def chip2host(self):
+        emulator = self.emulator
+        compartment = emulator.compartment
+        t_receive = self.dt * (emulator.t + 1)
+        for probe, key, parts, receiver in self.receivers:
+            state = getattr(compartment, key)
+            # probe.weight_outputs of the one step's outputs, without its checks:
+            # the same (1, n) arrays, products and sum
+            outputs = []
+            for idx, weights in parts:
+                output = state[idx].reshape(1, -1)
+                outputs.append(output if weights is None else output.dot(weights))
+            if probe.is_transformed:
+                x = sum(outputs)
+            else:
+                x = np.column_stack(outputs)
+                if probe.reindexing is not None:
+                    x = x[..., probe.reindexing]
+            receiver.receive(t_receive, x[0])
+
+    def run_steps(self, steps):
+        timers = self.runner.timers
+        timers.start("run")
+        host, emulator = self.host, self.emulator
+        for _ in range(steps):
+            host.step()
+            self.host2chip()
+            emulator.step()
+            self.chip2host()
+        timers.stop("run")

@@ -18,7 +18,7 @@ from errormc.networks.errors import ConfigError
 
 from .compat import VERSION_WARNING, emulator_interface, nengo_loihi, simulator_module
 from .discretisation import chip_model
-from .emulator import FastEmulator
+from .emulator import FastEmulator, FastStepRunner
 
 EMULATORS = ("fast", "stock")
 
@@ -106,6 +106,8 @@ def loihi_simulator(network, dt=0.001, progress_bar=False, emulator="fast", disc
         message = str(w.message)
         if not (is_quantisation_warning(message) or is_known_loihi_notice(message)):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if emulator == "fast":
+        FastStepRunner.install(sim)
     sim.emulator_kind = emulator
     return sim, LoihiWeightReader(sim), [str(w.message) for w in caught]
 
