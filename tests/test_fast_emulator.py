@@ -48,11 +48,15 @@ def _emulators(layers, seed, **kwargs):
     return EmulatorInterface(_Chip(model), seed=seed), FastEmulator(_Chip(model), seed=seed)
 
 
-@pytest.mark.parametrize("layers", ["2-1", "3-2-1"])
-def test_fast_equals_stock_step_by_step_with_learning(layers):
+@pytest.mark.parametrize("layers, wide", [("2-1", None), ("3-2-1", None), ("3-2-1", 0)])
+def test_fast_equals_stock_step_by_step_with_learning(layers, wide, monkeypatch):
     """Host spikes and PES errors drawn at random each step drive both emulators;
-    every state array and every weight agrees after every step."""
+    every state array and every weight agrees after every step (``wide=0``: every
+    fixed synapse group's input as a dense product, `FastSynapseState.WIDE`)."""
+    if wide is not None:
+        monkeypatch.setattr(FastSynapseState, "WIDE", wide)
     stock, fast = _emulators(layers, seed=3, neurons_per_unit=10, error_neurons=20)
+    assert bool(fast.synapses._wide) == (wide is not None)
     assert isinstance(fast.synapses, FastSynapseState)
     assert not isinstance(stock.synapses, FastSynapseState)
     assert stock.synapses.pes_errors, "no learning synapses"
@@ -100,31 +104,6 @@ def test_integer_decay_equals_nengo_loihi():
     for offset in (0, 1):
         r = (2**12 - offset - d).astype(np.int64)
         assert np.array_equal(FastCompartmentState._decay(x, r), discretize.decay_int(x, d, offset=offset))
-
-
-def test_random_words_equal_the_random_state_calls():
-    """`RandomWords` gives ``randint(-127, 128, n, int32)`` and ``rand(*shape)`` of
-    numpy's own ``RandomState`` in any interleaving, across block refills, and
-    leaves the generator where the calls would."""
-    from errormc.hardware.loihi.emulator import RandomWords
-
-    plan = np.random.RandomState(5)
-    for seed in range(4):
-        ref, rng = np.random.RandomState(seed), np.random.RandomState(seed)
-        words = RandomWords(rng)
-        words.BLOCK = 4096  # several refills within the test
-        for _ in range(300):
-            kind, n = plan.randint(3), int(plan.randint(0, 3000))
-            if kind == 0:
-                assert np.array_equal(words.noise(n), ref.randint(-127, 128, size=n, dtype=np.int32))
-            elif kind == 1:
-                words.skip_noise(n)
-                ref.randint(-127, 128, size=n, dtype=np.int32)
-            else:
-                shape = (n // 50, 3)
-                assert np.array_equal(words.rand(*shape), ref.rand(*shape))
-        words.sync()
-        assert rng.rand() == ref.rand()
 
 
 def test_float_decay_equals_nengo_loihi():

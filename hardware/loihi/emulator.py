@@ -94,6 +94,9 @@ class FastSynapseState(emulator_interface.SynapseState):
     sums) and are recomputed after every weight update.
     """
 
+    #: weights of a synapse group above which its input is a dense product
+    WIDE = 32768
+
     def __init__(self, block_info, pes_error_scale=1.0, strict=True):
         super().__init__(block_info, pes_error_scale=pes_error_scale, strict=strict)
         self.block_info = block_info
@@ -101,6 +104,7 @@ class FastSynapseState(emulator_interface.SynapseState):
         self.trace_masks = {synapse: np.zeros(synapse.n_axons, dtype=bool) for synapse in self.traces}
         self._trace_decay = {synapse: np.exp(-synapse.train_epoch / synapse.tracing_tau)
                              for synapse in self.traces}
+        self._trace_buffers = {synapse: np.zeros(synapse.n_axons) for synapse in self.traces}
         self._stock_weight_update = self._weight_update
         self._weight_update = self._fast_weight_update
         self._inputs = None
@@ -172,6 +176,24 @@ class FastSynapseState(emulator_interface.SynapseState):
             learn_offset[synapse] = n_learn
             n_learn += self.tables[synapse].weights.size
 
+        # wide fixed synapse groups (one dense weight table of at least WIDE
+        # weights): a product of their weight table with the step's spike count
+        # per weight row, instead of a sum over M
+        self._wide = []
+        in_m = np.ones(len(target), dtype=bool)
+        for synapse, k in index.items():
+            table = self.tables[synapse]
+            if (synapse in learn_offset or not (table.uniform and table.dense)
+                    or table.weights.size < self.WIDE):
+                continue
+            on = target == k
+            in_m &= ~on
+            n_pop, n_t = table.weights.shape[1:]
+            self._wide.append((source[on], table.weight_row[axon[on]] * n_pop + atom[on],
+                               table.weights.reshape(-1, n_t).astype(np.float64),
+                               self.slices[synapse].start, n_t))
+        source, axon, atom, target = source[in_m], axon[in_m], atom[in_m], target[in_m]
+
         # one row per distinct (synapse, axon, atom) that a route reaches: its
         # target compartments, and its weights (fixed) or their positions in the
         # learning vector
@@ -222,6 +244,10 @@ class FastSynapseState(emulator_interface.SynapseState):
         self._A = (A.indptr.astype(np.int64), A.indices.astype(np.int64), A.data.astype(np.int64))
         self._static = static[self._learned]
         self._learn_tables = [self.tables[synapse].weights for synapse in self.pes_errors]
+        # the usual case: each such entry of M is one learning weight, and nothing else
+        one = (np.all(np.diff(self._A[0]) == 1) and np.all(self._A[2] == 1)
+               and not np.any(self._static))
+        self._gather = self._A[1] if one else None
         entry_src = entry_keys // n if n else entry_keys
         self._M_indptr = np.searchsorted(entry_src, np.arange(self._n_sources + 1)).astype(np.int64)
         self._M_cols = (entry_keys % n if n else entry_keys).astype(np.int64)
@@ -239,6 +265,9 @@ class FastSynapseState(emulator_interface.SynapseState):
             return
         tables = self._learn_tables
         w = (tables[0].ravel() if len(tables) == 1 else np.concatenate([t.ravel() for t in tables]))
+        if self._gather is not None:
+            self._M_data[self._learned] = w[self._gather]
+            return
         y = self._static.copy()
         indptr, indices, data = self._A
         _sparsetools.csr_matvec(len(y), len(w), indptr, indices, data, w.astype(np.int64), y)
@@ -280,7 +309,11 @@ class FastSynapseState(emulator_interface.SynapseState):
         cols, data = np.empty(m, dtype=np.int64), np.empty(m)
         _sparsetools.csr_row_index(len(act), act, self._M_indptr, self._M_cols, self._M_data,
                                    cols, data)
-        self._q = np.bincount(cols, weights=data, minlength=n)
+        # (bincount of nothing gives integers)
+        q = self._q = np.bincount(cols, weights=data, minlength=n) if m else np.zeros(n)
+        for src, row, weights, start, n_t in self._wide:
+            counts = np.bincount(row[s[src]], minlength=len(weights))
+            q[start:start + n_t] += counts @ weights  # integers below 2^53: exact
         for synapse, src, axon in self._learning:
             self._delivered[synapse] = axon[np.flatnonzero(s[src])]
 
@@ -307,8 +340,11 @@ class FastSynapseState(emulator_interface.SynapseState):
                 if np.count_nonzero(mask) - before < axon.size:
                     self.error("Synaptic trace spikes lost")
             if t % synapse.train_epoch == 0:
-                trace1 = self._trace_decay[synapse] * trace
-                trace1[mask] += synapse.tracing_mag
+                # trace' = round_p(decay trace + mag [spiked]): nengo-loihi's
+                # ``decay * trace``, then ``+= tracing_mag`` where an axon spiked
+                trace1 = self._trace_buffers[synapse]
+                np.multiply(trace, self._trace_decay[synapse], out=trace1)
+                np.add(trace1, synapse.tracing_mag, out=trace1, where=mask)
                 np.copyto(trace, stochastic_round(trace1, rng, clip=127, name="synapse trace"),
                           casting="unsafe")
                 mask[:] = False
@@ -367,89 +403,13 @@ def stochastic_round(x, rng, clip=None, name="values"):
     """``sign(x) (floor|x| + [frac|x| > p])``, ``p ~ U[0, 1)`` from ``rng.rand``,
     clipped to ``clip`` in magnitude: nengo-loihi's rounding of traces and
     learned weights, as floats (integers, exact; the caller casts)."""
-    a = np.abs(x)
-    frac, y = np.modf(a)
+    nonneg = x.size == 0 or np.minimum.reduce(x, axis=None) >= 0  # traces: no signs to take
+    frac, y = np.modf(x if nonneg else np.abs(x))
     y += frac > rng.rand(*x.shape)
     if clip is not None and y.size and np.maximum.reduce(y, axis=None) > clip:
         warnings.warn(f"Clipping {name}")
         np.minimum(y, clip, out=y)
-    return np.copysign(y, x, out=y)
-
-
-class RandomWords:
-    """The emulator's ``RandomState`` read as its raw 32-bit MT19937 outputs,
-    drawn ahead in blocks.
-
-    nengo-loihi draws ``rng.randint(-127, 128, n, int32)`` (compartment noise)
-    every step and ``rng.rand(*shape)`` for stochastic rounding; numpy computes
-    both from the 32-bit outputs ``w`` of the generator:
-
-    * ``randint``: masked rejection, ``y = (w & 255) - 127``, a word with
-      ``w & 255 = 255`` skipped (one word per value otherwise),
-    * ``rand``: ``((w_1 >> 5) 2^26 + (w_2 >> 6)) / 2^53`` from two words.
-
-    Drawing the words a block at a time and computing the same values with
-    array code gives the same numbers as the calls, in the same stream order.
-    `sync` puts ``rng`` where the reader is (for anyone else who draws from it).
-    """
-
-    BLOCK = 1 << 16
-
-    def __init__(self, rng):
-        self.rng = rng
-        self._reset()
-
-    def _reset(self):
-        self._state = None
-        self._words = np.zeros(0, dtype=np.int64)
-        self._kept = np.zeros(0, dtype=bool)
-        self._n_kept = np.zeros(1, dtype=np.int64)  # words kept by randint before i
-        self._pos = 0
-
-    def sync(self):
-        """Advance ``rng`` to the words read so far and forget the rest."""
-        if self._state is not None:
-            self.rng.set_state(self._state)
-            if self._pos:
-                self.rng._bit_generator.random_raw(self._pos)
-        self._reset()
-
-    def _need(self, n_words=0, n_kept=0):
-        pos = self._pos
-        if (pos + n_words <= len(self._words)
-                and self._n_kept[-1] - self._n_kept[pos] >= n_kept):
-            return
-        self.sync()
-        self._state = self.rng.get_state()
-        n = max(self.BLOCK, 2 * (n_words + n_kept) + 1024)
-        self._words = self.rng._bit_generator.random_raw(n).astype(np.int64)
-        self._kept = (self._words & 255) != 255
-        self._n_kept = np.concatenate([[0], np.cumsum(self._kept)])
-
-    def _randint_end(self, n):
-        self._need(n_kept=n)
-        # the first end e with n kept words in [pos, e)
-        return int(np.searchsorted(self._n_kept, self._n_kept[self._pos] + n))
-
-    def skip_noise(self, n):
-        """Consume ``rng.randint(-127, 128, size=n, dtype=np.int32)``."""
-        self._pos = self._randint_end(n)
-
-    def noise(self, n):
-        """``rng.randint(-127, 128, size=n, dtype=np.int32)``."""
-        end = self._randint_end(n)  # may refill: the position is read after it
-        pos, self._pos = self._pos, end
-        w = self._words[pos:end][self._kept[pos:end]]
-        return ((w & 255) - 127).astype(np.int32)
-
-    def rand(self, *shape):
-        """``rng.rand(*shape)``."""
-        size = int(np.prod(shape)) if shape else 1
-        self._need(n_words=2 * size)
-        w = self._words[self._pos:self._pos + 2 * size]
-        self._pos += 2 * size
-        x = ((w[0::2] >> 5) * 67108864.0 + (w[1::2] >> 6)) / 9007199254740992.0
-        return x.reshape(shape) if shape else float(x[0])
+    return y if nonneg else np.copysign(y, x, out=y)
 
 
 class FastCompartmentState(emulator_interface.CompartmentState):
@@ -499,16 +459,11 @@ class FastCompartmentState(emulator_interface.CompartmentState):
         return t.astype(x.dtype)
 
     def update(self, rng):
-        n = self.n_compartments
         if self._noise_on:
-            x = rng.noise(n) if isinstance(rng, RandomWords) else self.noise._uniform(rng)
-            self._update_int(((x + self.noise.mant_offset) * self.noise.mult).astype(self.dtype))
+            self._update_int(self.noise.sample(rng))
             return
-        if isinstance(rng, RandomWords):
-            rng.skip_noise(n)
-        else:
-            self.noise._uniform(rng)  # nengo-loihi draws it every step
-        if n == 0:
+        self.noise._uniform(rng)  # nengo-loihi draws it every step, for its random stream
+        if self.n_compartments == 0:
             return
         q0 = self.input[0, :]
         cu = self._cu
@@ -571,15 +526,9 @@ class FastCompartmentState(emulator_interface.CompartmentState):
 
 class FastEmulator(emulator_interface.EmulatorInterface):
     """nengo-loihi's ``EmulatorInterface`` with `FastCompartmentState`,
-    `FastSynapseState` and `RandomWords` (integer models).
-
-    ``rng`` is the emulator's ``RandomState``; the step reads it through
-    `RandomWords`, and reading ``rng`` itself first puts it where the step's
-    draws have left it.
-    """
+    `FastSynapseState` and `FastProbeState` (integer models)."""
 
     def __init__(self, model, seed=None):
-        self._words = None
         super().__init__(model, seed=seed)
         self._fast = (self.block_info.dtype == np.int32
                       and emulator_interface.CompartmentState.MAX_DELAY == 1
@@ -593,19 +542,6 @@ class FastEmulator(emulator_interface.EmulatorInterface):
             )
             self.synapses.attach(self.inputs)
             self.probes = FastProbeState(self.block_info, list(model.probes), model.dt)
-            self._words = RandomWords(self._rng)
-
-    @property
-    def rng(self):
-        if self._words is not None:
-            self._words.sync()
-        return self._rng
-
-    @rng.setter
-    def rng(self, rng):
-        self._rng = rng
-        if self._words is not None:
-            self._words = RandomWords(rng)
 
     def host2chip(self, spikes, errors):
         if not self._fast:
@@ -621,14 +557,21 @@ class FastEmulator(emulator_interface.EmulatorInterface):
                 pending.setdefault(int(t), []).append(offset + np.asarray(spike_idxs))
         synapses.update_pes_errors(errors)
 
+    def host2chip_sources(self, t, sources, errors):
+        """`host2chip` with the spikes of all inputs for time-step ``t`` given as
+        source numbers (`FastSynapseState`)."""
+        if len(sources):
+            self.synapses._pending.setdefault(int(t), []).append(sources)
+        self.synapses.update_pes_errors(errors)
+
     def step(self):
         """Advance the simulation by 1 step (``dt`` seconds): nengo-loihi's
-        step, with the random draws read from `RandomWords`."""
+        step (the input of its one-step delay written, not shifted and added)."""
         if not self._fast:
             super().step()
             return
         self.t += 1
-        rng = self._words
+        rng = self.rng
         synapses, compartment = self.synapses, self.compartment
         synapses.inject_current(self.t, self.inputs, self.axons, compartment.spiked)
         synapses.update_input(compartment.input)  # the input of MAX_DELAY = 1 step
@@ -680,10 +623,19 @@ class FastStepRunner:
         model = runner.model
         self.dt = model.dt
         self.spike_queues = []
+        offsets = self.emulator.synapses._input_offsets
+        sources = []  # the source number of each element of the senders' values, in order
         for sender, receiver in model.host2chip_senders.items():
             spike_target = model.spike_targets[receiver]
             assert spike_target is not None
             self.spike_queues.append((runner.queues[sender], spike_target))
+            if spike_target in offsets and sender.size_in == spike_target.n_neurons:
+                sources.append(offsets[spike_target] + np.arange(sender.size_in))
+            else:
+                sources = None
+        self.queues = [queue for queue, _ in self.spike_queues]
+        self.sources = (np.concatenate(sources) if sources else np.zeros(0, dtype=np.int64)
+                        ) if sources is not None else None
         self.error_queues = []
         for sender, receiver in model.host2chip_pes_senders.items():
             conn = model.nengo_probe_conns[receiver.error_target]
@@ -713,12 +665,8 @@ class FastStepRunner:
         return True
 
     def host2chip(self):
-        dt = self.dt
-        spikes = []
-        for queue, spike_target in self.spike_queues:
-            for t, x in queue:
-                spikes.append((spike_target, round(t / dt), x.nonzero()[0]))
-            queue.clear()
+        dt, emulator = self.dt, self.emulator
+        queues = self.queues
         errors = {}
         for queue, synapse in self.error_queues:
             for t, x in queue:
@@ -728,9 +676,24 @@ class FastStepRunner:
                 else:
                     errors_ti[synapse] = x.copy()
             queue.clear()
-        self.emulator.host2chip(
-            spikes, [(synapse, ti, e) for ti, ee in errors.items() for synapse, e in ee.items()]
-        )
+        errors = [(synapse, ti, e) for ti, ee in errors.items() for synapse, e in ee.items()]
+        # one value per sender, of one time, and nobody watching host2chip (the
+        # counters wrap it): every sender's spikes in one array pass
+        if (self.sources is not None and queues and "host2chip" not in vars(emulator)
+                and all(len(queue) == 1 for queue in queues)):
+            t = queues[0][0][0]
+            if all(queue[0][0] == t for queue in queues):
+                x = np.concatenate([queue[0][1] for queue in queues])
+                for queue in queues:
+                    queue.clear()
+                emulator.host2chip_sources(round(t / dt), self.sources[np.flatnonzero(x)], errors)
+                return
+        spikes = []
+        for queue, spike_target in self.spike_queues:
+            for t, x in queue:
+                spikes.append((spike_target, round(t / dt), x.nonzero()[0]))
+            queue.clear()
+        emulator.host2chip(spikes, errors)
 
     def chip2host(self):
         emulator = self.emulator
