@@ -18,18 +18,29 @@ over single spikes and single synapse rows:
   and ``o`` the learning overflow bits.
 
 `FastEmulator` keeps nengo-loihi's state objects and interface and replaces
-these with array code: all spike delivery of a step is one sparse product
-(`FastSynapseState`), all weight rows of a synapse group are rounded at once,
-and the compartment update (`FastCompartmentState`) and PES error scaling take
-fewer array passes. Integer sums do not depend on the order of their terms, and
-the weight rows are rounded against the same ``rng.rand`` stream in the same
-(row-major) order, so spike rasters, compartment states, traces and weights
-equal the stock emulator's exactly (tests/test_fast_emulator.py checks every
-state array after every step, with learning).
+these with array code, in as few array calls per step as it can (the networks
+here are small: a step's cost is mostly the number of calls, not their size):
 
-Floating-point models (``target="simreal"``) run the stock code; so does the
-weight update of a synapse group whose weight rows differ in shape (none in the
-networks here).
+* all spike input of a step is one sum over the rows of a sparse matrix of
+  the sources that spiked, and a dense product for wide fixed synapse groups
+  (`FastSynapseState`); integer sums do not depend on the order of their terms,
+* all weight rows of a synapse group are rounded at once, against the same
+  ``rng.rand`` stream in the same (row-major) order,
+* the compartment update runs in float64 on integer values, exactly
+  (`FastCompartmentState`), with nengo-loihi's integer code where a value
+  would wrap around,
+* the step loop of a simulator with a host (`FastStepRunner`) moves spikes,
+  errors and probed values between host and chip without nengo-loihi's
+  per-message bookkeeping.
+
+Spike rasters, compartment states, traces, weights and the values the host
+receives equal the stock emulator's exactly (tests/test_fast_emulator.py
+checks every state array after every step, with learning, and whole
+simulators against each other).
+
+Floating-point models (``target="simreal"``) and chips whose weight rows repeat
+a target compartment run the stock code; so does the weight update of a
+synapse group whose weight rows differ in shape (none in the networks here).
 """
 
 import warnings
@@ -91,7 +102,14 @@ class FastSynapseState(emulator_interface.SynapseState):
     summed over the rows of ``M`` (sparse, by source) of the sources that
     spiked. The entries of ``M`` that learning weights reach are
     ``M_static + A w_learn`` (``A`` counts which learning weights each entry
-    sums) and are recomputed after every weight update.
+    sums) and are recomputed after every weight update. A wide fixed synapse
+    group (one dense weight table ``W`` of at least `WIDE` weights, at block
+    offset ``b``) is left out of ``M``: with ``c`` the step's spike count per
+    weight row, its input is the dense product
+
+        q[b : b + n_targets] += c^T W,
+
+    exact in float64 (integers below 2^53).
     """
 
     #: weights of a synapse group above which its input is a dense product
