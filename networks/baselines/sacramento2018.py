@@ -142,7 +142,7 @@ class PyramidalHierarchy(LayeredBaseline):
             weights, self.hidden_arrays, ("u",), self.optional_arrays
         )
         if self.backward_mode == "bp":
-            # weights saved without the fixed noise: it is what B holds beyond W^T
+            # weights given without the fixed noise: it is what B holds beyond W^T
             for l in range(1, L):
                 if f"Bnoise{l}" not in w:
                     w[f"Bnoise{l}"] = w[f"B{l}"] - w[f"W{l + 1}"].T
