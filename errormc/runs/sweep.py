@@ -5,7 +5,8 @@ axes, and the runs are their product. An optional ``[sweep]`` table names the
 benchmark whose report applies (``benchmark = "fig3"``).
 
 On the jax backend, runs that differ only in their seed run as one batched
-program (`errormc.runs.runner.run_batch`), each still into its own directory.
+program (`errormc.runs.runner.run_batch`), each still into its own directory,
+where batching pays (`BATCH_MAX_UNITS`).
 
 Each run gets the directory ``OUT/runs/<hash>``, named by a stable hash of its
 resolved config. It is built under ``OUT/runs/.<hash>.running`` (where the run
@@ -45,6 +46,13 @@ CONNECT_TIMEOUT = 5
 PROGRESS_POLL = 1.0
 
 SWEEP_FILE = "sweep.toml"
+#: the largest run (units of all areas, representation and error) whose seeds a
+#: sweep runs as one batch: a batch pays while each member's weights stay in the
+#: core's cache, and above that a batched matrix-vector product streams worse
+#: than one run's (measured, jax backend, one core, seed-steps/s of a batch over
+#: those of single runs: genmnist 10-n-64 with n error units, n = 250: 1.75x,
+#: n = 500: 0.8x, n = 1000: 0.33x; teacher-student 32-16-8-4-2-1 skip: 1.0x)
+BATCH_MAX_UNITS = 800
 
 
 def load_grid(path):
@@ -151,12 +159,12 @@ def execute_batch(config_dicts, root):
 
 
 def groups(configs):
-    """Seed batches: runs that may share one compiled program, the most work
-    first (so that on a few workers the longest batches do not run last), grid
-    order among equals."""
+    """Seed batches: runs that may share one compiled program and gain by it
+    (at most `BATCH_MAX_UNITS` units), the most work first (so that on a few
+    workers the longest batches do not run last), grid order among equals."""
     out, index = [], {}
     for config in configs:
-        if not runner.batchable(config):
+        if not runner.batchable(config) or units(config) > BATCH_MAX_UNITS:
             out.append([config])
             continue
         key = runner.seed_key(config)
@@ -171,9 +179,14 @@ def work(config):
     """A rough measure of a run's arithmetic, to order a sweep: steps times the
     square of its units (dense weight matrices), twice with the backprop
     comparison (a replay per snapshot)."""
-    units = sum(config.layer_sizes()) + sum(config.error_sizes() or ())
     steps = (config.epochs or 1) * (config.n_samples or 1) * (config.steps_per_sample or 1)
-    return steps * units**2 * (2 if config.compare else 1)
+    return steps * units(config)**2 * (2 if config.compare else 1)
+
+
+def units(config):
+    """All units of a run's network: its areas' representation and error units."""
+    layers = config.layer_sizes()
+    return sum(layers) + sum(config.error_sizes() or layers[1:])
 
 
 def check_workers(workers, scheduler):
