@@ -47,12 +47,14 @@ PROGRESS_POLL = 1.0
 
 SWEEP_FILE = "sweep.toml"
 #: the largest run (units of all areas, representation and error) whose seeds a
-#: sweep runs as one batch: a batch pays while each member's weights stay in the
-#: core's cache, and above that a batched matrix-vector product streams worse
-#: than one run's (measured, jax backend, one core, seed-steps/s of a batch over
-#: those of single runs: genmnist 10-n-64 with n error units, n = 250: 1.75x,
-#: n = 500: 0.8x, n = 1000: 0.33x; teacher-student 32-16-8-4-2-1 skip: 1.0x)
-BATCH_MAX_UNITS = 800
+#: sweep runs as one batch: with XLA's classic CPU runtime one run's step is
+#: already fast, and a batched matrix-vector product streams worse than one
+#: run's once its matrices leave the cache (measured, jax backend, one core,
+#: seed-steps/s of a batch of 4 over those of single runs, genmnist 10-n_R-64 with
+#: n_E-64 errors: n_R = n_E = 50 (238 units): 0.8x; 100 (338): 1.2x; 250 (638):
+#: 1.75x; 500 (1138): 0.8x; 1000 (2138): 0.33x; n_R = 100, n_E = 500 (738): 0.4x;
+#: teacher-student 32-16-8-4-2-1 skip, ten seeds: 1.0x)
+BATCH_MAX_UNITS = 400
 
 
 def load_grid(path):
