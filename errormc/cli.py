@@ -7,6 +7,7 @@ exits with status 2; anything else is a bug and keeps its traceback (status 1).
 """
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -300,31 +301,47 @@ def cmd_report(args):
     print(f"{len(rows)} runs summarised in {os.path.join(args.dir, 'summary.csv')}")
 
 
+def _writes_out(verb):
+    """The command of a verb that writes its results into ``--out`` (checked to
+    be new or empty before anything runs) and returns their table to print."""
+
+    @functools.wraps(verb)
+    def command(args):
+        check_out(args.out, run=False)
+        print(verb(args))
+        print(f"results in {args.out}")
+
+    return command
+
+
+@_writes_out
 def cmd_energy(args):
-    check_out(args.out, run=False)
     if args.task == "scaling":
         lo, _, hi = args.areas.partition("..")
         try:
             areas = range(int(lo), int(hi or lo) + 1)
         except ValueError:
             raise ConfigError(f"areas: {args.areas!r} is not a range like 2..7") from None
-        table = energy.scaling(areas=areas, out=args.out, samples=args.samples,
-                               seed=args.seed, progress=not args.quiet)
-    else:
-        table = energy.run(args.task, out=args.out, layers=args.layers, samples=args.samples,
-                           seed=args.seed, progress=not args.quiet, profile=args.profile)
-    print(table)
-    print(f"results in {args.out}")
+        return energy.scaling(areas=areas, out=args.out, samples=args.samples,
+                              seed=args.seed, progress=not args.quiet)
+    return energy.run(args.task, out=args.out, layers=args.layers, samples=args.samples,
+                      seed=args.seed, progress=not args.quiet, profile=args.profile)
 
 
+@_writes_out
 def cmd_paper(args):
-    check_out(args.out, run=False)
     options = {k: getattr(args, k) for k in ("backend", "data") if getattr(args, k) is not None}
-    table = run_figure(args.figure, args.out, quick=args.quick, seeds=args.seeds,
-                       protocol=args.protocol, workers=args.workers, progress=not args.quiet,
-                       **options)
-    print(table)
-    print(f"results in {args.out}")
+    return run_figure(args.figure, args.out, quick=args.quick, seeds=args.seeds,
+                      protocol=args.protocol, workers=args.workers, progress=not args.quiet,
+                      **options)
+
+
+def _output_flags(p, command):
+    """``--out`` (required) and ``--quiet`` of a verb that writes a directory of
+    results, and the verb's ``command``."""
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=command)
 
 
 def build_parser():
@@ -373,9 +390,7 @@ def build_parser():
                                                    "(default jax; the spiking network nengo)")
     p.add_argument("--data", default=None, help="fig4, fig5: a local MNIST .npz, 784 pixels "
                                                 "(default: the bundled 8x8 digits)")
-    p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_paper)
+    _output_flags(p, cmd_paper)
 
     p = sub.add_parser("energy", help="energy and latency of the emulated Loihi deployment")
     p.add_argument("task", help="digits | teacher-student | scaling")
@@ -388,9 +403,7 @@ def build_parser():
     p.add_argument("--profile", default="davies2018",
                    help="constants profile of the headline figures: davies2018 | sanafe "
                         "(default davies2018; energy.md compares both)")
-    p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_energy)
+    _output_flags(p, cmd_energy)
 
     p = sub.add_parser("sweep", help="run a grid of configs on Dask, resumably")
     p.add_argument("grid", help="grid file (TOML; lists are axes)")

@@ -25,16 +25,24 @@ def _driven_network(n_pre=8, n_post=5, bias=250.0):
     return net
 
 
+def _counted(net, steps=None):
+    """The emulator of ``net`` with an `ActivityCounter`; with ``steps``, run
+    that many steps and closed."""
+    sim = Simulator(net, backend="loihi", dt=0.001)
+    counter = ActivityCounter(sim, net)
+    if steps is not None:
+        with sim:
+            sim.run_steps(steps)
+    return sim, counter
+
+
 def test_known_rate_into_known_fanout():
     # LoihiSpikingRectifiedLinear with input J = 250 (dt = 1 ms): the voltage
     # gains J dt = 0.25 per step and spikes when it *exceeds* 1, i.e. on step 5;
     # it restarts from 0, so every 5th step: 20 spikes per neuron in 100 steps.
     n_pre, n_post, T = 8, 5, 100
     net = _driven_network(n_pre, n_post)
-    sim = Simulator(net, backend="loihi", dt=0.001)
-    counter = ActivityCounter(sim, net)
-    with sim:
-        sim.run_steps(T)
+    sim, counter = _counted(net, T)
     spikes = n_pre * (T // 5)
     # a spike of step t is delivered in step t + 1: the spikes of step 100 are not
     delivered = n_pre * (T // 5 - 1)
@@ -54,8 +62,7 @@ def test_known_rate_into_known_fanout():
 
 def test_per_step_counts_and_phases():
     net = _driven_network()
-    sim = Simulator(net, backend="loihi", dt=0.001)
-    counter = ActivityCounter(sim, net)
+    sim, counter = _counted(net)
     with sim:
         with counter.phase("first"):
             sim.run_steps(10)
@@ -83,10 +90,7 @@ def test_idle_network_counts_nothing():
         b = nengo.Ensemble(6, 1, label="b", gain=nengo.dists.Choice([1.0]),
                            bias=nengo.dists.Choice([0.0]))
         nengo.Connection(a.neurons, b.neurons, transform=np.ones((6, 12)))
-    sim = Simulator(net, backend="loihi", dt=0.001)
-    counter = ActivityCounter(sim, net)
-    with sim:
-        sim.run_steps(50)
+    sim, counter = _counted(net, 50)
     chip = counter.summary()["chip"]
     assert chip["spikes"] == chip["synaptic_ops"] == chip["spike_messages"] == 0
     assert chip["active_compartments"] == 0
@@ -112,10 +116,7 @@ def _learning_network(n_pre=20, d=2):
 def test_learning_updates_and_host_traffic():
     n_pre, d, T = 20, 2, 103
     net = _learning_network(n_pre, d)
-    sim = Simulator(net, backend="loihi", dt=0.001)
-    counter = ActivityCounter(sim, net)
-    with sim:
-        sim.run_steps(T)
+    sim, counter = _counted(net, T)
     chip = counter.summary()["chip"]
     # the learned decoders sit on 2 d on/off decode compartments: 2 d n_pre weights
     learning_synapses = 2 * d * n_pre
@@ -141,8 +142,7 @@ def test_counter_needs_the_emulator():
 
 def test_detach_restores_the_emulator():
     net = _driven_network()
-    sim = Simulator(net, backend="loihi", dt=0.001)
-    counter = ActivityCounter(sim, net)
+    sim, counter = _counted(net)
     with sim:
         sim.run_steps(5)
         counter.detach()
@@ -152,8 +152,7 @@ def test_detach_restores_the_emulator():
 
 def test_unknown_field():
     net = _driven_network()
-    sim = Simulator(net, backend="loihi", dt=0.001)
-    counter = ActivityCounter(sim, net)
+    sim, counter = _counted(net)
     with pytest.raises(ValueError, match="field"):
         counter.per_step("joules")
     assert set(BLOCK_FIELDS) <= set(counter.totals())

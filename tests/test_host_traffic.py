@@ -13,7 +13,8 @@ nengo.rc.set("decoder_cache", "enabled", "False")
 def test_host_traffic_of_the_21_network_is_the_hand_count():
     """Hand count for the 2-1 spiking microcircuit under nengo-loihi 1.1.
 
-    Host -> chip (spike-encoded values; each value is an on/off pair of spike trains):
+    Host -> chip (spike-encoded values; each value is K on/off pairs of spike trains,
+    K = 2 for ensembles (errormc.hardware.loihi.encoding), 1 for the gate's neurons):
       input x (2, from the session's ``schedule`` node, which holds every per-step
       row) and the input offset (2) into the input population; the target (from the
       schedule too), padded by the host into the 2-D error population input (2); the nudging gate
@@ -48,9 +49,12 @@ def test_host_traffic_of_the_21_network_is_the_hand_count():
     assert {k: (r["values"], r["role"]) for k, r in rows.items()} == expected
     loop = {k for k, r in rows.items() if r["learning_loop"]}
     assert loop == {k for k, (_, role) in expected.items() if role not in ("input", "readout")}
-    for (direction, _, _), r in rows.items():
+    # values into ensembles: K on/off pairs each (the chip model's encoding);
+    # into neurons (the gate): nengo-loihi's one pair
+    pairs = sim.model.node_neurons.pairs_per_dim
+    for (direction, sources, _), r in rows.items():
         if direction == "host->chip":
-            assert r["channels"] == 2 * r["values"]
+            assert r["channels"] == 2 * r["values"] * (1 if sources == ("gate",) else pairs)
         if direction == "chip->host":
             assert r["compartments"] == 2 * r["values"]
     totals = traffic_totals(sim.placement["host_traffic"])

@@ -76,16 +76,24 @@ def test_backend_parity(results_21):
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "known: with test passes that show no target (the one driver), the emulator learns "
-    "2-1 ~3.6x worse than the reference (MSE 0.0017 vs 0.00047, seed 0); the 1.5x held "
-    "while test passes showed the test targets with nudging off, which leak through "
-    "the nudging gate on the emulator (not on nengo) into outputs and PES"))
+    "known: the emulator learns 2-1 2.7x worse than the reference (geometric mean of "
+    "final test MSE ratios, seeds 0-5; seeds 0, 1, 2: 0.00057, 0.00176, 0.00192 vs "
+    "0.00047, 0.00026, 0.00053, 3.4x in the mean), 5.0x before host inputs were "
+    "encoded over range 2 with 2 pairs; the rest is the on-chip error pathway's 2.2x "
+    "noisier PES error (errormc.hardware.loihi.discretisation), not the integer "
+    "discretisation: nengo-loihi's floating-point emulator learns as badly"))
 def test_backend_learning_parity(results_21):
-    _, metrics = results_21
     # equal settings on both backends; the emulator's discretisation
-    # (errormc.hardware.loihi.discretisation) keeps its learning within 1.5x
-    ratio = metrics["loihi"]["test_mse_final"] / metrics["nengo"]["test_mse_final"]
-    assert 1 / 1.5 <= ratio <= 1.5, ratio
+    # (errormc.hardware.loihi.discretisation) should keep its learning within
+    # 1.5x, in the mean over three seeds (one seed is not enough: the same seed
+    # moves 2x between emulator settings; seed 0 alone is within 1.5x, 1.2x)
+    _, metrics = results_21
+    mse = {b: [metrics[b]["test_mse_final"]] for b in metrics}
+    for seed in (1, 2):
+        for backend in mse:
+            mse[backend].append(_train([2, 1], backend, epochs=3, seed=seed)[1]["test_mse_final"])
+    ratio = np.mean(mse["loihi"]) / np.mean(mse["nengo"])
+    assert 1 / 1.5 <= ratio <= 1.5, (ratio, mse)
 
 
 @pytest.mark.parametrize("backend", ["nengo", "loihi"])

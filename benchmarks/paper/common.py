@@ -58,6 +58,23 @@ def run_row(config, metrics, **cells):
                 test_mse_initial=metrics["test_mse_initial"], wall_s=metrics.get("wall_s"))
 
 
+def over_seeds(rows, fields, statistics):
+    """``{key: statistics(test MSEs)}``, key = the row's ``fields`` (a cell of
+    the figure; its rows are the seeds), in key order."""
+    cells = {}
+    for r in rows:
+        cells.setdefault(tuple(r[f] for f in fields), []).append(r["test_mse"])
+    return {k: statistics(v) for k, v in sorted(cells.items())}
+
+
+def markdown_table(corner, columns, lines):
+    """A markdown table: the header ``corner | columns...``, then a line
+    ``label | cells...`` per ``(label, cells)`` of ``lines``."""
+    out = [f"| {corner} | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+    out += [f"| {label} | " + " | ".join(cells) + " |" for label, cells in lines]
+    return "\n".join(out)
+
+
 def write_report(figure, rows, out, heading, columns, plot, table):
     """Write ``<figure>.csv`` (``rows``), ``<figure>.png`` (``plot(rows, path,
     heading)``) and ``<figure>.md`` (``heading`` over ``table``); return the text."""
@@ -66,6 +83,26 @@ def write_report(figure, rows, out, heading, columns, plot, table):
     text = heading + "\n\n" + table + "\n"
     write_text(os.path.join(out, f"{figure}.md"), text)
     return text
+
+
+def figure_report(figure, rows_from_runs, columns, plot, format_table, name=None, subject="",
+                  caption=""):
+    """The ``report(runs, out, heading=None)`` of a figure module: for finished
+    runs ((config, metrics) pairs), `write_report` with the rows
+    ``rows_from_runs(runs)`` and the table ``caption + format_table(rows)``;
+    returns the text. The heading is ``heading`` (default ``"<name> from <n>
+    runs"``, name: ``figure``) followed by ``subject``."""
+
+    def report(runs, out, heading=None):
+        rows = rows_from_runs(runs)
+        if heading is None:
+            heading = f"{name or figure} from {len(runs)} runs"
+        return write_report(figure, rows, out, heading + subject, columns, plot,
+                            caption + format_table(rows))
+
+    report.__doc__ = (f"Write {figure}.csv, {figure}.png and {figure}.md for finished runs; "
+                      "return the text.")
+    return report
 
 
 def write_text(path, text):

@@ -23,7 +23,7 @@ import numpy as np
 
 from errormc.networks.errors import ConfigError
 
-from .common import save_figure, seed_list, write_report
+from .common import figure_report, save_figure, seed_list
 
 VARIANTS = ("ideal", "tanh")
 SEEDS = [56789, 12345, 23456, 34567, 76543, 111, 222, 333, 444, 555]
@@ -114,12 +114,5 @@ def plot(rows, path, title):
     return save_figure(fig, path)
 
 
-
-def report(runs, out, heading=None):
-    """Write ``fig2a.csv``, ``fig2a.png`` and ``fig2a.md`` for finished runs; return
-    the table."""
-    rows = rows_from_runs(runs)
-    if heading is None:
-        heading = f"fig2a from {len(runs)} runs"
-    heading += ": cart-pole failures per closed-loop evaluation"
-    return write_report("fig2a", rows, out, heading, COLUMNS, plot, format_table(rows))
+report = figure_report("fig2a", rows_from_runs, COLUMNS, plot, format_table,
+                       subject=": cart-pole failures per closed-loop evaluation")

@@ -21,7 +21,7 @@ import numpy as np
 
 from errormc.networks.errors import ConfigError
 
-from .common import save_figure, write_report
+from .common import figure_report, save_figure
 
 EPOCHS, SEEDS = 10, 10
 QUICK_EPOCHS, QUICK_SEEDS = 3, 2
@@ -82,12 +82,7 @@ def plot(rows, path, title):
     return save_figure(fig, path)
 
 
-
-def report(runs, out, heading=None):
-    """Write ``fig2b.csv``, ``fig2b.png`` and ``fig2b.md`` for finished runs; return
-    the table."""
-    rows = rows_from_runs(runs)
-    if heading is None:
-        heading = f"fig2b from {len(runs)} runs"
-    heading += ": DMS validation MSE before each epoch and test MSE over seeds"
-    return write_report("fig2b", rows, out, heading, COLUMNS, plot, format_table(rows))
+report = figure_report(
+    "fig2b", rows_from_runs, COLUMNS, plot, format_table,
+    subject=": DMS validation MSE before each epoch and test MSE over seeds",
+)

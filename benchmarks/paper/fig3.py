@@ -39,7 +39,7 @@ import numpy as np
 from errormc.networks.baselines import paper_eta
 from errormc.networks.errors import ConfigError
 
-from .common import write_csv
+from .common import markdown_table, write_csv
 
 LAYERS = ["2-1", "4-2-1", "8-4-2-1", "16-8-4-2-1", "32-16-8-4-2-1"]
 MODELS = ["errormc", "sacramento2018", "dpc", "ann"]
@@ -145,15 +145,13 @@ def format_table(rows):
     and the mean alignment angle (over seeds and areas) for trained models."""
     means = summary(rows)
     nets = sorted({row["layers"] for row in rows}, key=lambda s: (len(s.split("-")), s))
-    lines = ["| model | " + " | ".join(nets) + " |", "|---|" + "---|" * len(nets)]
+    lines = []
     order = [m for m in MODELS if any(r["model"] == m for r in rows)]
     for trained in (True, False):
         for model in order:
             by = means.get((model, trained), {})
             name = model if trained else f"{model} (untrained)"
-            lines.append(f"| {name} | " + " | ".join(
-                f"{by[n]:.3g}" if n in by else "" for n in nets) + " |")
-    angle_lines = []
+            lines.append((name, [f"{by[n]:.3g}" if n in by else "" for n in nets]))
     for model in order:
         if model not in ALIGNED_MODELS:
             continue
@@ -163,8 +161,8 @@ def format_table(rows):
                       if row["model"] == model and row["trained"] and row["layers"] == n
                       for l in range(1, row["depth"] + 1) if row.get(f"angle_{l}") is not None]
             cells.append(f"{np.mean(values):.1f}" if values else "")
-        angle_lines.append(f"| {model} angle (deg) | " + " | ".join(cells) + " |")
-    return "\n".join(lines + angle_lines)
+        lines.append((f"{model} angle (deg)", cells))
+    return markdown_table("model", nets, lines)
 
 
 def plot(rows, path, header="Fig. 3"):

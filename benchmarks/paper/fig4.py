@@ -35,7 +35,7 @@ import numpy as np
 
 from errormc.benchmarks.tasks.genmnist import MNIST_PIXELS
 
-from .common import run_row, save_figure, seed_list, write_report
+from .common import figure_report, markdown_table, over_seeds, run_row, save_figure, seed_list
 
 SIZES = [50, 100, 500, 1000]
 SEEDS = [56789, 12345, 23456, 34567, 76543, 111, 222, 333, 444, 555]
@@ -76,10 +76,7 @@ def rows_from_runs(runs):
 
 def summary(rows):
     """{(n_R, n_E): (mean, std, count)} of the test MSE over seeds."""
-    cells = {}
-    for r in rows:
-        cells.setdefault((r["n_R"], r["n_E"]), []).append(r["test_mse"])
-    return {k: (float(np.mean(v)), float(np.std(v)), len(v)) for k, v in sorted(cells.items())}
+    return over_seeds(rows, ("n_R", "n_E"), lambda v: (float(np.mean(v)), float(np.std(v)), len(v)))
 
 
 def heat_map(rows):
@@ -100,15 +97,12 @@ def format_table(rows):
     stats = summary(rows)
     n_Rs = sorted({k[0] for k in stats})
     n_Es = sorted({k[1] for k in stats})
-    lines = ["| n_E \\ n_R | " + " | ".join(str(n) for n in n_Rs) + " |",
-             "|---|" + "---|" * len(n_Rs)]
-    for n_E in n_Es:
-        cells = []
-        for n_R in n_Rs:
-            m = stats.get((n_R, n_E))
-            cells.append("" if m is None else f"{m[0]:.4g} +- {m[1]:.2g}")
-        lines.append(f"| {n_E} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+
+    def cell(m):
+        return "" if m is None else f"{m[0]:.4g} +- {m[1]:.2g}"
+
+    return markdown_table("n_E \\ n_R", [str(n) for n in n_Rs],
+                          [(n_E, [cell(stats.get((n_R, n_E))) for n_R in n_Rs]) for n_E in n_Es])
 
 
 def plot(rows, path, heading):
@@ -130,11 +124,7 @@ def plot(rows, path, heading):
     return save_figure(fig, path)
 
 
-def report(runs, out, heading=None):
-    """Write fig4.csv, fig4.png and fig4.md for finished runs; return the table."""
-    rows = rows_from_runs(runs)
-    if heading is None:
-        heading = f"Fig. 4 from {len(rows)} runs"
-    table = ("Test MSE (mean +- std over seeds; rows n_E, columns n_R)\n\n"
-             + format_table(rows))
-    return write_report("fig4", rows, out, heading, COLUMNS, plot, table)
+report = figure_report(
+    "fig4", rows_from_runs, COLUMNS, plot, format_table, name="Fig. 4",
+    caption="Test MSE (mean +- std over seeds; rows n_E, columns n_R)\n\n",
+)

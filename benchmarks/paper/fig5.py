@@ -33,7 +33,7 @@ import numpy as np
 
 from errormc.benchmarks.tasks.genmnist import MNIST_PIXELS
 
-from .common import run_row, save_figure, seed_list, write_report
+from .common import figure_report, markdown_table, over_seeds, run_row, save_figure, seed_list
 
 SIGMAS = [0.0, 0.1, 0.3, 0.5, 1.0]
 ARMS = ["rep", "error"]
@@ -80,25 +80,20 @@ def rows_from_runs(runs):
 
 def summary(rows):
     """{(arm, sigma): (median, q25, q75, count)} of the test MSE over seeds."""
-    cells = {}
-    for r in rows:
-        cells.setdefault((r["arm"], r["sigma"]), []).append(r["test_mse"])
-    return {k: (float(np.median(v)), float(np.percentile(v, 25)), float(np.percentile(v, 75)),
-                len(v)) for k, v in sorted(cells.items())}
+    return over_seeds(rows, ("arm", "sigma"), lambda v: (
+        float(np.median(v)), float(np.percentile(v, 25)), float(np.percentile(v, 75)), len(v)))
 
 
 def format_table(rows):
     stats = summary(rows)
     sigmas = sorted({k[1] for k in stats})
-    lines = ["| arm | " + " | ".join(f"sigma {s:g}" for s in sigmas) + " |",
-             "|---|" + "---|" * len(sigmas)]
-    for arm in ARMS:
-        cells = []
-        for s in sigmas:
-            m = stats.get((arm, s))
-            cells.append("" if m is None else f"{m[0]:.4g} [{m[1]:.3g}, {m[2]:.3g}]")
-        lines.append(f"| {arm} units vary | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+
+    def cell(m):
+        return "" if m is None else f"{m[0]:.4g} [{m[1]:.3g}, {m[2]:.3g}]"
+
+    return markdown_table("arm", [f"sigma {s:g}" for s in sigmas],
+                          [(f"{arm} units vary", [cell(stats.get((arm, s))) for s in sigmas])
+                           for arm in ARMS])
 
 
 def plot(rows, path, heading):
@@ -129,10 +124,5 @@ def plot(rows, path, heading):
     return save_figure(fig, path)
 
 
-def report(runs, out, heading=None):
-    """Write fig5.csv, fig5.png and fig5.md for finished runs; return the table."""
-    rows = rows_from_runs(runs)
-    if heading is None:
-        heading = f"Fig. 5 from {len(runs)} runs"
-    table = "Test MSE (median [25%, 75%] over seeds)\n\n" + format_table(rows)
-    return write_report("fig5", rows, out, heading, COLUMNS, plot, table)
+report = figure_report("fig5", rows_from_runs, COLUMNS, plot, format_table, name="Fig. 5",
+                       caption="Test MSE (median [25%, 75%] over seeds)\n\n")

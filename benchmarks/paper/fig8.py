@@ -41,7 +41,7 @@ from scipy.signal import lfilter
 from errormc.networks import activations
 from errormc.networks.errors import ConfigError
 
-from .common import save_figure, write_csv, write_text
+from .common import markdown_table, save_figure, write_csv, write_text
 
 #: no grid of runs: ``errormc paper fig8`` calls `run`
 STANDALONE = True
@@ -112,12 +112,8 @@ def summary(rows):
 
 def format_table(rows):
     corr = summary(rows)
-    lines = ["| activation | " + " | ".join(f"sigma = {s}" for s in SIGMAS) + " |",
-             "|---|" + "---|" * len(SIGMAS)]
-    for activation in ACTIVATIONS:
-        lines.append(f"| {activation} | " + " | ".join(
-            f"{corr[(activation, s)]:.4f}" for s in SIGMAS) + " |")
-    return "\n".join(lines)
+    return markdown_table("activation", [f"sigma = {s}" for s in SIGMAS],
+                          [(a, [f"{corr[(a, s)]:.4f}" for s in SIGMAS]) for a in ACTIVATIONS])
 
 
 def plot(rows, path, title):

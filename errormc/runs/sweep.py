@@ -5,7 +5,8 @@ axes, and the runs are their product. An optional ``[sweep]`` table names the
 benchmark whose report applies (``benchmark = "fig3"``).
 
 On the jax backend, runs that differ only in their seed run as one batched
-program (`errormc.runs.runner.run_batch`), each still into its own directory.
+program (`errormc.runs.runner.run_batch`), each still into its own directory,
+where batching pays (`BATCH_MAX_UNITS`).
 
 Each run gets the directory ``OUT/runs/<hash>``, named by a stable hash of its
 resolved config. It is built under ``OUT/runs/.<hash>.running`` (where the run
@@ -45,6 +46,15 @@ CONNECT_TIMEOUT = 5
 PROGRESS_POLL = 1.0
 
 SWEEP_FILE = "sweep.toml"
+#: the largest run (units of all areas, representation and error) whose seeds a
+#: sweep runs as one batch: with XLA's classic CPU runtime one run's step is
+#: already fast, and a batched matrix-vector product streams worse than one
+#: run's once its matrices leave the cache (measured, jax backend, one core,
+#: seed-steps/s of a batch of 4 over those of single runs, genmnist 10-n_R-64 with
+#: n_E-64 errors: n_R = n_E = 50 (238 units): 0.8x; 100 (338): 1.2x; 250 (638):
+#: 1.75x; 500 (1138): 0.8x; 1000 (2138): 0.33x; n_R = 100, n_E = 500 (738): 0.4x;
+#: teacher-student 32-16-8-4-2-1 skip, ten seeds: 1.0x)
+BATCH_MAX_UNITS = 400
 
 
 def load_grid(path):
@@ -151,12 +161,12 @@ def execute_batch(config_dicts, root):
 
 
 def groups(configs):
-    """Seed batches: runs that may share one compiled program, the most work
-    first (so that on a few workers the longest batches do not run last), grid
-    order among equals."""
+    """Seed batches: runs that may share one compiled program and gain by it
+    (at most `BATCH_MAX_UNITS` units), the most work first (so that on a few
+    workers the longest batches do not run last), grid order among equals."""
     out, index = [], {}
     for config in configs:
-        if not runner.batchable(config):
+        if not runner.batchable(config) or units(config) > BATCH_MAX_UNITS:
             out.append([config])
             continue
         key = runner.seed_key(config)
@@ -171,9 +181,14 @@ def work(config):
     """A rough measure of a run's arithmetic, to order a sweep: steps times the
     square of its units (dense weight matrices), twice with the backprop
     comparison (a replay per snapshot)."""
-    units = sum(config.layer_sizes()) + sum(config.error_sizes() or ())
     steps = (config.epochs or 1) * (config.n_samples or 1) * (config.steps_per_sample or 1)
-    return steps * units**2 * (2 if config.compare else 1)
+    return steps * units(config)**2 * (2 if config.compare else 1)
+
+
+def units(config):
+    """All units of a run's network: its areas' representation and error units."""
+    layers = config.layer_sizes()
+    return sum(layers) + sum(config.error_sizes() or layers[1:])
 
 
 def check_workers(workers, scheduler):

@@ -15,8 +15,11 @@ with warnings.catch_warnings():
     import nengo_loihi
     from nengo_loihi import block
     from nengo_loihi import simulator as simulator_module
+    from nengo_loihi.builder import connection as connection_builder
     from nengo_loihi.builder import discretize
+    from nengo_loihi import decode_neurons
     from nengo_loihi.emulator import interface as emulator_interface
     from nengo_loihi.hardware.allocators import Greedy
 
-__all__ = ["VERSION_WARNING", "nengo_loihi", "block", "simulator_module", "discretize", "emulator_interface", "Greedy"]
+__all__ = ["VERSION_WARNING", "nengo_loihi", "block", "simulator_module", "connection_builder", "discretize",
+           "decode_neurons", "emulator_interface", "Greedy"]

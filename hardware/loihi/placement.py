@@ -260,12 +260,13 @@ def host_traffic(sim, network, labels=None):
     for send, receive in model.host2chip_senders.items():
         sources = host_sources(send)
         targets = [c.post_obj for c in chip_conns if c.pre_obj is receive]
-        neurons = type(receive).__name__ == "ChipReceiveNeurons"
         role = "learned drive" if any(s in learned_posts for s in sources) else "input"
         rows.append(OrderedDict(
             direction="host->chip", sources=sorted({name(s) for s in sources}),
             targets=sorted({name(t) for t in targets}),
-            values=int(send.size_in if neurons else send.size_in // 2),
+            # a ChipReceiveNode carries each value on 2 K channels (K on/off pairs,
+            # `errormc.hardware.loihi.encoding`), ChipReceiveNeurons one per neuron
+            values=int(receive.size_out),
             channels=int(send.size_in), role=role, learning_loop=role in LEARNING_ROLES,
         ))
     for send, receive in model.host2chip_pes_senders.items():

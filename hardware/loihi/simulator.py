@@ -19,6 +19,7 @@ from errormc.networks.errors import ConfigError
 from .compat import VERSION_WARNING, emulator_interface, nengo_loihi, simulator_module
 from .discretisation import chip_model
 from .emulator import FastEmulator, FastStepRunner
+from .encoding import host_to_chip_encoding
 
 EMULATORS = ("fast", "stock")
 
@@ -89,14 +90,16 @@ def loihi_simulator(network, dt=0.001, progress_bar=False, emulator="fast", disc
     """``(sim, reader, build_warnings)`` for ``network`` on the nengo-loihi emulator.
 
     The chip model carries `errormc.hardware.loihi.discretisation.DISCRETISATION`
-    (``discretisation``: overrides, for measuring alternatives). Build warnings are returned as strings (they become fields of the placement
+    (``discretisation``: overrides, for measuring alternatives); host inputs and
+    PES errors enter the chip as `errormc.hardware.loihi.encoding` builds them.
+    Build warnings are returned as strings (they become fields of the placement
     report); those that are neither a quantisation notice nor a known nengo-loihi
     notice are re-emitted.
     """
     if emulator not in EMULATORS:
         raise ConfigError(f"emulator: unknown {emulator!r}; choose from {', '.join(EMULATORS)}")
     cls = FastEmulator if emulator == "fast" else emulator_interface.EmulatorInterface
-    with warnings.catch_warnings(record=True) as caught, _emulator_class(cls):
+    with warnings.catch_warnings(record=True) as caught, _emulator_class(cls), host_to_chip_encoding():
         warnings.simplefilter("always")
         warnings.filterwarnings("ignore", message=VERSION_WARNING)
         model = chip_model(dt, label=f"{network}, dt={dt:f}", **(discretisation or {}))

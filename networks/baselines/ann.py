@@ -10,14 +10,11 @@ from errormc.networks.compartments import (
     Projection,
     StateReadout,
 )
-from errormc.networks.connectivity import BACKWARD_MODES, check_mode
 from errormc.networks.initialization import draw_voltages
 from errormc.networks.learning_rules import DendriticPrediction, TransposeTracking
-from errormc.networks.microcircuit import Conductances
 from errormc.networks.neurons import DelayedRate
 
-from .common import LayeredBaseline, load_weights, per_layer
-from .learning_rates import paper_eta
+from .common import LayeredBaseline
 
 
 def initial_state(layers, seed=0, backward="bp", weight_range=1.0, backward_range=1.0):
@@ -81,44 +78,27 @@ class ANN(LayeredBaseline):
 
     Parameters
     ----------
-    layers, activation, backward, eta, seed, weights, input, target, nudging,
-    plasticity, g_l, g_bas (keyword only) :
-        As for `.ErrorMicrocircuit` (weights: ``W1..``, ``B1..``, optional
-        ``u1..``, ``d1..``).
+    layers, activation :
+        As for `.LayeredBaseline`.
+    weights : path or dict, optional, keyword only
+        Initial weights (``W1..``, ``B1..``, optional ``u1..``, ``d1..``);
+        default drawn with ``seed`` (`initial_state`).
+    backward, eta, seed, input, target, nudging, plasticity, label, g_l, g_bas, ... :
+        Keyword only, as for `.LayeredBaseline`.
     """
 
     name = "ann"
 
-    def __init__(
-        self,
-        layers,
-        activation="tanh",
-        backward="bp",
-        eta=None,
-        weights=None,
-        seed=0,
-        input=None,
-        target=None,
-        nudging=1.0,
-        plasticity=1.0,
-        label=None,
-        **kwargs,
-    ):
-        g = Conductances.pop_from(kwargs)
-        super().__init__(label=label or "ANN", seed=seed, **kwargs)
-        self._setup(layers, activation, seed, g, input, target, nudging, plasticity)
+    def __init__(self, layers, activation="tanh", *, weights=None, **kwargs):
+        super().__init__(layers, activation, **kwargs)
         L = self.n_areas
-        self.backward_mode = check_mode(backward, BACKWARD_MODES, "backward")
-        self.eta = per_layer(paper_eta(self.name, L)["eta"] if eta is None else eta, L, "eta")
+        g = self.conductances
         self.gain = g.g_bas / (g.g_bas + g.g_l)
         if weights is None:
-            weights = initial_state(self.layers, seed, self.backward_mode)
-        shapes = {f"W{l}": (self.layers[l], self.layers[l - 1]) for l in range(1, L + 1)}
-        shapes.update({f"B{l}": (self.layers[l], self.layers[l + 1]) for l in range(1, L)})
-        shapes.update({f"u{l}": (self.layers[l],) for l in range(1, L + 1)})
-        shapes.update({f"d{l}": (self.layers[l],) for l in range(1, L + 1)})
-        optional = [k for k in shapes if k[0] in "ud"]
-        w = self.initial_weights = load_weights(weights, shapes, optional)
+            weights = initial_state(self.layers, self.seed, self.backward_mode)
+        w = self.initial_weights = self._load_weights(
+            weights, lambda n, n_up: {"B": (n, n_up)}, voltages=("u", "d"), optional=("u", "d")
+        )
 
         self.units, self.errors, self.derivatives, self.inputs = [], [], [], []
         self.error_input = []

@@ -24,10 +24,13 @@ from errormc.networks.builder import (
     previous_step_buffers,
 )
 from errormc.networks.compartments import Population, Projection
+from errormc.networks.connectivity import BACKWARD_MODES, check_mode
 from errormc.networks.learning_rules import SwitchedRule
-from errormc.networks.microcircuit import _node, parse_layers
+from errormc.networks.microcircuit import Conductances, _node, parse_layers
 from errormc.networks.neurons import DelayedRate, Identity  # noqa: F401 - DelayedRate re-exported
 from errormc.networks.weights import load_arrays, save
+
+from .learning_rates import paper_eta
 
 
 # --- learning rule ------------------------------------------------------------------
@@ -102,6 +105,32 @@ class LayeredBaseline(nengo.Network):
     """Scaffolding of the layered comparison models: input area, plasticity,
     target and nudging nodes; weights in and out.
 
+    The parameters every comparison model takes are defined and checked here,
+    once; the models pass them on as keywords (as Nengo's networks pass
+    ``label`` and ``seed`` on to `nengo.Network`).
+
+    Parameters
+    ----------
+    layers : list of int or str
+        Sizes n_0 (input) ... n_L (output), or ``"8-4-2-1"``.
+    activation : str or list
+        phi per area.
+    backward : "bp" or "fa", keyword only
+        Top-down weights that track the forward ones (``bp``) or fixed random
+        ones (``fa``).
+    eta : float or list, optional, keyword only
+        Forward learning rates per area (default: the paper's for the model and
+        depth, `.paper_eta`, MODEL.md 3.2).
+    seed : int, keyword only
+    input, target, nudging, plasticity : optional, keyword only
+        As for `.ErrorMicrocircuit`.
+    label : str, optional, keyword only
+        Default: the class name.
+    g_l, g_bas, g_api, g_den, g_ntgt : float, keyword only
+        Conductances (1/ms); defaults of `.Conductances`.
+    **kwargs
+        Passed to `nengo.Network` (``add_to_container``).
+
     Subclasses fill ``self.weight_connections`` (name -> connection),
     ``self.voltage_neurons`` (name -> neurons) and ``self.forward``
     ({(l, l-1): connection}), and set ``self.output``.
@@ -111,14 +140,14 @@ class LayeredBaseline(nengo.Network):
     #: `errormc.hardware.Simulator` takes it unless given another
     dt = 0.01
 
-    def _setup(self, layers, activation, seed, conductances, input, target, nudging, plasticity,
-               g_nI=0.06):
+    def __init__(self, layers, activation, *, backward="bp", eta=None, seed=0, input=None,
+                 target=None, nudging=1.0, plasticity=1.0, label=None, **kwargs):
+        g = Conductances.pop_from(kwargs)
+        super().__init__(label=label or type(self).__name__, seed=seed, **kwargs)
         self.layers = parse_layers(layers)
         self.n_areas = len(self.layers) - 1
         self.activation = activations.per_area(activation, self.n_areas)
-        self.conductances = conductances
-        self.g_nI = float(g_nI)
-        self.seed = seed
+        self.conductances = g
         self.weight_connections = {}
         self.voltage_neurons = {}
         self.forward = {}
@@ -135,6 +164,30 @@ class LayeredBaseline(nengo.Network):
             self.nudging = None
             if self.target is not None:
                 self.nudging = _node(nudging, 1, "nudging")
+        self.backward_mode = check_mode(backward, BACKWARD_MODES, "backward")
+        self.eta = self._paper_rates("eta", eta, self.n_areas)
+
+    def _paper_rates(self, field, rates, n):
+        """``rates`` (None: the paper's ``field`` for this model and depth,
+        MODEL.md 3.2) as one rate for each of ``n`` layers; ``[]`` if n = 0."""
+        if n == 0:
+            return []
+        if rates is None:
+            rates = paper_eta(self.name, self.n_areas)[field]
+        return per_layer(rates, n, field)
+
+    def _load_weights(self, weights, hidden, voltages, optional):
+        """Validated initial weights (`load_weights`): W_l (n_l x n_{l-1}) of
+        every area, ``hidden(n_l, n_{l+1})`` ({prefix: shape}) of every hidden
+        area l, then a vector n_l per area for each prefix in ``voltages``; the
+        names that start with one of ``optional`` may be missing."""
+        sizes, L = self.layers, self.n_areas
+        shapes = {f"W{l}": (sizes[l], sizes[l - 1]) for l in range(1, L + 1)}
+        for l in range(1, L):
+            shapes.update({f"{k}{l}": s for k, s in hidden(sizes[l], sizes[l + 1]).items()})
+        for prefix in voltages:
+            shapes.update({f"{prefix}{l}": (sizes[l],) for l in range(1, L + 1)})
+        return load_weights(weights, shapes, [k for k in shapes if k.startswith(tuple(optional))])
 
     def _connect_plasticity(self):
         # every rule reads ``self.plasticity`` (passed at construction)

@@ -7,13 +7,10 @@ import warnings
 import nengo
 
 from errormc.networks.compartments import Population, Projection
-from errormc.networks.connectivity import BACKWARD_MODES, check_mode
-from errormc.networks.microcircuit import Conductances
 from errormc.networks.neurons import Identity
 
-from .common import ApicalSilencing, load_weights, per_layer
-from .learning_rates import paper_eta
-from .sacramento2018 import PyramidalHierarchy, initial_state
+from .common import ApicalSilencing
+from .sacramento2018 import PyramidalHierarchy
 
 
 class DendriticPredictiveCoding(PyramidalHierarchy):
@@ -39,31 +36,17 @@ class DendriticPredictiveCoding(PyramidalHierarchy):
     (`.TransposeTracking`), Q keeps learning (not locked to B).
 
     Parameters are those of `.DendriticMicrocircuit`, except: ``eta_lateral`` is
-    eta_Q (default: the paper's), there is no P and no g_nI.
+    eta_Q (default: the paper's), there is no P, no g_nI, no eta_apical and no
+    forward_rule.
     """
 
     name = "dpc"
 
-    def __init__(
-        self,
-        layers,
-        activation="linear",
-        backward="bp",
-        eta=None,
-        eta_lateral=None,
-        self_predicting=True,
-        weights=None,
-        seed=0,
-        wt_noise=0.5,
-        input=None,
-        target=None,
-        nudging=1.0,
-        plasticity=1.0,
-        label=None,
-        **kwargs,
-    ):
-        g = Conductances.pop_from(kwargs)
-        super().__init__(label=label or "DendriticPredictiveCoding", seed=seed, **kwargs)
+    @staticmethod
+    def hidden_arrays(n, n_up):
+        return {"B": (n, n_up), "Q": (n, n), "Bnoise": (n, n_up)}
+
+    def __init__(self, layers, activation="linear", **kwargs):
         names = activation.split(",") if isinstance(activation, str) else list(activation)
         if any(str(a).strip().lower() != "linear" for a in names):
             warnings.warn(
@@ -71,33 +54,9 @@ class DendriticPredictiveCoding(PyramidalHierarchy):
                 "MODEL.md 2.2)",
                 stacklevel=2,
             )
-        self._setup(layers, "linear", seed, g, input, target, nudging, plasticity)
-        L = self.n_areas
-        self.backward_mode = check_mode(backward, BACKWARD_MODES, "backward")
-        defaults = paper_eta(self.name, L)
-        self.eta = per_layer(defaults["eta"] if eta is None else eta, L, "eta")
-        self.eta_lateral = per_layer(
-            defaults["eta_lateral"] if eta_lateral is None else eta_lateral, L - 1, "eta_lateral"
-        ) if L > 1 else []
+        super().__init__(layers, "linear", **kwargs)
 
-        if weights is None:
-            weights = initial_state(
-                self.layers, seed, self.backward_mode, wt_noise, self_predicting,
-                conductances=self.conductances, model="dpc",
-            )
-        shapes = {f"W{l}": (self.layers[l], self.layers[l - 1]) for l in range(1, L + 1)}
-        for l in range(1, L):
-            n, n_up = self.layers[l], self.layers[l + 1]
-            shapes.update({f"B{l}": (n, n_up), f"Q{l}": (n, n), f"Bnoise{l}": (n, n_up)})
-        for l in range(1, L + 1):
-            shapes[f"u{l}"] = (self.layers[l],)
-        optional = [k for k in shapes if k[0] == "u" or k.startswith("Bnoise")]
-        w = self.initial_weights = load_weights(weights, shapes, optional)
-        if self.backward_mode == "bp":
-            for l in range(1, L):
-                if f"Bnoise{l}" not in w:
-                    w[f"Bnoise{l}"] = w[f"B{l}"] - w[f"W{l + 1}"].T
-
+        w = self.initial_weights
         self._build_pyramidal(w)
         self._build_forward(w, activation_rule=False)
         self._build_top_down(w)

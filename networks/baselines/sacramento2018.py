@@ -16,14 +16,12 @@ from errormc.networks.compartments import (
     StateReadout,
     TargetDrive,
 )
-from errormc.networks.connectivity import BACKWARD_MODES, check_mode
 from errormc.networks.initialization import draw_voltages
 from errormc.networks.learning_rules import DendriticPrediction, TransposeTracking
 from errormc.networks.microcircuit import Conductances
 from errormc.networks.neurons import ProspectiveRate
 
-from .common import ApicalSilencing, LayeredBaseline, load_weights, per_layer
-from .learning_rates import paper_eta
+from .common import ApicalSilencing, LayeredBaseline, per_layer
 
 
 def _sizes(layers):
@@ -119,7 +117,35 @@ def model_rng(seed, layers, backward="bp", wt_noise=0.5):
 
 class PyramidalHierarchy(LayeredBaseline):
     """Pyramidal areas with basal, apical and target compartments (shared by
-    Sacramento's microcircuit and dPC); subclasses add the lateral circuitry."""
+    Sacramento's microcircuit and dPC); subclasses add the lateral circuitry.
+
+    Takes the parameters of `.LayeredBaseline` and those the two models share
+    (see `.DendriticMicrocircuit`): ``eta_lateral``, ``self_predicting``,
+    ``wt_noise`` and ``weights``, keyword only. Subclasses give the arrays of a
+    hidden area beyond W and u (``hidden_arrays(n_l, n_{l+1})``, {prefix: shape})
+    and which of them may be missing (``optional_arrays``).
+    """
+
+    optional_arrays = ("u", "Bnoise")
+
+    def __init__(self, layers, activation, *, eta_lateral=None, self_predicting=True,
+                 wt_noise=0.5, weights=None, **kwargs):
+        super().__init__(layers, activation, **kwargs)
+        L = self.n_areas
+        self.eta_lateral = self._paper_rates("eta_lateral", eta_lateral, L - 1)
+        if weights is None:
+            weights = initial_state(
+                self.layers, self.seed, self.backward_mode, wt_noise, self_predicting,
+                conductances=self.conductances, model=self.name,
+            )
+        w = self.initial_weights = self._load_weights(
+            weights, self.hidden_arrays, ("u",), self.optional_arrays
+        )
+        if self.backward_mode == "bp":
+            # weights given without the fixed noise: it is what B holds beyond W^T
+            for l in range(1, L):
+                if f"Bnoise{l}" not in w:
+                    w[f"Bnoise{l}"] = w[f"B{l}"] - w[f"W{l + 1}"].T
 
     def _build_pyramidal(self, w):
         g = self.conductances
@@ -256,6 +282,9 @@ class DendriticMicrocircuit(PyramidalHierarchy):
         eta_Q per hidden area (0: fixed; ignored in ``bp`` mode).
     self_predicting : bool
         Start in the self-predicting state.
+    forward_rule : "activation" or "voltage"
+        The forward rule compares phi(u_breve) with phi(c b) (the paper's
+        variant) or the voltages u_breve and c b.
     g_nI : float
         Conductance (1/ms) nudging the interneurons.
     g_l, g_bas, g_api, g_den, g_ntgt : float, keyword only
@@ -266,68 +295,29 @@ class DendriticMicrocircuit(PyramidalHierarchy):
     seed : int
     wt_noise : float
         sigma of the fixed noise of ``bp`` mode.
-    input, target, nudging, plasticity :
-        As for `.ErrorMicrocircuit`.
+    input, target, nudging, plasticity, label :
+        As for `.LayeredBaseline`.
+
+    All but ``layers`` and ``activation`` are keyword only.
     """
 
     name = "sacramento2018"
+    optional_arrays = ("u", "v", "Bnoise")
 
-    def __init__(
-        self,
-        layers,
-        activation="tanh",
-        backward="bp",
-        eta=None,
-        eta_lateral=None,
-        eta_apical=0.0,
-        self_predicting=True,
-        forward_rule="activation",
-        g_nI=0.06,
-        weights=None,
-        seed=0,
-        wt_noise=0.5,
-        input=None,
-        target=None,
-        nudging=1.0,
-        plasticity=1.0,
-        label=None,
-        **kwargs,
-    ):
-        g = Conductances.pop_from(kwargs)
-        super().__init__(label=label or "DendriticMicrocircuit", seed=seed, **kwargs)
-        self._setup(layers, activation, seed, g, input, target, nudging, plasticity, g_nI)
-        L = self.n_areas
-        self.backward_mode = check_mode(backward, BACKWARD_MODES, "backward")
+    @staticmethod
+    def hidden_arrays(n, n_up):
+        return {"B": (n, n_up), "P": (n_up, n), "Q": (n, n_up), "Bnoise": (n, n_up), "v": (n_up,)}
+
+    def __init__(self, layers, activation="tanh", *, eta_apical=0.0, forward_rule="activation",
+                 g_nI=0.06, **kwargs):
         if forward_rule not in ("activation", "voltage"):
             raise ValueError(f"forward_rule: {forward_rule!r}; choose activation or voltage")
-        defaults = paper_eta(self.name, L)
-        self.eta = per_layer(defaults["eta"] if eta is None else eta, L, "eta")
-        self.eta_lateral = per_layer(
-            defaults["eta_lateral"] if eta_lateral is None else eta_lateral, L - 1, "eta_lateral"
-        ) if L > 1 else []
+        super().__init__(layers, activation, **kwargs)
+        L = self.n_areas
+        self.g_nI = float(g_nI)
         self.eta_apical = per_layer(eta_apical, L - 1, "eta_apical") if L > 1 else []
 
-        if weights is None:
-            weights = initial_state(
-                self.layers, seed, self.backward_mode, wt_noise, self_predicting,
-                conductances=self.conductances,
-            )
-        shapes = {}
-        for l in range(1, L + 1):
-            shapes[f"W{l}"] = (self.layers[l], self.layers[l - 1])
-        for l in range(1, L):
-            n, n_up = self.layers[l], self.layers[l + 1]
-            shapes.update({f"B{l}": (n, n_up), f"P{l}": (n_up, n), f"Q{l}": (n, n_up),
-                           f"Bnoise{l}": (n, n_up), f"v{l}": (n_up,)})
-        for l in range(1, L + 1):
-            shapes[f"u{l}"] = (self.layers[l],)
-        optional = [k for k in shapes if k[0] in "uv" or k.startswith("Bnoise")]
-        w = self.initial_weights = load_weights(weights, shapes, optional)
-        if self.backward_mode == "bp":
-            for l in range(1, L):
-                if f"Bnoise{l}" not in w:
-                    w[f"Bnoise{l}"] = w[f"B{l}"] - w[f"W{l + 1}"].T
-
+        w = self.initial_weights
         self._build_pyramidal(w)
         self._build_forward(w, forward_rule == "activation")
         self._build_top_down(w)

@@ -1,0 +1,241 @@
+"""How values from host Nodes enter the chip: several phase-staggered on/off pairs per dimension.
+
+nengo-loihi 1.1 encodes every value ``x`` that a host Node sends to an on-chip
+ensemble with one on/off pair of integrate-and-fire neurons per dimension
+(``Model.node_neurons``, run on the host), rates
+
+    r_on = (1 + x) / (2 dt),   r_off = (1 - x) / (2 dt),
+
+in units of the post ensemble's radius: the chip receives ``x`` as the spike
+count difference, one spike per neuron and step at most. So ``|x| > 1``
+saturates (in the 2-1 teacher-student task the input rate ``r_0 / radius``
+reaches 1.41: 30% of the inputs were clipped) and the signal is quantised to
+one spike, ``1 / (1000 Hz tau)`` of the range after a synapse ``tau``.
+
+`PairedInputNeurons` keeps the rule and changes two numbers: ``x`` is first
+divided by a range ``R`` (nothing below ``|x| = R`` saturates) and carried by
+``K`` pairs per dimension, each still up to one spike per step, whose voltages
+start at ``k / K`` (k = 0 .. K-1), so their spikes interleave: the chip sums
+
+    x_chip = (R / K) sum_k (s_on,k - s_off,k) dt,
+
+the same mean ``x`` with a quantum ``R / K`` instead of 1. Every pair has its
+own input axon on the chip (the route nengo-loihi 1.1 leaves unimplemented,
+``NotImplementedError`` for input neurons with more than one pair), so no axon
+carries more than one spike per step; `build_host_to_chip` builds it, and
+`host_to_chip_encoding` puts it in place while one model is built. Host Nodes
+into neurons (the nudging gate, values in [0, 1]) keep nengo-loihi's own pair:
+their weights are not per-pair encoders.
+
+The choice of ``K`` and ``R`` is `errormc.hardware.loihi.discretisation`'s.
+"""
+
+import contextlib
+import copy
+
+import numpy as np
+import nengo
+
+from .compat import connection_builder, decode_neurons
+
+
+class PairedInputNeurons(decode_neurons.OnOffDecodeNeurons):
+    """``pairs`` phase-staggered on/off pairs per dimension over ``[-value_range, value_range]``.
+
+    Parameters
+    ----------
+    pairs : int
+        K, on/off pairs per dimension; each fires up to ``1 / dt``.
+    value_range : float
+        R, the largest ``|x|`` (in units of the post ensemble's radius) that
+        does not saturate.
+    dt : float
+    """
+
+    def __init__(self, pairs, value_range, dt=0.001):
+        super().__init__(pairs_per_dim=int(pairs), dt=dt, rate=1.0 / dt, is_input=True)
+        self.value_range = float(value_range)
+        # r_on,k = (1 + x / R) / (2 dt): intercept -R, 1 / dt at x = R
+        self.gain = self.gain / self.value_range
+        # each spike carries R / K of the value (scale = 1 / (dt rate K) = 1 / K before)
+        self.scale = self.scale * self.value_range
+
+    def __str__(self):
+        return (f"{type(self).__name__}(pairs={self.pairs_per_dim}, "
+                f"value_range={self.value_range:g}, dt={self.dt:g})")
+
+    def get_ensemble(self, dim, add_to_container=True):
+        """The host population: ``[on(dim), off(dim)]`` repeated per pair, voltages
+        of pair k starting at k / K."""
+        K = self.pairs_per_dim
+        n = 2 * dim * K
+        voltage = np.repeat(np.arange(K) / K, 2 * dim)
+        return nengo.Ensemble(
+            n, dim,
+            neuron_type=nengo.SpikingRectifiedLinear(initial_state={"voltage": voltage}),
+            encoders=np.vstack([np.eye(dim), -np.eye(dim)] * K),
+            gain=np.repeat(self.gain[::2], 2 * dim),
+            bias=np.repeat(self.bias[::2], 2 * dim),
+            add_to_container=add_to_container,
+        )
+
+    def get_post_encoders(self, encoders):
+        """One row per host neuron, in `get_ensemble`'s order."""
+        encoders = encoders * self.scale
+        return np.vstack([encoders.T, -encoders.T] * self.pairs_per_dim)
+
+
+def build_host_to_chip(model, conn):
+    """nengo-loihi's host -> chip build with ``model.node_neurons`` pairs per dimension.
+
+    The same objects as ``nengo_loihi.builder.connection.build_host_to_chip``
+    (host transform, on/off population on the host, spike input on the chip,
+    ``model.decode_tau`` on the chip side), with ``2 K`` spike-input axons per
+    dimension instead of 2.
+    """
+    encoder = model.node_neurons
+    if (not isinstance(encoder, PairedInputNeurons) or not isinstance(conn.post_obj, nengo.Ensemble)
+            or encoder.pairs_per_dim == 1 and encoder.value_range == 1.0):
+        with _node_neurons(model, _default_input_neurons(model, encoder)):
+            return _ORIGINAL_BUILD_HOST_TO_CHIP(model, conn)
+
+    cb = connection_builder
+    rng = np.random.RandomState(model.seeds[conn])
+    host = model.host_model(cb.base_obj(conn.pre))
+    if not cb.is_transform_type(conn.transform, ("Dense", "NoTransform")):
+        raise cb.BuildError(f"{conn}: nengo-loihi does not yet support "
+                            f"'{type(conn.transform).__name__}' transforms on host to chip connections")
+    # the host applies the transform, in units of the post radius
+    weights = cb.sample_transform(conn, rng=rng) / conn.post_obj.radius
+    if cb.is_transform_type(conn.transform, "NoTransform"):
+        transform = weights
+    else:
+        transform = copy.copy(conn.transform)
+        type(transform).init.data[transform] = weights
+    dim = conn.size_out
+    n_axons = 2 * dim * encoder.pairs_per_dim
+
+    receive = cb.ChipReceiveNode(n_axons, size_out=dim, add_to_container=False,
+                                 label=None if conn.label is None else f"{conn.label}_node")
+    model.builder.build(model, receive)
+    receive2post = nengo.Connection(receive, conn.post, transform=1.0, synapse=model.decode_tau,
+                                    add_to_container=False,
+                                    label=None if conn.label is None else f"{conn.label}_chip")
+    cb._inherit_seed(model, receive2post, model, conn)
+    cb._inherit_config(model, receive2post, model, conn)
+    cb.build_chip_connection(model, receive2post)
+
+    ens = encoder.get_ensemble(dim, add_to_container=False)
+    ens.label = None if conn.label is None else f"{conn.label}_ens"
+    cb._inherit_seed(host, ens, model, conn)
+    host.build(ens)
+    model.connection_decode_neurons[conn] = ens
+    pre2ens = nengo.Connection(
+        conn.pre, ens, function=conn.function, solver=conn.solver, eval_points=conn.eval_points,
+        scale_eval_points=conn.scale_eval_points, synapse=conn.synapse, transform=transform,
+        add_to_container=False, label=None if conn.label is None else f"{conn.label}_enc",
+    )
+    cb._inherit_seed(host, pre2ens, model, conn)
+    host.build(pre2ens)
+
+    send = cb.HostSendNode(n_axons, add_to_container=False,
+                           label=None if conn.label is None else f"{conn.label}_send")
+    host.build(send)
+    ens2send = nengo.Connection(ens.neurons, send, synapse=None, add_to_container=False,
+                                label=None if conn.label is None else f"{conn.label}_host")
+    cb._inherit_seed(host, ens2send, model, conn)
+    model.host2chip_senders[send] = receive
+    host.build(ens2send)
+
+
+_ORIGINAL_BUILD_HOST_TO_CHIP = connection_builder.build_host_to_chip
+_ORIGINAL_BUILD_HOST_TO_LEARNING_RULE = connection_builder.build_host_to_learning_rule
+
+
+class StochasticErrorRounding:
+    """Host Node output: the PES error on the chip's integer grid, rounded at random.
+
+    nengo-loihi sends ``round(s e)`` (``s = pes_error_scale``), so an error below
+    ``1 / (2 s)`` never reaches the chip and learning stops short of it. This
+    sends ``e' = round_p(s e) / s`` with
+
+        round_p(y) = floor(y) + [frac(y) > u],   u ~ U(0, 1),   E[round_p(y)] = y,
+
+    which nengo-loihi's own rounding leaves unchanged (``s e'`` is an integer):
+    the chip's error is unbiased down to any size. ``u`` depends only on the step
+    and ``seed``, so a run resumed from a checkpoint draws the same.
+    """
+
+    def __init__(self, scale, seed, dt):
+        self.scale, self.seed, self.dt = float(scale), int(seed), float(dt)
+
+    def __call__(self, t, e):
+        step = int(round(t / self.dt))
+        u = np.random.default_rng([self.seed, step]).random(len(e))
+        y = self.scale * np.asarray(e, dtype=float)
+        low = np.floor(y)
+        return (low + (y - low > u)) / self.scale
+
+
+def build_host_to_learning_rule(model, conn):
+    """nengo-loihi's host -> learning rule build, with `StochasticErrorRounding`
+    on the host before the error is sent where ``model.pes_error_rounding`` is
+    ``"stochastic"``."""
+    if getattr(model, "pes_error_rounding", "nearest") != "stochastic":
+        return _ORIGINAL_BUILD_HOST_TO_LEARNING_RULE(model, conn)
+    cb = connection_builder
+    if not cb.is_transform_type(conn.transform, ("Dense", "NoTransform")):
+        raise cb.BuildError(f"{conn}: nengo-loihi does not yet support "
+                            f"'{type(conn.transform).__name__}' transforms on host to chip "
+                            "learning rule connections")
+    dim = conn.size_out
+    host = model.host_model(cb.base_obj(conn.pre))
+    send = cb.HostSendNode(dim, add_to_container=False,
+                           label=None if conn.label is None else f"{conn.label}_send")
+    host.build(send)
+    rounding = nengo.Node(StochasticErrorRounding(model.pes_error_scale, model.seeds[conn], model.dt),
+                          size_in=dim, add_to_container=False,
+                          label=None if conn.label is None else f"{conn.label}_rounding")
+    cb._inherit_seed(host, rounding, model, conn)
+    host.build(rounding)
+    pre2rounding = nengo.Connection(
+        conn.pre, rounding, function=conn.function, solver=conn.solver, eval_points=conn.eval_points,
+        scale_eval_points=conn.scale_eval_points, synapse=conn.synapse, transform=conn.transform,
+        label=conn.label, add_to_container=False,
+    )
+    cb._inherit_seed(host, pre2rounding, model, conn)
+    host.build(pre2rounding)
+    rounding2send = nengo.Connection(rounding, send, synapse=None, add_to_container=False)
+    cb._inherit_seed(host, rounding2send, model, conn)
+    host.build(rounding2send)
+    model.host2chip_pes_senders[send] = model.needs_sender[conn.post_obj]
+
+
+def _default_input_neurons(model, encoder):
+    if isinstance(encoder, PairedInputNeurons):
+        return decode_neurons.OnOffDecodeNeurons(dt=model.dt, is_input=True)
+    return encoder
+
+
+@contextlib.contextmanager
+def _node_neurons(model, encoder):
+    original = model.node_neurons
+    model.node_neurons = encoder
+    try:
+        yield
+    finally:
+        model.node_neurons = original
+
+
+@contextlib.contextmanager
+def host_to_chip_encoding():
+    """While one nengo-loihi model is built, host -> chip connections go through
+    `build_host_to_chip` (nengo-loihi's own build where ``model.node_neurons`` is
+    not a `PairedInputNeurons`)."""
+    connection_builder.build_host_to_chip = build_host_to_chip
+    connection_builder.build_host_to_learning_rule = build_host_to_learning_rule
+    try:
+        yield
+    finally:
+        connection_builder.build_host_to_chip = _ORIGINAL_BUILD_HOST_TO_CHIP
+        connection_builder.build_host_to_learning_rule = _ORIGINAL_BUILD_HOST_TO_LEARNING_RULE

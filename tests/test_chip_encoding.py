@@ -1,0 +1,88 @@
+"""What the emulator build does to values entering the chip (errormc.hardware.loihi.encoding).
+
+The truths are the values the host sends (a sum of host inputs, a constant PES
+error) and the Nengo reference simulator's PES rate.
+"""
+
+import nengo
+import numpy as np
+import pytest
+
+from errormc.hardware.backends import Simulator, chip_neuron_type
+from errormc.hardware.loihi.discretisation import chip_model
+from errormc.networks.errors import ConfigError
+
+nengo.rc.set("decoder_cache", "enabled", "False")
+
+
+@pytest.fixture(autouse=True)
+def no_decoder_cache():
+    nengo.rc.set("decoder_cache", "enabled", "False")
+
+
+def _host_sum(discretisation, parts=(1.5, -1.0), t=0.6):
+    """Decoded value of an on-chip ensemble (radius 1) fed by one host Node per
+    part: the mean and standard deviation over the last 0.4 s."""
+    with nengo.Network(seed=1) as net:
+        ens = nengo.Ensemble(200, 1, neuron_type=chip_neuron_type("lif"))
+        for x in parts:
+            nengo.Connection(nengo.Node(x), ens, synapse=None)
+        probe = nengo.Probe(ens, synapse=0.01)
+    sim = Simulator(net, backend="loihi", dt=0.001, seed=0, discretisation=discretisation)
+    with sim:
+        sim.run(t)
+    y = sim.data[probe][200:, 0]
+    return y.mean(), y.std()
+
+
+def test_host_inputs_beyond_the_radius_are_not_clipped():
+    # 1.5 - 1.0: each part is encoded on its own, so nengo-loihi's one pair
+    # (range 1) clips 1.5 to 1 and the ensemble sees ~0, not 0.5
+    clipped, _ = _host_sum(dict(input_pairs=1, input_range=1.0))
+    kept, _ = _host_sum(dict(input_pairs=2, input_range=2.0))
+    assert abs(clipped) < 0.15, clipped
+    assert kept == pytest.approx(0.5, abs=0.08)
+
+
+def test_more_pairs_per_dimension_quantise_finer():
+    # the same range, the spike quantum R / K halves with K = 2
+    _, one = _host_sum(dict(input_pairs=1, input_range=2.0), parts=(0.3,))
+    mean, two = _host_sum(dict(input_pairs=2, input_range=2.0), parts=(0.3,))
+    assert mean == pytest.approx(0.3, abs=0.05)
+    assert two < 0.8 * one, (one, two)
+
+
+def _pes_drift(backend, error, discretisation=None):
+    """Change per second of a learned decoded output under a constant error."""
+    with nengo.Network(seed=3) as net:
+        ens = nengo.Ensemble(100, 1, neuron_type=chip_neuron_type("lif"))
+        nengo.Connection(nengo.Node(0.3), ens, synapse=None)
+        post = nengo.Node(lambda t, x: x, size_in=1)
+        conn = nengo.Connection(ens, post, function=lambda x: 0.0, synapse=0.01,
+                                learning_rule_type=nengo.PES(1e-3, pre_synapse=nengo.Lowpass(0.01)))
+        relay = nengo.Node(lambda t, x: x, size_in=1)
+        nengo.Connection(nengo.Node(-error), relay, synapse=None)
+        nengo.Connection(relay, conn.learning_rule, synapse=None)
+        probe = nengo.Probe(post, synapse=0.05)
+    kwargs = {} if discretisation is None else dict(discretisation=discretisation)
+    sim = Simulator(net, backend=backend, dt=0.001, seed=0, **kwargs)
+    with sim:
+        sim.run(1.5)
+    y = sim.data[probe][:, 0]
+    return (y[-1] - y[500]) / 1.0
+
+
+def test_stochastic_error_rounding_learns_errors_below_the_chip_step():
+    # |error| = 0.003 < 1 / (2 pes_error_scale) = 0.005
+    reference = _pes_drift("nengo", 0.003)
+    assert reference > 0.02
+    assert _pes_drift("loihi", 0.003, dict(pes_error_rounding="nearest")) == 0.0
+    assert _pes_drift("loihi", 0.003, dict(pes_error_rounding="stochastic")) == pytest.approx(
+        reference, rel=0.25)
+
+
+def test_bad_settings_are_named():
+    for key, value in (("input_pairs", 0), ("input_range", -1.0), ("pes_error_rounding", "up"),
+                       ("pes_wgt", 3)):
+        with pytest.raises(ConfigError, match=key):
+            chip_model(0.001, **{key: value})
