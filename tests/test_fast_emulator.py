@@ -57,6 +57,8 @@ def test_fast_equals_stock_step_by_step_with_learning(layers, wide, monkeypatch)
         monkeypatch.setattr(FastSynapseState, "WIDE", wide)
     stock, fast = _emulators(layers, seed=3, neurons_per_unit=10, error_neurons=20)
     assert bool(fast.synapses._wide) == (wide is not None)
+    if wide is not None:  # the float32 product (scale g) is among them
+        assert any(scale is not None for _, _, _, scale, _, _ in fast.synapses._wide)
     assert isinstance(fast.synapses, FastSynapseState)
     assert not isinstance(stock.synapses, FastSynapseState)
     assert stock.synapses.pes_errors, "no learning synapses"
