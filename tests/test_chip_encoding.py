@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from errormc.hardware.backends import Simulator, chip_neuron_type
+from errormc.hardware.loihi.compat import decode_neurons
 from errormc.hardware.loihi.discretisation import chip_model
+from errormc.hardware.loihi.encoding import LEARN_EPOCH, EpochAverage, HeterogeneousDecodeNeurons
 from errormc.networks.errors import ConfigError
 
 nengo.rc.set("decoder_cache", "enabled", "False")
@@ -81,8 +83,38 @@ def test_stochastic_error_rounding_learns_errors_below_the_chip_step():
         reference, rel=0.25)
 
 
+def test_the_host_sends_the_mean_error_of_the_learning_epoch():
+    # e(t) = step number: the mean of the last four steps, by hand, and of the
+    # steps so far while fewer than four have passed (the history starts at 0)
+    with nengo.Network() as net:
+        ramp = nengo.Node(lambda t: round(t / 0.001))
+        mean = nengo.Node(EpochAverage(LEARN_EPOCH, 1), size_in=1)
+        nengo.Connection(ramp, mean, synapse=None)
+        probe = nengo.Probe(mean, synapse=None)
+    with nengo.Simulator(net, dt=0.001, progress_bar=False) as sim:
+        sim.run_steps(8)
+    steps = np.arange(1, 9)
+    expect = [np.mean([k for k in range(n - 3, n + 1) if k >= 1] + [0] * max(0, 4 - n))
+              for n in steps]
+    np.testing.assert_allclose(sim.data[probe][:, 0], expect)
+    # on the chip a constant error is its own mean: PES moves at the reference rate
+    reference = _pes_drift("nengo", 0.02)
+    assert _pes_drift("loihi", 0.02, dict(pes_error_average=True)) == pytest.approx(
+        reference, rel=0.1)
+
+
+def test_ten_heterogeneous_decode_pairs_are_nengo_loihis_preset():
+    ours = HeterogeneousDecodeNeurons(10, dt=0.001)
+    preset = decode_neurons.Preset10DecodeNeurons(dt=0.001)
+    np.testing.assert_array_equal(ours.gain, preset.gain)
+    np.testing.assert_array_equal(ours.bias, preset.bias)
+    assert ours.scale == preset.scale
+    # four times the pairs with the same profile: four times the spikes per value
+    assert HeterogeneousDecodeNeurons(40, dt=0.001).scale == pytest.approx(preset.scale / 4, rel=0.01)
+
+
 def test_bad_settings_are_named():
     for key, value in (("input_pairs", 0), ("input_range", -1.0), ("pes_error_rounding", "up"),
-                       ("pes_wgt", 3)):
+                       ("pes_wgt", 3), ("decode_pairs", 0), ("decode_pairs", 2.5)):
         with pytest.raises(ConfigError, match=key):
             chip_model(0.001, **{key: value})

@@ -148,6 +148,10 @@ def build_host_to_chip(model, conn):
     host.build(ens2send)
 
 
+#: steps per PES update on the chip (``nengo_loihi.block.Synapse.set_learning``:
+#: ``train_epoch 2^learn_epoch_k``, fixed by nengo-loihi 1.1 at 2 2^1)
+LEARN_EPOCH = 4
+
 _ORIGINAL_BUILD_HOST_TO_CHIP = connection_builder.build_host_to_chip
 _ORIGINAL_BUILD_HOST_TO_LEARNING_RULE = connection_builder.build_host_to_learning_rule
 
@@ -177,11 +181,49 @@ class StochasticErrorRounding:
         return (low + (y - low > u)) / self.scale
 
 
+class EpochAverage(nengo.Process):
+    """Host process: the mean PES error of the last learning epoch.
+
+    The chip applies PES once per learning epoch of ``E`` steps (nengo-loihi 1.1:
+    ``E = train_epoch 2^learn_epoch_k = 4``), with the rate times ``E`` and the
+    error it last received, so one step's error stands for all ``E``: its noise
+    enters the weights ``E`` times over (nengo-loihi's ``update_pes_errors``
+    leaves "need to average" as a to-do). Sending
+
+        e'(t) = (1 / E) sum_{j=0}^{E-1} e(t - j)
+
+    makes the update at the epoch's end the epoch's summed PES increment, as on
+    the reference simulator, at no cost to the chip (the host computes the
+    error anyway).
+    """
+
+    def __init__(self, epoch, size, **kwargs):
+        super().__init__(default_size_in=size, default_size_out=size, **kwargs)
+        self.epoch = int(epoch)
+
+    def make_state(self, shape_in, shape_out, dt, dtype=None):
+        return {"history": np.zeros((self.epoch,) + tuple(shape_in))}
+
+    def make_step(self, shape_in, shape_out, dt, rng, state):
+        history = state["history"]
+
+        def step_epoch_average(t, e):  # noqa: ARG001 - one call per step, in order
+            history[1:] = history[:-1].copy()
+            history[0] = e
+            return history.mean(axis=0)
+
+        return step_epoch_average
+
+
 def build_host_to_learning_rule(model, conn):
-    """nengo-loihi's host -> learning rule build, with `StochasticErrorRounding`
-    on the host before the error is sent where ``model.pes_error_rounding`` is
-    ``"stochastic"``."""
-    if getattr(model, "pes_error_rounding", "nearest") != "stochastic":
+    """nengo-loihi's host -> learning rule build, with the error on the host
+    averaged over the learning epoch (`EpochAverage`, where
+    ``model.pes_error_average``) and then rounded at random
+    (`StochasticErrorRounding`, where ``model.pes_error_rounding`` is
+    ``"stochastic"``) before it is sent."""
+    average = getattr(model, "pes_error_average", False)
+    stochastic = getattr(model, "pes_error_rounding", "nearest") == "stochastic"
+    if not (average or stochastic):
         return _ORIGINAL_BUILD_HOST_TO_LEARNING_RULE(model, conn)
     cb = connection_builder
     if not cb.is_transform_type(conn.transform, ("Dense", "NoTransform")):
@@ -193,21 +235,32 @@ def build_host_to_learning_rule(model, conn):
     send = cb.HostSendNode(dim, add_to_container=False,
                            label=None if conn.label is None else f"{conn.label}_send")
     host.build(send)
-    rounding = nengo.Node(StochasticErrorRounding(model.pes_error_scale, model.seeds[conn], model.dt),
-                          size_in=dim, add_to_container=False,
-                          label=None if conn.label is None else f"{conn.label}_rounding")
-    cb._inherit_seed(host, rounding, model, conn)
-    host.build(rounding)
-    pre2rounding = nengo.Connection(
-        conn.pre, rounding, function=conn.function, solver=conn.solver, eval_points=conn.eval_points,
-        scale_eval_points=conn.scale_eval_points, synapse=conn.synapse, transform=conn.transform,
-        label=conn.label, add_to_container=False,
-    )
-    cb._inherit_seed(host, pre2rounding, model, conn)
-    host.build(pre2rounding)
-    rounding2send = nengo.Connection(rounding, send, synapse=None, add_to_container=False)
-    cb._inherit_seed(host, rounding2send, model, conn)
-    host.build(rounding2send)
+    stages = []
+    if average:
+        stages.append(("average", EpochAverage(LEARN_EPOCH, dim)))
+    if stochastic:
+        stages.append(("rounding", StochasticErrorRounding(model.pes_error_scale, model.seeds[conn],
+                                                           model.dt)))
+    pre, first = conn.pre, True
+    for name, output in stages:
+        node = nengo.Node(output, size_in=dim, add_to_container=False,
+                          label=None if conn.label is None else f"{conn.label}_{name}")
+        cb._inherit_seed(host, node, model, conn)
+        host.build(node)
+        if first:
+            into = nengo.Connection(
+                pre, node, function=conn.function, solver=conn.solver,
+                eval_points=conn.eval_points, scale_eval_points=conn.scale_eval_points,
+                synapse=conn.synapse, transform=conn.transform, label=conn.label,
+                add_to_container=False)
+        else:
+            into = nengo.Connection(pre, node, synapse=None, add_to_container=False)
+        cb._inherit_seed(host, into, model, conn)
+        host.build(into)
+        pre, first = node, False
+    into_send = nengo.Connection(pre, send, synapse=None, add_to_container=False)
+    cb._inherit_seed(host, into_send, model, conn)
+    host.build(into_send)
     model.host2chip_pes_senders[send] = model.needs_sender[conn.post_obj]
 
 
@@ -239,3 +292,38 @@ def host_to_chip_encoding():
     finally:
         connection_builder.build_host_to_chip = _ORIGINAL_BUILD_HOST_TO_CHIP
         connection_builder.build_host_to_learning_rule = _ORIGINAL_BUILD_HOST_TO_LEARNING_RULE
+
+
+class HeterogeneousDecodeNeurons(decode_neurons.OnOffDecodeNeurons):
+    """``K`` heterogeneous on/off pairs per dimension for on-chip decoded connections.
+
+    nengo-loihi's `Preset10DecodeNeurons` carries every decoded on-chip value
+    (here: ``u`` and ``phi(u)`` into the error populations, the apical ``eps``)
+    on 10 pairs per dimension with intercepts from -1.171 to 0.484 and maximum
+    rates from 171 to 75 Hz. This spreads the same profile over ``K`` pairs
+    (``K = 10``: `Preset10DecodeNeurons` itself), so that with a decode
+    filter ``tau`` the value is carried by about ``K / 10`` times as many spikes,
+
+        x_chip = s sum_k (s_on,k - s_off,k),   s = 1.02 / (dt sum_k r_k(1)),
+
+    with no neuron faster than Preset10's: the quantum ``s`` shrinks as ``1 / K``
+    and the chip pays ``K / 10`` times the decode synaptic operations.
+    """
+
+    #: Preset10's profile (nengo-loihi's hyperopt values) and output scaling
+    INTERCEPTS = (-1.171, 0.484)
+    MAX_RATES = (171.186, 74.620)
+    SCALE_FACTOR = 1.02
+
+    def __init__(self, pairs, dt=0.001):
+        super().__init__(pairs_per_dim=int(pairs), dt=dt)
+        intercepts = np.linspace(*self.INTERCEPTS, self.pairs_per_dim)
+        max_rates = np.linspace(*self.MAX_RATES, self.pairs_per_dim)
+        gain, bias = self.neuron_type.gain_bias(max_rates, intercepts)
+        total = np.sum(self.neuron_type.rates(1.0, gain, bias, dt=dt))
+        self.scale = self.SCALE_FACTOR / (self.dt * total)
+        self.gain = gain.repeat(2)
+        self.bias = bias.repeat(2)
+
+    def __str__(self):
+        return f"{type(self).__name__}(pairs={self.pairs_per_dim}, dt={self.dt:0.3g})"
