@@ -75,6 +75,7 @@ def test_backend_parity(results_21):
     assert np.mean((a - task.sample_targets("test").ravel()) ** 2) > 0.01
 
 
+@pytest.mark.slow  # six trained runs to confirm a known gap: a benchmark, not a check
 @pytest.mark.xfail(strict=True, reason=(
     "known: the emulator learns 2-1 2.7x worse than the reference (geometric mean of "
     "final test MSE ratios, seeds 0-5; seeds 0, 1, 2: 0.00057, 0.00176, 0.00192 vs "
