@@ -27,7 +27,14 @@ carries more than one spike per step; `build_host_to_chip` builds it, and
 into neurons (the nudging gate, values in [0, 1]) keep nengo-loihi's own pair:
 their weights are not per-pair encoders.
 
-The choice of ``K`` and ``R`` is `errormc.hardware.loihi.discretisation`'s.
+The PES error takes the same road, through host Nodes: `StochasticErrorRounding`
+and `EpochAverage` are what the host may do to it before it is sent. On the
+chip, decoded connections between ensembles pass through decode neurons,
+nengo-loihi's `Preset10DecodeNeurons` or `HeterogeneousDecodeNeurons` with
+more pairs.
+
+The choice of ``K`` and ``R``, and of those options, is
+`errormc.hardware.loihi.discretisation`'s.
 """
 
 import contextlib
