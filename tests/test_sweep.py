@@ -9,7 +9,7 @@ import time
 import pytest
 
 from errormc.runs.config import RunConfig
-from errormc.runs.sweep import config_hash, expand, report, run_sweep
+from errormc.runs.sweep import config_hash, execute, expand, report, run_sweep
 from errormc.cli import main
 
 
@@ -176,3 +176,16 @@ def test_sweep_batches_the_seeds_of_small_runs_and_runs_large_ones_alone():
     # the nengo backend never batches
     nengo = [RunConfig.from_dict(dict(c.to_dict(), backend="nengo")) for c in small_cell]
     assert [len(b) for b in groups(nengo)] == [1, 1, 1]
+
+
+def test_a_task_run_again_keeps_the_finished_run(tmp_path):
+    """Dask recomputes a finished task whose worker died; the run is not repeated."""
+    config = small(4)
+    first = execute(config.to_dict(), str(tmp_path))
+    assert first["status"] == "done"
+    metrics = tmp_path / "runs" / config_hash(config) / "metrics.json"
+    before = (metrics.stat().st_mtime_ns, metrics.read_text())
+    again = execute(config.to_dict(), str(tmp_path))
+    assert again["status"] == "done"
+    assert again["test_mse_final"] == first["test_mse_final"]
+    assert (metrics.stat().st_mtime_ns, metrics.read_text()) == before

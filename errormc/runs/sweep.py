@@ -102,13 +102,20 @@ def execute(config_dict, root):
     """Run one config into ``root/runs/<hash>``; never raises (failures are recorded).
 
     Runs on a Dask worker; resumes from a checkpoint left by an earlier attempt.
+    A run already finished is not run again: Dask recomputes a finished task whose
+    result was held by a worker that died (or stopped answering), and the run's
+    directory, not the task, is the record.
     """
     config = RunConfig.from_dict(config_dict)
     name = config_hash(config)
     final = os.path.join(root, "runs", name)
     t0 = time.perf_counter()
     try:
-        if runner.unfinished(final):
+        done = os.path.join(final, "metrics.json")
+        if os.path.isfile(done):
+            with open(done) as f:
+                metrics = json.load(f)
+        elif runner.unfinished(final):
             metrics = runner.resume(final)
         else:
             metrics = runner.run(config, out=final, force=True)
@@ -294,7 +301,7 @@ def run_sweep(configs, out, workers=None, scheduler=None, retry_failed=False,
                 bar = tqdm(total=sum(epochs.values()), desc="sweep", unit="epoch",
                            disable=not progress)
                 ended = 0  # epochs of the runs that ended
-                pending = list(futures)
+                pending, futures = futures, None
                 while pending:
                     finished = [f for f in pending if f.done()]
                     # the runs report their epochs in their working directories (the
@@ -311,6 +318,7 @@ def run_sweep(configs, out, workers=None, scheduler=None, retry_failed=False,
                         pending.remove(future)
                         try:
                             result = future.result()
+                            future.release()  # read: Dask need not keep (or recompute) it
                         except Exception as e:  # noqa: BLE001 - e.g. KilledWorker
                             result = {"name": future.key.rsplit("-", 1)[-1], "status": "failed",
                                       "error": f"{type(e).__name__}: {e}"}
