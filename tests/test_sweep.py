@@ -9,7 +9,7 @@ import time
 import pytest
 
 from errormc.runs.config import RunConfig
-from errormc.runs.sweep import config_hash, execute, expand, report, run_sweep
+from errormc.runs.sweep import config_hash, execute, execute_batch, expand, report, run_sweep
 from errormc.cli import main
 
 
@@ -189,3 +189,15 @@ def test_a_task_run_again_keeps_the_finished_run(tmp_path):
     assert again["status"] == "done"
     assert again["test_mse_final"] == first["test_mse_final"]
     assert (metrics.stat().st_mtime_ns, metrics.read_text()) == before
+
+
+def test_a_batch_run_again_runs_only_its_unfinished_members(tmp_path):
+    first, second = small(5, backend="jax"), small(6, backend="jax")
+    done = execute(first.to_dict(), str(tmp_path))
+    metrics = tmp_path / "runs" / config_hash(first) / "metrics.json"
+    before = (metrics.stat().st_mtime_ns, metrics.read_text())
+    results = execute_batch([first.to_dict(), second.to_dict()], str(tmp_path))
+    assert [r["status"] for r in results] == ["done", "done"]
+    assert results[0]["test_mse_final"] == done["test_mse_final"]
+    assert (metrics.stat().st_mtime_ns, metrics.read_text()) == before
+    assert (tmp_path / "runs" / config_hash(second) / "metrics.json").is_file()

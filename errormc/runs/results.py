@@ -27,6 +27,16 @@ METRICS = "metrics.json"
 PROGRESS = "progress.json"
 
 
+def read_metrics(path):
+    """The metrics of the finished run in directory ``path``, or None (no run
+    finished there)."""
+    try:
+        with open(os.path.join(os.fspath(path), METRICS)) as f:
+            return json.load(f)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
 def working_dir(path):
     """Where the run for ``path`` is written until it is complete: ``.NAME.running``
     beside it (found again by ``--resume``, also after a crash)."""
@@ -170,7 +180,7 @@ class RunDirectory:
         return self.write_json(PROGRESS, {"epochs_done": int(done), "epochs": int(epochs)})
 
     def write_metrics(self, metrics):
-        return self.write_json("metrics.json", metrics)
+        return self.write_json(METRICS, metrics)
 
     def write_json(self, name, value):
         text = json.dumps(_jsonable(value), indent=2, sort_keys=True)

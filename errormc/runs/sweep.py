@@ -38,7 +38,7 @@ from errormc.networks.errors import ConfigError
 
 from . import runner
 from .config import RunConfig, read_toml
-from .results import PROGRESS, check_out, working_dir
+from .results import PROGRESS, check_out, read_metrics, working_dir
 
 #: seconds to wait for a scheduler to answer
 CONNECT_TIMEOUT = 5
@@ -111,19 +111,20 @@ def execute(config_dict, root):
     final = os.path.join(root, "runs", name)
     t0 = time.perf_counter()
     try:
-        done = os.path.join(final, "metrics.json")
-        if os.path.isfile(done):
-            with open(done) as f:
-                metrics = json.load(f)
-        elif runner.unfinished(final):
+        metrics = read_metrics(final)
+        if metrics is None and runner.unfinished(final):
             metrics = runner.resume(final)
-        else:
+        elif metrics is None:
             metrics = runner.run(config, out=final, force=True)
-        # (a task scored otherwise, the cart-pole's closed loop, has no test MSE)
-        return {"name": name, "status": "done", "test_mse_final": metrics.get("test_mse_final"),
-                "wall_s": time.perf_counter() - t0}
+        return _done(name, metrics, time.perf_counter() - t0)
     except Exception as e:  # noqa: BLE001 - every failure is recorded, the sweep goes on
         return _failed(config, root, e, traceback.format_exc(), time.perf_counter() - t0)
+
+
+def _done(name, metrics, wall):
+    # (a task scored otherwise, the cart-pole's closed loop, has no test MSE)
+    return {"name": name, "status": "done", "test_mse_final": metrics.get("test_mse_final"),
+            "wall_s": wall}
 
 
 def _failed(config, root, error, trace, wall):
@@ -147,23 +148,31 @@ def execute_batch(config_dicts, root):
     """Run configs that differ only in their seed as one batch into
     ``root/runs/<hash>`` each; never raises (a failure is recorded for each run).
     A batch that fails as a whole runs again one run at a time, each from its
-    own checkpoint, so that each fails or finishes on its own."""
+    own checkpoint, so that each fails or finishes on its own. Members already
+    finished (a task that Dask recomputes, see `execute`) are not run again."""
     configs = [RunConfig.from_dict(d) for d in config_dicts]
     names = [config_hash(c) for c in configs]
+    finished = {n: read_metrics(os.path.join(root, "runs", n)) for n in names}
+    todo = [(c, n) for c, n in zip(configs, names) if finished[n] is None]
     t0 = time.perf_counter()
     try:
-        results = runner.run_batch(configs, [os.path.join(root, "runs", n) for n in names])
+        results = runner.run_batch([c for c, _ in todo],
+                                   [os.path.join(root, "runs", n) for _, n in todo]) if todo else []
     except Exception:  # noqa: BLE001 - every failure is recorded, the sweep goes on
         return [execute(d, root) for d in config_dicts]
     wall = time.perf_counter() - t0
+    ran = {n: (c, r) for (c, n), r in zip(todo, results)}
     out = []
-    for config, name, result in zip(configs, names, results):
+    for name in names:
+        if name not in ran:
+            out.append(_done(name, finished[name], 0.0))
+            continue
+        config, result = ran[name]
         if isinstance(result, Exception):
             out.append(_failed(config, root, result, "".join(traceback.format_exception(result)),
                                wall))
         else:
-            out.append({"name": name, "status": "done",
-                        "test_mse_final": result.get("test_mse_final"), "wall_s": wall})
+            out.append(_done(name, result, wall))
     return out
 
 
@@ -270,7 +279,7 @@ def run_sweep(configs, out, workers=None, scheduler=None, retry_failed=False,
             summary["duplicates"] += 1
             continue
         seen.add(name)
-        if os.path.isfile(os.path.join(out, "runs", name, "metrics.json")):
+        if read_metrics(os.path.join(out, "runs", name)) is not None:
             summary["skipped"].append(name)
             continue
         failed = os.path.join(out, "failed", name)
@@ -286,22 +295,21 @@ def run_sweep(configs, out, workers=None, scheduler=None, retry_failed=False,
             client, cluster = _client(workers, scheduler)
             n_workers = max(1, len(client.scheduler_info().get("workers", {})))
             try:
-                futures = []
+                pending = []
                 for group in groups(todo):
                     root = os.path.abspath(out)
                     if len(group) > 1:
-                        futures.append(client.submit(
+                        pending.append(client.submit(
                             execute_batch, [c.to_dict() for c in group], root,
                             key=f"errormc-batch-{config_hash(group[0])}", pure=False))
                     else:
-                        futures.append(client.submit(
+                        pending.append(client.submit(
                             execute, group[0].to_dict(), root,
                             key=f"errormc-run-{config_hash(group[0])}", pure=False))
                 epochs = {config_hash(c): c.epochs or 1 for c in todo}
                 bar = tqdm(total=sum(epochs.values()), desc="sweep", unit="epoch",
                            disable=not progress)
                 ended = 0  # epochs of the runs that ended
-                pending, futures = futures, None
                 while pending:
                     finished = [f for f in pending if f.done()]
                     # the runs report their epochs in their working directories (the
@@ -360,12 +368,11 @@ def collect(out):
         raise ConfigError(f"report: {out!r} has no runs/ directory; is it a sweep directory?")
     for name in sorted(os.listdir(runs)):
         path = os.path.join(runs, name)
-        if name.startswith(".") or not os.path.isfile(os.path.join(path, "metrics.json")):
+        metrics = None if name.startswith(".") else read_metrics(path)
+        if metrics is None:
             continue
         with open(os.path.join(path, "config.toml"), "rb") as f:
             config = tomllib.load(f)
-        with open(os.path.join(path, "metrics.json")) as f:
-            metrics = json.load(f)
         rows.append((dict(config, run=name), metrics))
     return rows
 
