@@ -2,6 +2,7 @@
 
 import json
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -87,9 +88,13 @@ def test_divergence_guard_names_area_and_step_and_keeps_checkpoint(tmp_path):
     assert "failed.json" in str(info.value)
     failed = json.load(open(os.path.join(work, "failed.json")))
     assert failed["kind"] == "diverged" and "area" in failed["error"]
+    step = int(str(info.value).split("step ")[1].split(":")[0])
+    assert failed["step"] == info.value.step == step
+    # the step survives the trip from a sweep's worker process
+    assert pickle.loads(pickle.dumps(info.value)).step == step
     # the last good checkpoint is kept: its weights are within the bound
     sim_arrays, _, meta = read_checkpoint(os.path.join(work, "checkpoint.npz"))
-    assert meta["steps"] < int(str(info.value).split("step ")[1].split(":")[0])
+    assert meta["steps"] < step
     assert not out.exists()
 
 

@@ -94,6 +94,28 @@ def test_fig5_grid_and_report(tmp_path):
     assert os.path.getsize(os.path.join(out, "fig5.png")) > 1000
 
 
+def test_fig5_shows_its_diverged_runs(tmp_path):
+    """A run the guard stopped is a result of its sigma: it is counted in its
+    cell and listed with its step, not dropped."""
+    grid = configs(fig5, seeds=3, sigmas=[0.0, 0.5], units=5)
+    finished = [c for c in grid if not (c.variability_on == "error" and c.slope_std > 0)]
+    diverged = [c for c in grid if c.variability_on == "error" and c.slope_std > 0]
+    runs = [(dict(c.to_dict(), run=str(i)), {"test_mse_final": 1.0 + i, "test_mse_initial": 9.0})
+            for i, c in enumerate(finished)]
+    failed = [(dict(diverged[0].to_dict(), run="a"), {"error": "e", "kind": "diverged", "step": 700}),
+              (dict(diverged[1].to_dict(), run="b"), {"error": "e", "kind": "diverged", "step": 900}),
+              (dict(diverged[2].to_dict(), run="c"), {"error": "OSError: disk full"})]
+    out = str(tmp_path)
+    text = fig5.report(runs, out, "h", failed=failed)
+    with open(os.path.join(out, "fig5.csv")) as f:
+        rows = [r for r in csv.DictReader(f) if r["arm"] == "error" and r["sigma"] == "0.5"]
+    assert sorted((r["status"], r["diverged_step"], r["test_mse"]) for r in rows) == [
+        ("diverged", "700", ""), ("diverged", "900", ""), ("failed", "", "")]
+    # three seeds of the error arm at sigma 0.5: two diverged, one failed for another reason
+    assert "| error units vary | 2 [1.5, 2.5] | 2/2 diverged |" in text
+    assert "| rep units vary | 2 [1.5, 2.5] | 5 [4.5, 5.5] |" in text
+
+
 def test_new_flags_reject_bad_values(capsys):
     for argv, field in (
         (["--slope-std", "-1"], "slope_std"),

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from errormc.runs.config import RunConfig
-from errormc.runs.sweep import config_hash, execute, execute_batch, expand, report, run_sweep
+from errormc.runs.sweep import collect_failed, config_hash, execute, execute_batch, expand, report, run_sweep
 from errormc.cli import main
 
 
@@ -28,6 +28,9 @@ def test_sweep_records_failure_skips_finished_and_retries_only_failed(tmp_path):
     assert summary["failed"] == [bad]
     error = json.load(open(out / "failed" / bad / "error.json"))
     assert "diverged" in error["error"] and "Traceback" in error["traceback"]
+    # the step the guard stopped it at, as the message says (3 epochs of 10 samples)
+    assert error["kind"] == "diverged" and 0 < error["step"] <= 3 * 10 * 20
+    assert f"diverged at step {error['step']}:" in error["error"]
     assert (out / "failed" / bad / "config.toml").is_file()
     for config in configs[:5]:
         run_dir = out / "runs" / config_hash(config)
@@ -43,6 +46,7 @@ def test_sweep_records_failure_skips_finished_and_retries_only_failed(tmp_path):
 
     rows = report(out)
     assert len(rows) == 5
+    assert [(c["seed"], r["step"]) for c, r in collect_failed(out)] == [(9, error["step"])]
     with open(out / "summary.csv") as f:
         table = list(csv.DictReader(f))
     assert {r["seed"] for r in table} == {"1", "2", "3", "4", "5"}

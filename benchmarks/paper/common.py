@@ -86,15 +86,21 @@ def write_report(figure, rows, out, heading, columns, plot, table):
 
 
 def figure_report(figure, rows_from_runs, columns, plot, format_table, name=None, subject="",
-                  caption=""):
-    """The ``report(runs, out, heading=None)`` of a figure module: for finished
-    runs ((config, metrics) pairs), `write_report` with the rows
+                  caption="", rows_from_failed=None):
+    """The ``report(runs, out, heading=None, failed=())`` of a figure module: for
+    finished runs ((config, metrics) pairs), `write_report` with the rows
     ``rows_from_runs(runs)`` and the table ``caption + format_table(rows)``;
     returns the text. The heading is ``heading`` (default ``"<name> from <n>
-    runs"``, name: ``figure``) followed by ``subject``."""
+    runs"``, name: ``figure``) followed by ``subject``.
 
-    def report(runs, out, heading=None):
+    ``failed`` ((config, error record) pairs, `errormc.runs.sweep.collect_failed`)
+    become rows too where the figure shows them (``rows_from_failed``, e.g.
+    Fig. 5's diverged runs); otherwise only the heading counts them."""
+
+    def report(runs, out, heading=None, failed=()):
         rows = rows_from_runs(runs)
+        if rows_from_failed is not None:
+            rows += rows_from_failed(failed)
         if heading is None:
             heading = f"{name or figure} from {len(runs)} runs"
         return write_report(figure, rows, out, heading + subject, columns, plot,

@@ -104,9 +104,10 @@ def rows(runs):
     return out
 
 
-def report(runs, out, header="Fig. 3"):
+def report(runs, out, header="Fig. 3", failed=()):  # noqa: ARG001 - counted in the header
     """Write fig3.csv, fig3.png and fig3.md for the finished runs; return the
-    table as text. ``header`` says what was run (scale, seeds, epochs)."""
+    table as text. ``header`` says what was run (scale, seeds, epochs) and how
+    many runs failed; the ``failed`` runs themselves are not drawn."""
     path = write_csv(rows(runs), os.path.join(out, "fig3.csv"), COLUMNS)
     table = read_csv(path)
     plot(table, os.path.join(out, "fig3.png"), header)

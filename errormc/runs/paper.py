@@ -8,7 +8,7 @@ import time
 from errormc.benchmarks.paper import FIGURES
 from errormc.networks.errors import ConfigError
 
-from .sweep import collect, config_hash, resolve, run_sweep
+from .sweep import collect, collect_failed, config_hash, resolve, run_sweep
 
 
 def run_figure(figure, out, quick=False, seeds=None, protocol="reference", workers=None,
@@ -16,7 +16,8 @@ def run_figure(figure, out, quick=False, seeds=None, protocol="reference", worke
     """Run ``figure``'s grid into ``out/runs`` and write its report to ``out``.
 
     Returns the report's text. Runs that finished in an earlier call are kept;
-    failed runs are listed in ``out/failed`` and left out of the report. A
+    failed runs are listed in ``out/failed``; a figure that shows them (Fig. 5's
+    diverged runs) gets them, the others count them in the header. A
     standalone figure (``STANDALONE``, e.g. fig8) is computed by its ``run``.
     """
     if figure not in FIGURES:
@@ -39,6 +40,7 @@ def run_figure(figure, out, quick=False, seeds=None, protocol="reference", worke
     wall = time.perf_counter() - t0
     names = {config_hash(c) for c in configs}
     runs = [(c, m) for c, m in collect(out) if c["run"] in names]
+    failed = [(c, r) for c, r in collect_failed(out) if c["run"] in names]
     if not runs:
         raise ConfigError(f"out: no run of {figure} finished; see {os.path.join(out, 'failed')}")
     epochs = sorted({c.epochs for c in configs})
@@ -47,4 +49,4 @@ def run_figure(figure, out, quick=False, seeds=None, protocol="reference", worke
               f"protocol {protocol}); {len(runs)} of {len(names)} runs, "
               f"{len(summary['failed']) + len(summary['failed_before'])} failed; "
               f"{wall:.0f} s wall")
-    return module.report(runs, out, header)
+    return module.report(runs, out, header, failed=failed)

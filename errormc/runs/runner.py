@@ -58,7 +58,20 @@ class Interrupted(Exception):
 
 
 class Diverged(FloatingPointError):
-    """A run whose weights or voltages left the allowed range."""
+    """A run whose weights or voltages left the allowed range.
+
+    ``step`` is the simulation step at which the guard saw it (None: unknown).
+    A diverged run is a result of its settings, not a crash: a sweep records
+    the step with the failure and a figure can show it (`errormc.runs.sweep`).
+    """
+
+    def __init__(self, message, step=None):
+        super().__init__(message)
+        self.step = step
+
+    def __reduce__(self):
+        # keep the step across processes (a Dask worker's result)
+        return type(self), (str(self), self.step)
 
 
 def task_for(config):
@@ -194,7 +207,7 @@ class Guard:
         self.session, self.steps = session, state.steps
         problem = self.problem()
         if problem is not None:
-            raise Diverged(f"the run diverged at step {state.steps}: {problem}")
+            raise Diverged(f"the run diverged at step {state.steps}: {problem}", state.steps)
         if self.last is None:
             self.last = state.steps
         if self.flag["signal"] is not None:
@@ -307,12 +320,13 @@ def train(config, progress=False, directory=None, checkpoint=None):
                 raise
             # numpy raised inside a simulator step (nengo runs with invalid="raise")
             problem = guard.problem()
-            raise Diverged(f"the run diverged at step {guard.steps}: {problem or e}") from None
+            raise Diverged(f"the run diverged at step {guard.steps}: {problem or e}",
+                           guard.steps) from None
         finally:
             bar.close()
     problem = divergence(weights, config.layer_sizes(), config.weight_bound)
     if problem is not None:
-        raise Diverged(f"the run diverged by its last step: {problem}")
+        raise Diverged(f"the run diverged by its last step: {problem}", guard.steps)
     metrics = dict(task=config.task, network=config.network, model=config.model,
                    backend=config.backend, layers=config.layers, **metrics)
     metrics["wall_s"] += wall_before
@@ -370,8 +384,8 @@ def _execute(config, directory, progress, checkpoint=None):
     except Diverged as e:
         if directory is None:
             raise
-        directory.write_json(FAILED, {"error": str(e), "kind": "diverged"})
-        raise Diverged(f"{e} (recorded in {directory.file(FAILED)})") from None
+        directory.write_json(FAILED, {"error": str(e), "kind": "diverged", "step": e.step})
+        raise Diverged(f"{e} (recorded in {directory.file(FAILED)})", e.step) from None
     if directory is not None:
         _finish(config, directory, metrics, weights)
     return metrics
@@ -481,7 +495,7 @@ def run_batch(configs, outs, progress=False):
         finally:
             bar.close()
     out = []
-    for config, path, (metrics, weights) in zip(configs, outs, results):
+    for config, path, guard, (metrics, weights) in zip(configs, outs, guards, results):
         metrics = dict(task=config.task, network=config.network, model=config.model,
                        backend=config.backend, layers=config.layers,
                        resumed=saved is not None, **metrics)
@@ -490,9 +504,10 @@ def run_batch(configs, outs, progress=False):
         try:
             with prepare_out(path, resume=True) as directory:
                 if problem is not None:
-                    directory.write_json(FAILED, {"error": problem, "kind": "diverged"})
+                    directory.write_json(FAILED, {"error": problem, "kind": "diverged",
+                                                  "step": guard.steps})
                     raise Diverged(f"the run diverged by its last step: {problem} "
-                                   f"(recorded in {directory.file(FAILED)})")
+                                   f"(recorded in {directory.file(FAILED)})", guard.steps)
                 _finish(config, directory, metrics, weights)
         except Diverged as e:
             out.append(e)

@@ -136,6 +136,8 @@ def _failed(config, root, error, trace, wall):
     with open(os.path.join(failed, "config.toml"), "w") as f:
         f.write(config.to_toml())
     record = {"error": f"{type(error).__name__}: {error}", "traceback": trace}
+    if isinstance(error, runner.Diverged):
+        record.update(kind="diverged", step=error.step)
     tmp = os.path.join(failed, "error.json.tmp")
     with open(tmp, "w") as f:
         json.dump(record, f, indent=2)
@@ -377,6 +379,26 @@ def collect(out):
     return rows
 
 
+def collect_failed(out):
+    """``(config dict, error record)`` of every run recorded as failed in a sweep;
+    the record has ``error`` and, for a run that diverged, ``kind = "diverged"``
+    and the ``step``."""
+    rows = []
+    failed = os.path.join(os.fspath(out), "failed")
+    if not os.path.isdir(failed):
+        return rows
+    for name in sorted(os.listdir(failed)):
+        try:
+            with open(os.path.join(failed, name, "config.toml"), "rb") as f:
+                config = tomllib.load(f)
+            with open(os.path.join(failed, name, "error.json")) as f:
+                record = json.load(f)
+        except OSError:
+            continue  # being recorded right now
+        rows.append((dict(config, run=name), record))
+    return rows
+
+
 REPORT_METRICS = ("test_mse_initial", "test_mse_final", "steps", "wall_s")
 
 
@@ -407,5 +429,5 @@ def report(out):
             benchmark = tomllib.load(f).get("sweep", {}).get("benchmark")
         if benchmark:
             module = importlib.import_module(f"errormc.benchmarks.paper.{benchmark}")
-            module.report(runs, out, f"sweep {out}")
+            module.report(runs, out, f"sweep {out}", failed=collect_failed(out))
     return rows
