@@ -9,7 +9,8 @@ import pytest
 from errormc.benchmarks.paper import fig4, fig5
 from errormc.cli import main
 from errormc.runs.paper import run_figure
-from errormc.runs.sweep import resolve
+from errormc.runs.runner import Diverged
+from errormc.runs.sweep import _failed, config_hash, resolve
 
 
 def configs(module, **options):
@@ -114,6 +115,24 @@ def test_fig5_shows_its_diverged_runs(tmp_path):
     # three seeds of the error arm at sigma 0.5: two diverged, one failed for another reason
     assert "| error units vary | 2 [1.5, 2.5] | 2/2 diverged |" in text
     assert "| rep units vary | 2 [1.5, 2.5] | 5 [4.5, 5.5] |" in text
+
+
+def test_a_divergence_recorded_in_an_earlier_sitting_stays_in_the_figure(tmp_path):
+    """``errormc paper fig5`` run again: the recorded diverged run is not rerun,
+    and the figure it writes still counts it."""
+    options = dict(epochs=1, seeds=1, sigmas=[0.0, 0.5], units=5)
+    grid = configs(fig5, **options)
+    error_arm = next(c for c in grid if c.variability_on == "error" and c.slope_std > 0)
+    out = str(tmp_path)
+    _failed(error_arm, out, Diverged("the run diverged at step 123: u2 of area 2 has |value| > 1000",
+                                     123), "", 1.0)
+    text = run_figure("fig5", out, workers=1, progress=False, **options)
+    assert "2 of 3 runs, 1 failed" in text
+    assert "| error units vary | " in text and "| 1/1 diverged |" in text
+    assert not os.path.exists(os.path.join(out, "runs", config_hash(error_arm)))
+    with open(os.path.join(out, "fig5.csv")) as f:
+        rows = [r for r in csv.DictReader(f) if r["status"] == "diverged"]
+    assert [(r["arm"], r["sigma"], r["diverged_step"]) for r in rows] == [("error", "0.5", "123")]
 
 
 def test_new_flags_reject_bad_values(capsys):
