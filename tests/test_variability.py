@@ -74,35 +74,41 @@ def test_draws_rates_and_nominal_derivatives(arm):
         np.testing.assert_allclose(data[f"{nominal}{l}.output"], nominal_rate, rtol=1e-12)
 
 
-@pytest.mark.parametrize("offset_std", [0.0, 0.4])
-def test_error_unit_offsets_leave_a_standing_error_that_moves_the_weights(offset_std):
-    """Without a target every error is zero (once the initial voltages' one-step
-    transient has passed) and a nominal network stands still.
-    Error-unit slopes keep that (psi(0) = s * 0); offsets do not: the output
-    error units emit psi(0) = -s o every step, so the output area's forward
-    weights move by Q_2 (-s o) x (c sum_k r_1^k), a rank-one increment. With
-    a target the output area may settle where its error cancels the offset;
-    a hidden area's n standing errors, reached only through B from the output's
-    few, in general cannot (Fig. 5's error arm diverges at full scale)."""
+def _learning_without_a_target(offset_std):
+    """Error-unit slopes (sigma 0.4) and offsets (``offset_std``), no target:
+    the weights before and after 40 steps of learning (after 40 without, so
+    that the initial voltages' one-step transient is not learned), and the
+    network."""
     config = RunConfig(task="genmnist", layers="10-6-4", errors="5-4", seed=SEED,
                        slope_std=0.4, offset_std=offset_std, variability_on="error")
     x = np.full((40, 10), 0.5)
     with Session(partial(ErrorMicrocircuit, **config.network_kwargs()), 10, 4) as session:
-        session.run(x, None, np.zeros(len(x)))  # the initial voltages' transient, not learned
+        session.run(x, None, np.zeros(len(x)))
         before = session.weights_after_step()
         session.run(x, None, np.ones(len(x)))
-        after = session.weights_after_step()
-        error_units = session.net.areas[1].error.neuron_type
-    dW = after["W2"] - before["W2"]
-    if offset_std == 0:
-        # (what is left of the transient, 40 steps on: rounding)
-        np.testing.assert_allclose(dW, 0.0, atol=1e-12)
-        np.testing.assert_allclose(after["W1"], before["W1"], rtol=0, atol=1e-12)
-        return
-    # psi(0) of each output error unit, reaching the output somas' apical
-    # dendrites through Q_2 (BPI2), which drives their forward plasticity (MODEL.md 1.8)
-    standing = session.net.initial_weights["BPI2"] @ (-error_units.slope * error_units.offset)
-    v = dW / standing[:, None]  # dt eta g_api tau_R sum_k r_1^k, the same for every row
+        return before, session.weights_after_step(), session.net
+
+
+def test_error_unit_slopes_keep_a_network_without_target_still():
+    """Without a target every error is zero, and psi(0) = s * 0 keeps it so:
+    the forward weights do not move (what is left of the transient is rounding)."""
+    before, after, _ = _learning_without_a_target(0.0)
+    for name in ("W1", "W2"):
+        np.testing.assert_allclose(after[name], before[name], rtol=0, atol=1e-12)
+
+
+def test_error_unit_offsets_leave_a_standing_error_that_moves_the_weights():
+    """The output error units emit psi(0) = -s o every step, so the output
+    area's forward weights move by Q_2 (-s o) x (c sum_k r_1^k) (MODEL.md 1.8:
+    the apical potential Q eps drives the forward plasticity), a rank-one
+    increment. With a target the output area may settle where its error cancels
+    the offset; a hidden area's n standing errors, reached only through B from
+    the output's few, in general cannot (Fig. 5's error arm diverges at full
+    scale)."""
+    before, after, net = _learning_without_a_target(0.4)
+    error_units = net.areas[1].error.neuron_type
+    standing = net.initial_weights["BPI2"] @ (-error_units.slope * error_units.offset)
+    v = (after["W2"] - before["W2"]) / standing[:, None]  # c sum_k r_1^k, the same for every row
     np.testing.assert_allclose(v, np.broadcast_to(v[0], v.shape), rtol=1e-9)
     assert np.all(v > 0)
 

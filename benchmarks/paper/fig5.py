@@ -38,12 +38,14 @@ Full scale is meant for the compiled backend (``backend="jax"``).
 """
 
 
+from collections import Counter
+
 import matplotlib.pyplot as plt
 import numpy as np
 
 from errormc.benchmarks.tasks.genmnist import MNIST_PIXELS
 
-from .common import figure_report, markdown_table, run_row, save_figure, seed_list
+from .common import figure_report, markdown_table, over_seeds, run_row, save_figure, seed_list
 
 SIGMAS = [0.0, 0.1, 0.3, 0.5, 1.0]
 ARMS = ["rep", "error"]
@@ -107,19 +109,20 @@ def _cells(config):
 def summary(rows):
     """{(arm, sigma): (median, q25, q75, finished, diverged)}: the test MSE over
     the seeds that finished (None where none did) and how many runs diverged."""
-    cells = {}
-    for r in rows:
-        cell = cells.setdefault((r["arm"], r["sigma"]), ([], [0]))
-        if r["status"] == "done":
-            cell[0].append(r["test_mse"])
-        elif r["status"] == "diverged":
-            cell[1][0] += 1
+    values = _finished(rows)
+    diverged = Counter((r["arm"], r["sigma"]) for r in rows if r["status"] == "diverged")
     out = {}
-    for key, (values, (diverged,)) in sorted(cells.items()):
-        stats = ((float(np.median(values)), float(np.percentile(values, 25)),
-                  float(np.percentile(values, 75))) if values else (None, None, None))
-        out[key] = stats + (len(values), diverged)
+    for key in sorted(set(values) | set(diverged)):
+        v = values.get(key, [])
+        stats = ((float(np.median(v)), float(np.percentile(v, 25)), float(np.percentile(v, 75)))
+                 if v else (None, None, None))
+        out[key] = stats + (len(v), diverged[key])
     return out
+
+
+def _finished(rows):
+    """{(arm, sigma): test MSEs of the runs that finished}."""
+    return over_seeds([r for r in rows if r["status"] == "done"], ("arm", "sigma"), list)
 
 
 def format_table(rows):
@@ -149,14 +152,13 @@ def plot(rows, path, heading):
     width = 0.35
     colors = {"rep": "C0", "error": "C3"}
     marks = []
+    finished = _finished(rows)
     for k, arm in enumerate(ARMS):
         data, positions = [], []
         for i, s in enumerate(sigmas):
             x = i + (k - 0.5) * width
-            values = [r["test_mse"] for r in rows
-                      if r["arm"] == arm and r["sigma"] == s and r["status"] == "done"]
-            if values:
-                data.append(values)
+            if (arm, s) in finished:
+                data.append(finished[(arm, s)])
                 positions.append(x)
             cell = stats.get((arm, s))
             if cell is not None and cell[4]:

@@ -388,13 +388,13 @@ def collect_failed(out):
     if not os.path.isdir(failed):
         return rows
     for name in sorted(os.listdir(failed)):
+        path = os.path.join(failed, name)
         try:
-            with open(os.path.join(failed, name, "config.toml"), "rb") as f:
-                config = tomllib.load(f)
-            with open(os.path.join(failed, name, "error.json")) as f:
+            with open(os.path.join(path, "error.json")) as f:
                 record = json.load(f)
-        except OSError:
-            continue  # being recorded right now
+        except FileNotFoundError:
+            continue  # being recorded right now (`_failed` writes error.json last)
+        config = read_toml(os.path.join(path, "config.toml"), "failed run")
         rows.append((dict(config, run=name), record))
     return rows
 
