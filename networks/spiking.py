@@ -325,8 +325,10 @@ class SpikingErrorMicrocircuit(nengo.Network):
         Synaptic time constant (s) of the connections between populations.
     rep_radius : float
         Radius of the representation populations (range of u).
-    error_scale : float
-        Range of the x input of the error products (t - r, B eps).
+    error_scale : float or list of float
+        Range of the x input of the error products (t - r, B eps), per area:
+        the error populations represent ``x / error_scale``, so a smaller scale
+        spends more of their range, and of their spikes, on a small error.
     init_range : float, optional
         Initial forward weights ``W_l ~ U(-w, w)``; default
         ``w = min(1, 2 / sqrt(n_{l-1}))``.
@@ -392,11 +394,12 @@ class SpikingErrorMicrocircuit(nengo.Network):
             error_gain = 1.0
         self.eta = self._per_area(eta, "eta", L, allow_zero=True)
         self.error_gain = self._per_area(error_gain, "error_gain", L, allow_zero=False)
+        self.error_scale = self._per_area(error_scale, "error_scale", L, allow_zero=False)
         if not hidden_learning:
             self.eta[:-1] = 0.0
         self.hidden_learning = bool(hidden_learning)
         for name, value in (("tau", tau), ("pes_tau", pes_tau), ("rep_radius", rep_radius),
-                            ("error_scale", error_scale), ("bp_refresh", bp_refresh)):
+                            ("bp_refresh", bp_refresh)):
             _check_positive(value, name)
         if not np.isfinite(wt_noise) or wt_noise < 0:
             raise ValueError(f"wt_noise: must be >= 0, got {wt_noise!r}")
@@ -474,7 +477,7 @@ class SpikingErrorMicrocircuit(nengo.Network):
                         error_neurons=self.error_neurons,
                         tau=self.tau,
                         rep_radius=rep_radius,
-                        error_scale=error_scale,
+                        error_scale=self.error_scale[l - 1],
                         neuron_type=self.neuron_type,
                         label=f"area{l}",
                     )

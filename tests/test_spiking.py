@@ -116,6 +116,12 @@ def test_structure_and_validation():
     assert all(e.dimensions == 2 and e.n_neurons == 40 for e in net.areas[0].error.ensembles)
     assert [c.label for c in net.learned] == ["W1", "W2"]
     assert net.effective_weights(1).shape == (3, 2)
+    # one error scale per area: the hidden error populations see B eps / 0.1
+    scaled = SpikingErrorMicrocircuit("4-3-2", error_scale=[0.1, 0.5])
+    assert [a.error_scale for a in scaled.areas] == [0.1, 0.5]
+    into_x = [c for c in scaled.all_connections if c.post_obj is scaled.areas[0].x_input[0].obj]
+    assert [float(np.squeeze(c.transform.init)) for c in into_x
+            if c.pre_obj is scaled.backward[1]] == [pytest.approx(10.0)] * 3
     off = SpikingErrorMicrocircuit("4-3-2", hidden_learning=False)
     assert [c.label for c in off.learned] == ["W2"]
     for kwargs, field in [
@@ -125,6 +131,8 @@ def test_structure_and_validation():
         (dict(neurons_per_unit=0), "neurons_per_unit"),
         (dict(tau=0.0), "tau"),
         (dict(activation="nope"), "activation"),
+        (dict(error_scale=[0.5]), "error_scale"),
+        (dict(error_scale=0.0), "error_scale"),
     ]:
         with pytest.raises(ValueError, match=field):
             SpikingErrorMicrocircuit("4-3-2", **kwargs)

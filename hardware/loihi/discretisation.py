@@ -113,7 +113,22 @@ What they show:
   decode neurons' range once divided by the error scale 0.5) 6.6x, and error
   scale 1 makes it worse on both backends; not on 4-2-1 (seeds 0-2: 15x, 1.8x,
   1.6x). At the network's eta: 1.56x at 6 epochs, 2.2x at 10 (the wander grows
-  back).
+  back);
+* 4-2-1 fails in its hidden area (`MEASUREMENTS` of fe43551): at eta 5e-4 the
+  emulator learns seed 0 as well without hidden learning as with it, where the
+  reference's hidden learning takes 0.0129 to 0.0008. Not from rounding (error
+  gain 10 or 30 on the hidden errors: no better), nor from the hidden error's
+  noise (the hidden error populations over a fifth of the range, a per-area
+  ``error_scale``, quieten it 4x and learn no better), nor from a too small
+  hidden rate (5e-3: 8.4x, 2.0x, 4.0x). At the network's eta, the emulator's
+  output decoders move 6x as far as the reference's and against them
+  (`DECODER_CHANGES`), where in 2-1 the two backends' changes correlate 0.96;
+* the untrained forward pass differs too: the emulator's output follows the
+  basal input with 0.83x the reference's slope (`FORWARD_GAINS`), mostly from
+  the host -> chip spike quantum into the representation, which finer input
+  encodings reduce but learn worse with. So item 3's 1.5x target is open: met on
+  2-1 with eta 5e-4 for 12 epochs, not on 4-2-1, with the lead the hidden area's
+  learning loop on the chip.
 """
 
 from errormc.networks.errors import ConfigError
@@ -276,6 +291,61 @@ MEASUREMENTS = (
     ("4-2-1 eta 5e-4, 12 epochs", "nengo", None, range(3), (0.00081, 0.00222, 0.00532)),
     ("4-2-1 eta 5e-4, 12 epochs", "loihi", dict(_NL, input_range=2, input_pairs=2), range(3),
      (0.01230, 0.00389, 0.00846)),
+    # recorded on 2026-12-03 at fe43551 plus a per-area ``error_scale`` (the
+    # network's, equal on both backends; `DISCRETISATION` unless named). Seed 0
+    # of 4-2-1 at eta 5e-4 without hidden learning: the emulator's hidden learning
+    # gives nothing there (0.01230 with it), the reference's takes 0.0129 to 0.0008
+    ("4-2-1 eta 5e-4, 12 epochs, hidden learning off", "nengo", None, (0,), (0.01286,)),
+    ("4-2-1 eta 5e-4, 12 epochs, hidden learning off", "loihi", dict(_NL, input_range=2,
+     input_pairs=2), (0,), (0.01317,)),
+    # ... nor is it the integer rounding of small hidden errors (error_gain 10, 30)
+    ("4-2-1 eta 5e-4, 12 epochs, error_gain [10, 1]", "loihi", dict(_NL, input_range=2,
+     input_pairs=2), (0,), (0.01107,)),
+    ("4-2-1 eta 5e-4, 12 epochs, error_gain [30, 1]", "loihi", dict(_NL, input_range=2,
+     input_pairs=2), (0,), (0.01171,)),
+    # half the hidden rate only (eta [5e-3, 5e-4]), 12 epochs
+    ("4-2-1 eta [5e-3, 5e-4], 12 epochs", "nengo", None, range(3), (0.00071, 0.00233, 0.00097)),
+    ("4-2-1 eta [5e-3, 5e-4], 12 epochs", "loihi", dict(_NL, input_range=2, input_pairs=2),
+     range(3), (0.00595, 0.00457, 0.00384)),
+    # the hidden error populations over a fifth of the range (error_scale [0.1, 0.5]):
+    # with learning off their eps fluctuates 4x less on the emulator (within-sample
+    # std 0.0059 against 0.0239, seed 0), and learning is no better
+    ("4-2-1 error_scale [0.1, 0.5]", "nengo", None, range(3), (0.00125, 0.00102, 0.00207)),
+    ("4-2-1 error_scale [0.1, 0.5]", "loihi", dict(_NL, input_range=2, input_pairs=2), range(3),
+     (0.01102, 0.00318, 0.00369)),
+    ("4-2-1 error_scale [0.1, 0.5], eta [5e-3, 5e-4], 12 epochs", "nengo", None, range(3),
+     (0.00080, 0.00026, 0.00175)),
+    ("4-2-1 error_scale [0.1, 0.5], eta [5e-3, 5e-4], 12 epochs", "loihi",
+     dict(_NL, input_range=2, input_pairs=2), range(3), (0.00561, 0.00220, 0.00844)),
+    # 8 input pairs over range 2: a finer host -> chip quantum (`FORWARD_GAINS`), worse
+    ("2-1", "loihi", dict(_NL, input_range=2, input_pairs=8), range(6),
+     (0.00087, 0.00886, 0.00189, 0.00325, 0.00418, 0.00552)),
+)
+
+#: The untrained forward pass, learning off (recorded with the `MEASUREMENTS` of
+#: fe43551): the slope of the output on the basal input of the output area, 2-1,
+#: seeds 0-5. The emulator's is 0.83x the reference's, the same with nengo-loihi's
+#: ``LoihiLIF`` on both backends; the network's own representation ensemble alone
+#: (host value -> ensemble -> decoded tanh) loses 12% of it, 4% with 8 input pairs
+#: (32: the same), so the host -> chip spike quantum costs most of that, yet 8 pairs
+#: learn worse (`MEASUREMENTS`)
+FORWARD_GAINS = (
+    ("nengo", (0.499, 0.449, 0.457, 0.474, 0.461, 0.429)),
+    ("loihi", (0.373, 0.398, 0.402, 0.369, 0.383, 0.357)),
+)
+
+#: How the learned decoders move in 3 epochs at the network's eta (with
+#: `FORWARD_GAINS`): ``|D_final - D_initial| / |D_initial|`` per backend and the
+#: correlation of the two backends' changes. In 2-1 they move alike (the
+#: emulator's a little more, for its lower forward gain); in 4-2-1 the emulator's
+#: hidden decoders move 1.6x as far and its output decoders 6x as far, against
+#: the reference's direction
+DECODER_CHANGES = (
+    # (task, seed, decoders, reference change, emulator change, correlation)
+    ("2-1", 0, "D1", 1.818, 1.915, 0.957),
+    ("2-1", 3, "D1", 3.483, 3.966, 0.970),
+    ("4-2-1", 0, "D1", 2.589, 4.053, 0.858),
+    ("4-2-1", 0, "D2", 0.116, 0.725, -0.309),
 )
 
 #: Where the emulator's 2-1 error lies (recorded with `MEASUREMENTS` of 2c314ec):
