@@ -222,6 +222,8 @@ class SpikingArea(nengo.Network):
         rep_radius,
         error_scale,
         neuron_type,
+        error_pairs=False,
+        seed=None,
         label=None,
     ):
         super().__init__(label=label)
@@ -247,26 +249,43 @@ class SpikingArea(nengo.Network):
             nengo.Connection(
                 self.basal, self.representation, transform=g.attenuation, synapse=tau
             )
-            self.error = nengo.networks.EnsembleArray(
-                error_neurons,
-                n_units,
-                ens_dimensions=2,
-                radius=np.sqrt(2),
-                neuron_type=neuron_type,
-                label="error",
-            )
-            product = GatedProduct(activation, gain, rep_radius, error_scale)
-            self.error_output = self.error.add_output("eps", product)
-            # ... the error units see u through the phi' transfer (P = I) ...
-            u_slots = [self.error.input[2 * i] for i in range(n_units)]
-            self.x_input = [self.error.input[2 * i + 1] for i in range(n_units)]
-            for i in range(n_units):
-                nengo.Connection(
-                    self.representation[i],
-                    u_slots[i],
-                    transform=1.0 / rep_radius,
-                    synapse=tau,
+            # with error pairs, a second array of the same neurons (same seed) sees
+            # -x; each decodes half the product and eps is their difference
+            arrays = [("error", 1.0)] + ([("error_mirror", -1.0)] if error_pairs else [])
+            share = 1.0 / len(arrays)
+            product = GatedProduct(activation, share * gain, rep_radius, error_scale)
+            if error_pairs:
+                self.error_output = nengo.Node(size_in=n_units, label="eps")
+            self.error_arrays, self.x_slots = [], []
+            for name, sign in arrays:
+                array = nengo.networks.EnsembleArray(
+                    error_neurons,
+                    n_units,
+                    ens_dimensions=2,
+                    radius=np.sqrt(2),
+                    neuron_type=neuron_type,
+                    label=name,
+                    seed=seed,
                 )
+                eps = array.add_output("eps", product)
+                if error_pairs:
+                    nengo.Connection(eps, self.error_output, transform=sign, synapse=None)
+                else:
+                    # (no node in between: the seeds nengo draws per network follow
+                    # its connections, so the unpaired network stays as it was)
+                    self.error_output = eps
+                # ... the error units see u through the phi' transfer (P = I) ...
+                for i in range(n_units):
+                    nengo.Connection(
+                        self.representation[i],
+                        array.input[2 * i],
+                        transform=1.0 / rep_radius,
+                        synapse=tau,
+                    )
+                self.error_arrays.append(array)
+                self.x_slots.append([(array.input[2 * i + 1], sign) for i in range(n_units)])
+            self.error = self.error_arrays[0]
+            self.x_input = [slot for slot, _ in self.x_slots[0]]
             # ... and the apical dendrite nudges the soma with the area's error (Q = I)
             nengo.Connection(
                 self.error_output,
@@ -278,20 +297,25 @@ class SpikingArea(nengo.Network):
             nengo.Connection(self.error_output, self.error_relay, synapse=tau)
 
     def connect_x(self, pre, transform=1.0, function=None, synapse=None):
-        """Connect ``pre`` (n_units-dim) into the x slots, scaled by 1/s_x."""
-        for i in range(self.n_units):
-            kwargs = {}
-            if function is not None:
-                kwargs["function"] = Coordinate(function, i)
-                nengo.Connection(
-                    pre, self.x_input[i], transform=transform / self.error_scale,
-                    synapse=synapse, **kwargs,
-                )
-            else:
-                nengo.Connection(
-                    pre[i], self.x_input[i], transform=transform / self.error_scale,
-                    synapse=synapse,
-                )
+        """Connect ``pre`` (n_units-dim) into the x slots, scaled by 1/s_x
+        (and by -1/s_x into a mirror array's)."""
+        for slots in self.x_slots:
+            for i, (slot, sign) in enumerate(slots):
+                if function is not None:
+                    nengo.Connection(
+                        pre, slot, transform=sign * transform / self.error_scale,
+                        synapse=synapse, function=Coordinate(function, i),
+                    )
+                else:
+                    nengo.Connection(
+                        pre[i], slot, transform=sign * transform / self.error_scale,
+                        synapse=synapse,
+                    )
+
+    @property
+    def error_ensembles(self):
+        """Every error population of the area (both arrays of a pair)."""
+        return [ens for array in self.error_arrays for ens in array.ensembles]
 
 
 class SpikingErrorMicrocircuit(nengo.Network):
@@ -321,6 +345,16 @@ class SpikingErrorMicrocircuit(nengo.Network):
         rounded to integers) small hidden errors are rounded away less. Default 1.
     hidden_learning : bool
         False switches off learning of every area but the output area.
+    error_pairs : bool
+        Each area's error products in a pair of arrays of the same neurons, one
+        seeing x and one -x, each decoding half the product:
+
+            eps = f(u, x) / 2 - f(u, -x) / 2 + (e(u, x) - e(u, -x)),
+
+        so the decode error e of the product cancels where it is even in x; in
+        particular eps is exactly 0 at x = 0, where a single array emits a
+        standing error e(u, 0) (the NEF decode's bias, and on Loihi its spiking
+        pathway's) that moves the forward weights. Twice the error neurons.
     tau : float
         Synaptic time constant (s) of the connections between populations.
     rep_radius : float
@@ -360,6 +394,7 @@ class SpikingErrorMicrocircuit(nengo.Network):
         eta=None,
         error_gain=None,
         hidden_learning=True,
+        error_pairs=False,
         tau=0.01,
         pes_tau=0.01,
         rep_radius=1.5,
@@ -398,6 +433,7 @@ class SpikingErrorMicrocircuit(nengo.Network):
         if not hidden_learning:
             self.eta[:-1] = 0.0
         self.hidden_learning = bool(hidden_learning)
+        self.error_pairs = bool(error_pairs)
         for name, value in (("tau", tau), ("pes_tau", pes_tau), ("rep_radius", rep_radius),
                             ("bp_refresh", bp_refresh)):
             _check_positive(value, name)
@@ -479,6 +515,11 @@ class SpikingErrorMicrocircuit(nengo.Network):
                         rep_radius=rep_radius,
                         error_scale=self.error_scale[l - 1],
                         neuron_type=self.neuron_type,
+                        error_pairs=self.error_pairs,
+                        # the two arrays of a pair must hold the same neurons; drawn
+                        # apart from the weights, so they stay as they are
+                        seed=(int(np.random.RandomState([seed or 0, l]).randint(2**31))
+                              if self.error_pairs else None),
                         label=f"area{l}",
                     )
                 )
@@ -508,7 +549,7 @@ class SpikingErrorMicrocircuit(nengo.Network):
             self.gate = nengo.Node(Complement(), size_in=1, label="gate")
             nengo.Connection(self.nudging, self.gate, synapse=None)
             for area in self.areas:
-                for ens in area.error.ensembles:
+                for ens in area.error_ensembles:
                     nengo.Connection(
                         self.gate, ens.neurons, transform=-3.0 * np.ones((ens.n_neurons, 1)),
                         synapse=None,
@@ -640,6 +681,8 @@ class SpikingErrorMicrocircuit(nengo.Network):
         if self.backward_mode != "bp" or reader is None:
             return
         for l, post, node, conn, name in projections:
+            if conn.learning_rule is None:
+                continue  # a fixed forward mapping: B keeps its initial W^T + N
             x, phix = self._eval_points(l + 1)
             A = reader.activities(conn.pre_obj, x)
             features = np.hstack([phix, np.ones((len(x), 1))])

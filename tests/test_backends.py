@@ -102,6 +102,20 @@ def test_bp_backward_weights_follow_the_learned_forward_mapping():
     assert np.linalg.norm(B - W_eff.T) < 0.1 * moved
 
 
+def test_bp_backward_weights_of_a_fixed_area_stay_initial():
+    """bp with an area that does not learn (eta 0): its forward mapping never
+    changes, so its B stays the initial W^T + N on both backends (nothing to
+    read back: a fixed connection has no learned decoders on the chip)."""
+    factory = spiking_network(layers=[3, 2, 1], seed=1, backward="bp", eta=[1e-2, 0.0])
+    for backend in ("nengo", "loihi"):
+        with Session(factory, 3, 1, backend=backend) as session:
+            net = session.net
+            B0 = np.array(net.backward[1].output.B)
+            session.sim.run_steps(60)  # past one bp_refresh (50 ms)
+            assert np.array_equal(net.backward[1].output.B, B0), backend
+            assert np.allclose(B0, net.initial_weights["W2"].T, atol=0.1 + 1e-12)  # wt_noise 0.1
+
+
 def test_loihi_weight_reader_recovers_the_initial_forward_matrix():
     """bp: before learning, B read back through each backend's weight reader (on
     Loihi from the chip's integers) is the transpose of the initial W."""

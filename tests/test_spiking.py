@@ -14,7 +14,8 @@ from errormc.benchmarks.metrics import sample_readout
 from errormc.benchmarks.protocol import Session
 from errormc.benchmarks.tasks.teacher_student import TeacherStudentTask
 from errormc.hardware.backends import Simulator
-from errormc.networks.spiking import SpikingErrorMicrocircuit
+from errormc.networks.microcircuit import Conductances
+from errormc.networks.spiking import SpikingArea, SpikingErrorMicrocircuit
 
 nengo.rc.set("decoder_cache", "enabled", "False")
 
@@ -106,6 +107,27 @@ def test_hidden_error_population_matters_421(backend):
         mse[hidden] = m["test_mse_final"]
         assert m["test_mse_final"] < m["test_mse_initial"]
     assert mse[False] >= 1.5 * mse[True], mse
+
+
+@pytest.mark.parametrize("backend", ["nengo", "loihi"])
+def test_error_pair_emits_no_standing_error(backend):
+    """With no error to carry (x = 0), one array of error products still emits
+    its decode's bias e(u, 0), a standing error that moves the weights; a pair of
+    the same neurons seeing x and -x emits exactly zero, on either backend."""
+    eps = {}
+    for pairs in (False, True):
+        with nengo.Network(seed=5) as model:
+            area = SpikingArea(2, "tanh", Conductances(), is_output=False, neurons_per_unit=50,
+                               error_neurons=100, tau=0.01, rep_radius=1.5, error_scale=0.5,
+                               neuron_type=nengo.LIF(), error_pairs=pairs, seed=11)
+            nengo.Connection(nengo.Node([0.6, -0.4]), area.basal, synapse=None)
+            probe = nengo.Probe(area.error_relay, synapse=None)
+        with Simulator(model, backend=backend, dt=SpikingErrorMicrocircuit.dt) as sim:
+            sim.run_steps(300)
+        eps[pairs] = sim.data[probe][100:]
+    assert np.abs(eps[False].mean(axis=0)).max() > 1e-3
+    assert np.array_equal(eps[True], np.zeros_like(eps[True]))
+    assert len(area.error_ensembles) == 4  # twice the error populations
 
 
 def test_structure_and_validation():
