@@ -24,11 +24,11 @@ quartiles).
 Runs that diverge are part of the result: the divergence guard stops them
 (`errormc.runs.runner.Diverged`), the sweep records the step, and each cell
 shows "k/n diverged" beside the boxes of the runs that finished. At full
-scale the error arm's runs at sigma = 0.1 diverged (``docs/results/fig5/``).
+scale every error-arm run with sigma > 0 diverged (``docs/results/fig5/``).
 The cause is the offsets: an error unit with offset o emits psi(0) = -s o at
 zero input, a standing error that keeps the forward weights moving, while
 slopes alone keep zero error a fixed point (``tests/test_variability.py``;
-the measurements at 50 units are in ``docs/results/fig5/partial/README.md``).
+the measurements at 50 units are in ``docs/results/fig5/README.md``).
 
 ``--protocol clean`` departs from ``reference`` as in Fig. 4: validation
 without plasticity, and the per-step error is the mean over output pixels.
