@@ -5,6 +5,8 @@ import pytest
 
 from errormc.benchmarks.tasks.digits import load_digits_task, load_mnist
 from errormc.networks.errors import ConfigError
+from errormc.networks.spiking import SpikingErrorMicrocircuit
+from errormc.runs.config import RunConfig
 from errormc.runs.runner import run
 
 
@@ -70,3 +72,13 @@ def test_digits_spiking_reaches_90_percent_on_reference_simulator():
     """
     metrics = run_digits(n_samples=1258, n_test=539, epochs=2)
     assert metrics["test_accuracy"] >= 0.90
+
+
+def test_digits_spiking_default_rate_serves_a_hidden_area():
+    """The spiking digits default (one rate, eta = "0.03") reaches every area of a
+    network with a hidden area, as one rate on the command line does."""
+    config = RunConfig.from_dict(dict(task="digits", network="spiking", layers="64-16-10"))
+    kwargs = config.spiking_kwargs()
+    assert kwargs["eta"] == 0.03
+    net = SpikingErrorMicrocircuit(**kwargs)
+    assert net.eta.tolist() == [0.03, 0.03]

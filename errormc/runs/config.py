@@ -492,7 +492,9 @@ class RunConfig:
             seed=self.seed,
         )
         if self.eta is not None:
-            kwargs["eta"] = self.eta_values()
+            eta = self.eta_values()
+            # one rate for every area: the network takes it bare (a list is one per area)
+            kwargs["eta"] = eta[0] if len(eta) == 1 else eta
         kwargs.update({g: getattr(self, g) for g in Conductances.names})
         return kwargs
 
