@@ -252,11 +252,11 @@ class SpikingArea(nengo.Network):
             # with error pairs, a second array of the same neurons (same seed) sees
             # -x; each decodes half the product and eps is their difference
             arrays = [("error", 1.0)] + ([("error_mirror", -1.0)] if error_pairs else [])
-            share = 1.0 / len(arrays)
-            product = GatedProduct(activation, share * gain, rep_radius, error_scale)
+            product = GatedProduct(activation, gain / len(arrays), rep_radius, error_scale)
             if error_pairs:
                 self.error_output = nengo.Node(size_in=n_units, label="eps")
-            self.error_arrays, self.x_slots = [], []
+            #: (array, sign of the x it sees)
+            self.error_arrays = []
             for name, sign in arrays:
                 array = nengo.networks.EnsembleArray(
                     error_neurons,
@@ -282,10 +282,9 @@ class SpikingArea(nengo.Network):
                         transform=1.0 / rep_radius,
                         synapse=tau,
                     )
-                self.error_arrays.append(array)
-                self.x_slots.append([(array.input[2 * i + 1], sign) for i in range(n_units)])
-            self.error = self.error_arrays[0]
-            self.x_input = [slot for slot, _ in self.x_slots[0]]
+                self.error_arrays.append((array, sign))
+            self.error = self.error_arrays[0][0]
+            self.x_input = [self.error.input[2 * i + 1] for i in range(n_units)]
             # ... and the apical dendrite nudges the soma with the area's error (Q = I)
             nengo.Connection(
                 self.error_output,
@@ -299,23 +298,19 @@ class SpikingArea(nengo.Network):
     def connect_x(self, pre, transform=1.0, function=None, synapse=None):
         """Connect ``pre`` (n_units-dim) into the x slots, scaled by 1/s_x
         (and by -1/s_x into a mirror array's)."""
-        for slots in self.x_slots:
-            for i, (slot, sign) in enumerate(slots):
-                if function is not None:
-                    nengo.Connection(
-                        pre, slot, transform=sign * transform / self.error_scale,
-                        synapse=synapse, function=Coordinate(function, i),
-                    )
-                else:
-                    nengo.Connection(
-                        pre[i], slot, transform=sign * transform / self.error_scale,
-                        synapse=synapse,
-                    )
+        for array, sign in self.error_arrays:
+            for i in range(self.n_units):
+                # a function decodes unit i from all of pre; without one, pre[i] is it
+                source, kwargs = ((pre, dict(function=Coordinate(function, i)))
+                                  if function is not None else (pre[i], {}))
+                nengo.Connection(source, array.input[2 * i + 1],
+                                 transform=sign * transform / self.error_scale,
+                                 synapse=synapse, **kwargs)
 
     @property
     def error_ensembles(self):
         """Every error population of the area (both arrays of a pair)."""
-        return [ens for array in self.error_arrays for ens in array.ensembles]
+        return [ens for array, _ in self.error_arrays for ens in array.ensembles]
 
 
 class SpikingErrorMicrocircuit(nengo.Network):
@@ -518,8 +513,8 @@ class SpikingErrorMicrocircuit(nengo.Network):
                         error_pairs=self.error_pairs,
                         # the two arrays of a pair must hold the same neurons; drawn
                         # apart from the weights, so they stay as they are
-                        seed=(int(np.random.RandomState([seed or 0, l]).randint(2**31))
-                              if self.error_pairs else None),
+                        seed=(int(np.random.RandomState(None if seed is None else [seed, l])
+                                      .randint(2**31)) if self.error_pairs else None),
                         label=f"area{l}",
                     )
                 )

@@ -78,7 +78,5 @@ def test_digits_spiking_default_rate_serves_a_hidden_area():
     """The spiking digits default (one rate, eta = "0.03") reaches every area of a
     network with a hidden area, as one rate on the command line does."""
     config = RunConfig.from_dict(dict(task="digits", network="spiking", layers="64-16-10"))
-    kwargs = config.spiking_kwargs()
-    assert kwargs["eta"] == 0.03
-    net = SpikingErrorMicrocircuit(**kwargs)
+    net = SpikingErrorMicrocircuit(**config.spiking_kwargs())
     assert net.eta.tolist() == [0.03, 0.03]
