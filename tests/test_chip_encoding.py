@@ -54,11 +54,12 @@ def test_more_pairs_per_dimension_quantise_finer():
     assert two < 0.8 * one, (one, two)
 
 
-def _pes_drift(backend, error, discretisation=None):
-    """Change per second of a learned decoded output under a constant error."""
+def _pes_drift(backend, error, discretisation=None, radius=1.0):
+    """Change per second of a learned decoded output under a constant error (the
+    pre population of ``radius`` represents 0.3 of it)."""
     with nengo.Network(seed=3) as net:
-        ens = nengo.Ensemble(100, 1, neuron_type=chip_neuron_type("lif"))
-        nengo.Connection(nengo.Node(0.3), ens, synapse=None)
+        ens = nengo.Ensemble(100, 1, radius=radius, neuron_type=chip_neuron_type("lif"))
+        nengo.Connection(nengo.Node(0.3 * radius), ens, synapse=None)
         post = nengo.Node(lambda t, x: x, size_in=1)
         conn = nengo.Connection(ens, post, function=lambda x: 0.0, synapse=0.01,
                                 learning_rule_type=nengo.PES(1e-3, pre_synapse=nengo.Lowpass(0.01)))
@@ -81,6 +82,17 @@ def test_stochastic_error_rounding_learns_errors_below_the_chip_step():
     assert _pes_drift("loihi", 0.003, dict(pes_error_rounding="nearest")) == 0.0
     assert _pes_drift("loihi", 0.003, dict(pes_error_rounding="stochastic")) == pytest.approx(
         reference, rel=0.25)
+
+
+def test_pes_moves_a_decoded_output_at_the_reference_rate_whatever_the_pre_radius():
+    # nengo-loihi learns the decoders it scaled by 1 / radius at the unscaled rate:
+    # uncorrected, the chip's output moves radius times as fast as the reference's
+    for radius in (0.5, 2.0):
+        reference = _pes_drift("nengo", 0.02, radius=radius)
+        assert reference > 0.02
+        assert _pes_drift("loihi", 0.02, radius=radius) == pytest.approx(reference, rel=0.15)
+        uncorrected = _pes_drift("loihi", 0.02, dict(pes_radius_correction=False), radius=radius)
+        assert uncorrected == pytest.approx(radius * reference, rel=0.15)
 
 
 def test_the_host_sends_the_mean_error_of_the_learning_epoch():

@@ -173,14 +173,15 @@ PES_ERROR_ROUNDINGS = ("nearest", "stochastic")
 #: nengo-loihi 1.1's own defaults
 NENGO_LOIHI_DEFAULTS = dict(pes_error_scale=100.0, pes_wgt_exp=4, pes_error_rounding="nearest",
                             pes_error_average=False, input_pairs=1, input_range=1.0,
-                            decode_pairs=10)
+                            decode_pairs=10, pes_radius_correction=False)
 
 #: the settings of every ``backend="loihi"`` build: host inputs over twice
 #: nengo-loihi's range with twice its pairs (the same spike quantum, no clipping
 #: below 2 radii), a finer learned-weight step (``pes_wgt_exp`` 2, a quarter of
 #: nengo-loihi's); nengo-loihi's error scale and rounding
 DISCRETISATION = dict(pes_error_scale=100.0, pes_wgt_exp=2, pes_error_rounding="nearest",
-                      pes_error_average=False, input_pairs=2, input_range=2.0, decode_pairs=10)
+                      pes_error_average=False, input_pairs=2, input_range=2.0, decode_pairs=10,
+                      pes_radius_correction=True)
 
 _NL = dict(pes_error_scale=100, pes_wgt_exp=2, pes_error_rounding="nearest")
 
@@ -563,6 +564,7 @@ def chip_model(dt, label=None, **overrides):
                           f"choose from {', '.join(PES_ERROR_ROUNDINGS)}")
     model.pes_error_rounding = settings["pes_error_rounding"]
     model.pes_error_average = bool(settings["pes_error_average"])
+    model.pes_radius_correction = bool(settings["pes_radius_correction"])
     pairs, value_range = settings["input_pairs"], settings["input_range"]
     if int(pairs) != pairs or pairs < 1:
         raise ConfigError(f"discretisation: input_pairs must be a positive integer, got {pairs!r}")

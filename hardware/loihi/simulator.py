@@ -20,6 +20,7 @@ from .compat import VERSION_WARNING, emulator_interface, nengo_loihi, simulator_
 from .discretisation import chip_model
 from .emulator import FastEmulator, FastStepRunner
 from .encoding import host_to_chip_encoding
+from .learning import pes_radius_correction
 
 EMULATORS = ("fast", "stock")
 
@@ -99,7 +100,8 @@ def loihi_simulator(network, dt=0.001, progress_bar=False, emulator="fast", disc
     if emulator not in EMULATORS:
         raise ConfigError(f"emulator: unknown {emulator!r}; choose from {', '.join(EMULATORS)}")
     cls = FastEmulator if emulator == "fast" else emulator_interface.EmulatorInterface
-    with warnings.catch_warnings(record=True) as caught, _emulator_class(cls), host_to_chip_encoding():
+    with (warnings.catch_warnings(record=True) as caught, _emulator_class(cls),
+          host_to_chip_encoding(), pes_radius_correction()):
         warnings.simplefilter("always")
         warnings.filterwarnings("ignore", message=VERSION_WARNING)
         model = chip_model(dt, label=f"{network}, dt={dt:f}", **(discretisation or {}))
