@@ -46,6 +46,33 @@ def test_host_inputs_beyond_the_radius_are_not_clipped():
     assert kept == pytest.approx(0.5, abs=0.08)
 
 
+def _host_readout(value, discretisation=None, t=0.3):
+    """Mean of a value decoded by an on-chip ensemble (radius 1, representing
+    0.5) onto a host Node, over the last 50 ms."""
+    with nengo.Network(seed=0) as net:
+        ens = nengo.Ensemble(100, 1, neuron_type=chip_neuron_type("lif"))
+        nengo.Connection(nengo.Node(0.5), ens, synapse=None)
+        post = nengo.Node(lambda t, x: x, size_in=1)
+        nengo.Connection(ens, post, function=lambda x: 2 * value * x, synapse=0.01)
+        probe = nengo.Probe(post, synapse=0.02)
+    kwargs = {} if discretisation is None else dict(discretisation=discretisation)
+    sim = Simulator(net, backend="loihi", dt=0.001, seed=0, **kwargs)
+    with sim:
+        sim.run(t)
+    return sim.data[probe][-50:, 0].mean()
+
+
+def test_values_leaving_the_chip_wrap_beyond_a_few_radii_unless_the_readout_threshold_is_raised():
+    # nengo-loihi's non-spiking readout compartments reset when one step's input
+    # passes vth_nonspiking (10): a decoded 4.5 radii came back as 2.35; with 20
+    # it comes back whole, and small values stay as they were
+    for value in (0.25, 2.5):
+        assert _host_readout(value) == pytest.approx(value, rel=0.05)
+    assert _host_readout(4.5) < 3.0
+    for value in (0.25, 4.5):
+        assert _host_readout(value, dict(vth_nonspiking=20.0)) == pytest.approx(value, rel=0.05)
+
+
 def test_more_pairs_per_dimension_quantise_finer():
     # the same range, the spike quantum R / K halves with K = 2
     _, one = _host_sum(dict(input_pairs=1, input_range=2.0), parts=(0.3,))
@@ -127,6 +154,7 @@ def test_ten_heterogeneous_decode_pairs_are_nengo_loihis_preset():
 
 def test_bad_settings_are_named():
     for key, value in (("input_pairs", 0), ("input_range", -1.0), ("pes_error_rounding", "up"),
-                       ("pes_wgt", 3), ("decode_pairs", 0), ("decode_pairs", 2.5)):
+                       ("pes_wgt", 3), ("decode_pairs", 0), ("decode_pairs", 2.5),
+                       ("vth_nonspiking", 0.0)):
         with pytest.raises(ConfigError, match=key):
             chip_model(0.001, **{key: value})

@@ -173,7 +173,7 @@ PES_ERROR_ROUNDINGS = ("nearest", "stochastic")
 #: nengo-loihi 1.1's own defaults
 NENGO_LOIHI_DEFAULTS = dict(pes_error_scale=100.0, pes_wgt_exp=4, pes_error_rounding="nearest",
                             pes_error_average=False, input_pairs=1, input_range=1.0,
-                            decode_pairs=10, pes_radius_correction=False)
+                            decode_pairs=10, pes_radius_correction=False, vth_nonspiking=10.0)
 
 #: the settings of every ``backend="loihi"`` build: host inputs over twice
 #: nengo-loihi's range with twice its pairs (the same spike quantum, no clipping
@@ -181,7 +181,7 @@ NENGO_LOIHI_DEFAULTS = dict(pes_error_scale=100.0, pes_wgt_exp=4, pes_error_roun
 #: nengo-loihi's); nengo-loihi's error scale and rounding
 DISCRETISATION = dict(pes_error_scale=100.0, pes_wgt_exp=2, pes_error_rounding="nearest",
                       pes_error_average=False, input_pairs=2, input_range=2.0, decode_pairs=10,
-                      pes_radius_correction=True)
+                      pes_radius_correction=True, vth_nonspiking=10.0)
 
 _NL = dict(pes_error_scale=100, pes_wgt_exp=2, pes_error_rounding="nearest")
 
@@ -565,6 +565,9 @@ def chip_model(dt, label=None, **overrides):
     model.pes_error_rounding = settings["pes_error_rounding"]
     model.pes_error_average = bool(settings["pes_error_average"])
     model.pes_radius_correction = bool(settings["pes_radius_correction"])
+    if not settings["vth_nonspiking"] > 0:
+        raise ConfigError(f"discretisation: vth_nonspiking must be > 0, got {settings['vth_nonspiking']!r}")
+    model.vth_nonspiking = float(settings["vth_nonspiking"])
     pairs, value_range = settings["input_pairs"], settings["input_range"]
     if int(pairs) != pairs or pairs < 1:
         raise ConfigError(f"discretisation: input_pairs must be a positive integer, got {pairs!r}")
