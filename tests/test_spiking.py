@@ -97,7 +97,12 @@ def test_backend_learning_parity(results_21):
     assert 1 / 1.5 <= ratio <= 1.5, (ratio, mse)
 
 
-@pytest.mark.parametrize("backend", ["nengo", "loihi"])
+@pytest.mark.parametrize("backend", ["nengo", pytest.param("loihi", marks=pytest.mark.xfail(
+    strict=True, reason=(
+        "known (#12): with PES at the reference rate on the chip, the emulator's hidden "
+        "learning gives nothing at seed 0 (final test MSE 0.01414 with it, 0.01390 "
+        "without); it passed while the chip learned the output decoders 1.5x too fast "
+        "(errormc.hardware.loihi.learning)")))])
 def test_hidden_error_population_matters_421(backend):
     mse = {}
     for hidden in (True, False):
