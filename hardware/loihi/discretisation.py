@@ -67,7 +67,7 @@ What they show:
   passes ``vth_nonspiking`` = 10, and a decoded 4.5 radii came back as 2.35
   (``tests/test_chip_encoding.py``). 20 carries 4.5 radii and 30 carries 10,
   but a higher threshold lowers the readout block's weight exponent and with it
-  the learned weights' resolution: PES drifts 7-17% slower, and neither 4-2-1
+  the learned weights' resolution: PES drifts 7-14% slower than at 10, and neither 4-2-1
   nor 2-1 learns consistently better with it (`MEASUREMENTS`), nor with the
   weight exponent lowered to match (2-1 seed 3 3.0x and 16x worse). 10 is kept;
 * nengo-loihi's input encoding was the largest discretisation loss in 2-1:
@@ -519,7 +519,8 @@ READOUT_RANGE = (
 
 #: One digits image (64-10, the digits defaults, target 0.8 one-hot) learned for 1 s
 #: at eta 0.03 on both backends: the label's output and the mean |eps| over the
-#: last 100 ms (``/work`` script of the measurement, at 2c91492 and 3cfa021). Before
+#: last 100 ms (a script outside the repository: `errormc.benchmarks.protocol.Session`
+#: with that image for 1000 steps, plasticity from step 30; at 2c91492 and 3cfa021). Before
 #: the radius correction the emulator's loop oscillated (its rate was 4x, the input
 #: population's radius being 4)
 DIGITS_ONE_IMAGE = (

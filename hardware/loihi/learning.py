@@ -14,9 +14,8 @@ The PES update of those weights is built from the rule's learning rate alone,
     d(D / r) = -(kappa dt / n) E a     instead of     -(kappa dt / (n r)) E a,
 
 so the decoded value moves ``r`` times as fast as the reference simulator's
-(nengo's ``dD = -(kappa dt / n) E a``). Measured with a constant error into one
-learned connection (LoihiLIF neurons on both backends): the emulator's output
-moved 0.92 r times the reference's for r = 1 and 4. In the spiking
+(nengo's ``dD = -(kappa dt / n) E a``; measured in
+`errormc.hardware.loihi.discretisation.PES_RATES`). In the spiking
 microcircuit the input population's radius is ``sqrt(n_0) / 2``: 2-1 learned its
 first weights at 0.71 times the reference's rate, digits (64 inputs) at 4 times,
 where its learning loop oscillates (`errormc.hardware.loihi.discretisation`).
