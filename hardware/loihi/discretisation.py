@@ -502,9 +502,10 @@ PES_RATES = (
     (2.0, 0.3508, 0.3215, 0.6780),
 )
 
-#: Values decoded off the chip (``tests/test_chip_encoding.py::_host_readout``: a
-#: population of radius 1 decoding ``v``), by readout threshold ``vth_nonspiking``,
-#: at c803b4f; and the PES drift of `PES_RATES` (r = 1) at that threshold, which
+#: Values decoded off the chip (as ``tests/test_chip_encoding.py::_host_readout``,
+#: with ``nengo.LIF`` neurons instead of the chip's: a population of radius 1
+#: decoding ``v`` from 0.5; the test's own gives 4.5 -> 2.32 at 10), by readout
+#: threshold ``vth_nonspiking``, at c803b4f; and the PES drift of `PES_RATES` (r = 1) at that threshold, which
 #: lowers the readout block's weight exponent: the learned weights' resolution
 #: with it, unless ``pes_wgt_exp`` is lowered as much (20 with 1, 40 with 0: 0.342,
 #: 0.343). nengo-loihi's 10 is kept: 4-2-1 and 2-1 learn no better with more (`MEASUREMENTS`)
