@@ -42,7 +42,8 @@ from errormc.hardware.loihi.counters import ActivityCounter
 from errormc.hardware.loihi.placement import traffic_totals
 from errormc.hardware.loihi.resources import chip_resources
 from errormc.networks.errors import ConfigError
-from errormc.networks.spiking import SpikingErrorMicrocircuit
+from errormc.networks.connectivity import check_mode
+from errormc.networks.spiking import INPUT_CODINGS, SpikingErrorMicrocircuit
 
 from . import experiment
 from .tasks.digits import ClassificationTask, load_digits_task
@@ -187,7 +188,8 @@ def _task(task, layers, n_train, n_test, steps_per_sample, seed):
                               settle_steps=0, n_test=n_test)
 
 
-def run(task, out, layers=None, samples=None, seed=0, progress=True, profile="davies2018"):
+def run(task, out, layers=None, samples=None, seed=0, progress=True, profile="davies2018",
+        input_coding=None):
     """``errormc energy TASK``: energy and latency per sample of one task.
 
     Parameters
@@ -203,6 +205,10 @@ def run(task, out, layers=None, samples=None, seed=0, progress=True, profile="da
     profile : str
         The constants profile of the headline figures (``davies2018`` or
         ``sanafe``); ``energy.md`` shows every profile side by side.
+    input_coding : str, optional
+        How the input population codes the input (`.SpikingErrorMicrocircuit`):
+        ``population`` (default) or ``per_input``, whose host input spikes each
+        read only their own input's synapses.
 
     Returns
     -------
@@ -220,10 +226,14 @@ def run(task, out, layers=None, samples=None, seed=0, progress=True, profile="da
     n_train = _check_samples(samples, settings["samples"])
     n_test = settings["n_test"]
     data = _task(task, layer_list, n_train, n_test, settings["steps_per_sample"], seed)
-    factory = experiment.spiking_network(layers=layer_list, seed=seed, **settings["net"])
+    net = dict(settings["net"])
+    if input_coding is not None:
+        net["input_coding"] = check_mode(input_coding, INPUT_CODINGS, "input_coding")
+    factory = experiment.spiking_network(layers=layer_list, seed=seed, **net)
     result = measure(factory, data, seed=seed, progress=progress, constants=constants,
                      profiles=others)
     report = _report(task, layer_list, result, constants, settings, seed)
+    report["input_coding"] = net.get("input_coding", "population")
     report["profiles"] = OrderedDict(
         (name, OrderedDict(
             file=os.path.basename(c.path), sources=c.sources, entries=c.citations(),
@@ -378,7 +388,8 @@ def format_table(report):
         f"### errormc energy {report['task']} {report['layers']} ({LABEL})",
         "",
         f"{report['samples']['training']} training / {report['samples']['inference']} test samples, "
-        f"{report['steps_per_sample']} steps each; {metric}; "
+        f"{report['steps_per_sample']} steps each, {report.get('input_coding', 'population')} "
+        f"input coding; {metric}; "
         f"{res['cores']} cores on {res['chips']} chip(s), {res['compartments']} compartments, "
         f"{res['synapses']} synapses ({res['learning_synapses']} learning). Headline profile: "
         f"{report['constants']['profile']}.",

@@ -114,6 +114,9 @@ RUN_FLAGS = (
     ("--neurons-per-unit", int, "spiking: neurons per represented dimension (default 50; "
                                 "digits 10)"),
     ("--error-neurons", int, "spiking: neurons per error unit (default 100; digits 60)"),
+    ("--input-coding", str, "spiking: population (every input neuron sees all inputs) | "
+                            "per_input (each sees one input: sparse on-chip input synapses) "
+                            "(default population)"),
     ("--compare", str, "bp: the backprop comparison over weight snapshots, MODEL.md 2.4 "
                        "(cortical rate models, teacher-student and genmnist)"),
     ("--snapshot-every", int, "steps between weight snapshots of --compare (default 2000; "
@@ -325,7 +328,8 @@ def cmd_energy(args):
         return energy.scaling(areas=areas, out=args.out, samples=args.samples,
                               seed=args.seed, progress=not args.quiet)
     return energy.run(args.task, out=args.out, layers=args.layers, samples=args.samples,
-                      seed=args.seed, progress=not args.quiet, profile=args.profile)
+                      seed=args.seed, progress=not args.quiet, profile=args.profile,
+                      input_coding=args.input_coding)
 
 
 @_writes_out
@@ -403,6 +407,10 @@ def build_parser():
     p.add_argument("--profile", default="davies2018",
                    help="constants profile of the headline figures: davies2018 | sanafe "
                         "(default davies2018; energy.md compares both)")
+    p.add_argument("--input-coding", default=None,
+                   help="population | per_input: how the input population codes the input "
+                        "(default population; per_input: each host input spike reads only its "
+                        "own input's synapses)")
     _output_flags(p, cmd_energy)
 
     p = sub.add_parser("sweep", help="run a grid of configs on Dask, resumably")

@@ -74,6 +74,11 @@ from .microcircuit import Conductances, _node, parse_layers
 
 BACKWARD_MODES = ("bp", "fa")
 
+#: how the input population codes r_0: ``population``, every neuron sees all of
+#: r_0 through a random unit encoder; ``per_input``, each neuron sees one input
+#: dimension (encoder +e_i or -e_i), so an input value reaches only its own neurons
+INPUT_CODINGS = ("population", "per_input")
+
 
 def _check_positive(value, field, integer=False):
     if integer:
@@ -83,6 +88,24 @@ def _check_positive(value, field, integer=False):
     if not np.isfinite(value) or value <= 0:
         raise ValueError(f"{field}: must be > 0, got {value!r}")
     return float(value)
+
+
+def per_input_encoders(n_inputs, neurons_per_input):
+    """Encoders of a population in which each neuron sees one input dimension.
+
+    Neuron ``k`` of the ``neurons_per_input`` neurons of input ``i`` has encoder
+    ``(-1)^k e_i``: half of them fire for values above their intercept, half for
+    values below.
+
+    Returns
+    -------
+    (n_inputs * neurons_per_input, n_inputs) ndarray
+    """
+    n = n_inputs * neurons_per_input
+    encoders = np.zeros((n, n_inputs))
+    k = np.arange(n)
+    encoders[k, k // neurons_per_input] = np.where(k % 2 == 0, 1.0, -1.0)
+    return encoders
 
 
 def _intercepts(dimensions):
@@ -350,6 +373,13 @@ class SpikingErrorMicrocircuit(nengo.Network):
         particular eps is exactly 0 at x = 0, where a single array emits a
         standing error e(u, 0) (the NEF decode's bias, and on Loihi its spiking
         pathway's) that moves the forward weights. Twice the error neurons.
+    input_coding : "population" or "per_input"
+        How the input population codes r_0: every neuron sees all of it through
+        a random unit encoder, or each neuron sees one input (encoders ``+-e_i``,
+        ``neurons_per_unit`` per input, `per_input_encoders`): then a value sent
+        into the population reaches only its own input's neurons, which on Loihi
+        is ``neurons_per_unit`` synapses per input spike instead of all
+        ``neurons_per_unit * n_0`` (`errormc.hardware.loihi.encoding`).
     tau : float
         Synaptic time constant (s) of the connections between populations.
     rep_radius : float
@@ -390,6 +420,7 @@ class SpikingErrorMicrocircuit(nengo.Network):
         error_gain=None,
         hidden_learning=True,
         error_pairs=False,
+        input_coding="population",
         tau=0.01,
         pes_tau=0.01,
         rep_radius=1.5,
@@ -429,6 +460,7 @@ class SpikingErrorMicrocircuit(nengo.Network):
             self.eta[:-1] = 0.0
         self.hidden_learning = bool(hidden_learning)
         self.error_pairs = bool(error_pairs)
+        self.input_coding = check_mode(input_coding, INPUT_CODINGS, "input_coding")
         for name, value in (("tau", tau), ("pes_tau", pes_tau), ("rep_radius", rep_radius),
                             ("bp_refresh", bp_refresh)):
             _check_positive(value, name)
@@ -481,16 +513,25 @@ class SpikingErrorMicrocircuit(nengo.Network):
             self.input = (
                 nengo.Node(size_in=n0, label="input") if input is None else _node(input, n0, "input")
             )
-            # the input population represents r_0 - 1/2 (rates in [0, 1] centred)
-            self.input_radius = np.sqrt(n0) / 2.0
+            # the input population represents r_0 - 1/2 (rates in [0, 1] centred):
+            # a cube of side 1, whose corners a radius of sqrt(n_0) / 2 holds; with
+            # per-input coding each neuron sees one side of it
+            if self.input_coding == "population":
+                self.input_radius = np.sqrt(n0) / 2.0
+                coding = dict(intercepts=_intercepts(n0))
+            else:
+                self.input_radius = 0.5
+                coding = dict(intercepts=_intercepts(1),
+                              encoders=per_input_encoders(n0, self.neurons_per_unit))
             self.input_area = nengo.Ensemble(
                 self.neurons_per_unit * n0,
                 n0,
                 radius=self.input_radius,
-                intercepts=_intercepts(n0),
-                eval_points=nengo.dists.Uniform(-0.5, 0.5),
+                # nengo scales eval points by the radius: these are the cube's
+                eval_points=nengo.dists.Uniform(-0.5 / self.input_radius, 0.5 / self.input_radius),
                 neuron_type=self.neuron_type,
                 label="input_area",
+                **coding,
             )
             self.input_offset = nengo.Node(-0.5 * np.ones(n0), label="input_offset")
             nengo.Connection(self.input, self.input_area, synapse=None)

@@ -132,6 +132,34 @@ def test_learning_updates_and_host_traffic():
     assert kinds == ["population", "learned readout"]
 
 
+def test_a_host_input_spike_reads_only_the_synapses_it_has():
+    """Host values enter an ensemble as spikes (2 on/off pairs per dimension,
+    `errormc.hardware.loihi.discretisation`: 12 input channels here); with
+    per-input encoders (`errormc.networks.spiking.per_input_encoders`) each
+    delivered spike reads the 4 neurons of its own dimension, with random
+    encoders all 12."""
+    from errormc.networks.spiking import per_input_encoders
+
+    d, per_dim, T = 3, 4, 50
+    ops, host = {}, {}
+    for per_input in (False, True):
+        with nengo.Network(seed=0) as net:
+            stim = nengo.Node([0.3, -0.2, 0.1])
+            kwargs = dict(encoders=per_input_encoders(d, per_dim)) if per_input else {}
+            ens = nengo.Ensemble(d * per_dim, d, label="a", **kwargs)
+            nengo.Connection(stim, ens, synapse=None)
+        sim, counter = _counted(net, T)
+        ops[per_input] = {b["group"]: b for b in counter.summary()["blocks"]}["a"]["synaptic_ops"]
+        host[per_input] = counter.totals()["host_spikes_in"]
+    # the same host spikes; those of the last step (at most one per channel) are
+    # not delivered yet
+    assert host[False] == host[True] > 0
+    delivered = ops[False] // (d * per_dim)
+    assert ops[False] == delivered * d * per_dim
+    assert host[False] - 2 * 2 * d <= delivered <= host[False]
+    assert ops[True] == delivered * per_dim
+
+
 def test_counter_needs_the_emulator():
     with nengo.Network() as net:
         nengo.Ensemble(5, 1)

@@ -48,14 +48,24 @@ def _emulators(layers, seed, **kwargs):
     return EmulatorInterface(_Chip(model), seed=seed), FastEmulator(_Chip(model), seed=seed)
 
 
-@pytest.mark.parametrize("layers, wide", [("2-1", None), ("3-2-1", None), ("3-2-1", 0)])
-def test_fast_equals_stock_step_by_step_with_learning(layers, wide, monkeypatch):
+@pytest.mark.parametrize("layers, wide, coding", [("2-1", None, "population"),
+                                                  ("3-2-1", None, "population"),
+                                                  ("3-2-1", 0, "population"),
+                                                  ("3-2-1", None, "per_input")])
+def test_fast_equals_stock_step_by_step_with_learning(layers, wide, coding, monkeypatch):
     """Host spikes and PES errors drawn at random each step drive both emulators;
     every state array and every weight agrees after every step (``wide=0``: every
-    fixed synapse group's input as a dense product, `FastSynapseState.WIDE`)."""
+    fixed synapse group's input as a dense product, `FastSynapseState.WIDE`;
+    ``per_input``: the host's input spikes through sparse synapse groups)."""
     if wide is not None:
         monkeypatch.setattr(FastSynapseState, "WIDE", wide)
-    stock, fast = _emulators(layers, seed=3, neurons_per_unit=10, error_neurons=20)
+    stock, fast = _emulators(layers, seed=3, neurons_per_unit=10, error_neurons=20,
+                             input_coding=coding)
+    if coding == "per_input":  # each input spike reads its own input's 10 synapses
+        blocks = stock.synapses.block_map
+        fanouts = {np.shape(i)[-1] for s in stock.synapses.slices if s.label == "node_encoders"
+                   and "input_area" in str(blocks[s].label) for i in s.indices}
+        assert fanouts == {10}, fanouts
     assert bool(fast.synapses._wide) == (wide is not None)
     if wide is not None:  # the float32 product (scale g) is among them
         assert any(scale is not None for _, _, _, scale, _, _ in fast.synapses._wide)

@@ -23,6 +23,7 @@ from errormc.networks import activations, weights
 from errormc.networks.connectivity import BACKWARD_MODES, CONNECTIVITY_MODES
 from errormc.networks.errors import ConfigError
 from errormc.networks.microcircuit import Conductances, parse_layers
+from errormc.networks.spiking import INPUT_CODINGS
 
 from .models import MODELS, get as get_model
 
@@ -86,7 +87,7 @@ NETWORK_DEFAULTS = {
     "spiking": dict(connectivity="layered", backward="bp", activation="tanh", wt_noise=0.1,
                     g_l=0.03, g_bas=0.1, g_api=0.06, g_den=0.1, g_ntgt=0.06,
                     dt=0.001, settle_steps=0, neurons_per_unit=50, error_neurons=100,
-                    protocol="clean", **SPIKING_PRESENTATION),
+                    input_coding="population", protocol="clean", **SPIKING_PRESENTATION),
 }
 
 #: what the comparison models fix or leave out (MODEL.md section 2)
@@ -97,7 +98,8 @@ MODEL_FIXED = {
     "ann": dict(connectivity="layered"),
 }
 
-SPIKING_ONLY = ("neurons_per_unit", "error_neurons", "onset_steps", "readout_steps")
+SPIKING_ONLY = ("neurons_per_unit", "error_neurons", "input_coding", "onset_steps",
+                "readout_steps")
 ERRORMC_ONLY = ("errors", "error_activation", "phi_transfer", "lateral_noise", "weight_range",
                 "slope_std", "offset_std", "variability_on")
 #: fields a network or model does not use: they must stay empty
@@ -166,6 +168,7 @@ class RunConfig:
     readout_steps: Optional[int] = None
     neurons_per_unit: Optional[int] = None
     error_neurons: Optional[int] = None
+    input_coding: Optional[str] = None
     compare: Optional[str] = None
     snapshot_every: Optional[int] = None
     init_weights: Optional[str] = None
@@ -335,6 +338,9 @@ class RunConfig:
                 continue
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ConfigError(f"{name}: must be an integer >= 0, got {value!r}")
+        if self.input_coding is not None and self.input_coding not in INPUT_CODINGS:
+            raise ConfigError(f"input_coding: {self.input_coding!r} is not one of "
+                              f"{', '.join(INPUT_CODINGS)}")
         for name in ("settle_steps", "onset_steps"):
             if getattr(self, name) is not None:
                 _positive_int(name, getattr(self, name), zero=True)
@@ -485,6 +491,7 @@ class RunConfig:
             layers=self.layer_sizes(),
             neurons_per_unit=self.neurons_per_unit,
             error_neurons=self.error_neurons,
+            input_coding=self.input_coding,
             activation=self.activation,
             connectivity=self.connectivity,
             backward=self.backward,

@@ -42,6 +42,7 @@ import copy
 
 import numpy as np
 import nengo
+import scipy.sparse
 
 from .compat import connection_builder, decode_neurons
 
@@ -87,9 +88,19 @@ class PairedInputNeurons(decode_neurons.OnOffDecodeNeurons):
         )
 
     def get_post_encoders(self, encoders):
-        """One row per host neuron, in `get_ensemble`'s order."""
+        """One row per host neuron, in `get_ensemble`'s order; sparse where the
+        post neurons see only some of the dimensions (per-input coding).
+
+        Loihi keeps a synapse group's weights in a sparse format, one stored
+        synapse per target (nengo-loihi's ``compression=3``): a post neuron that
+        does not see a dimension needs no synapse from its spikes, and a spike
+        reads only the synapses it has.
+        """
         encoders = encoders * self.scale
-        return np.vstack([encoders.T, -encoders.T] * self.pairs_per_dim)
+        rows = np.vstack([encoders.T, -encoders.T] * self.pairs_per_dim)
+        if np.count_nonzero(rows) < rows.size:
+            return scipy.sparse.csr_matrix(rows)
+        return rows
 
 
 def build_host_to_chip(model, conn):
