@@ -42,7 +42,6 @@ from errormc.hardware.loihi.counters import ActivityCounter
 from errormc.hardware.loihi.placement import traffic_totals
 from errormc.hardware.loihi.resources import chip_resources
 from errormc.networks.errors import ConfigError
-from errormc.networks.connectivity import check_mode
 from errormc.networks.spiking import INPUT_CODINGS, SpikingErrorMicrocircuit
 
 from . import experiment
@@ -189,7 +188,7 @@ def _task(task, layers, n_train, n_test, steps_per_sample, seed):
 
 
 def run(task, out, layers=None, samples=None, seed=0, progress=True, profile="davies2018",
-        input_coding=None):
+        input_coding=None, eta=None):
     """``errormc energy TASK``: energy and latency per sample of one task.
 
     Parameters
@@ -209,6 +208,9 @@ def run(task, out, layers=None, samples=None, seed=0, progress=True, profile="da
         How the input population codes the input (`.SpikingErrorMicrocircuit`):
         ``population`` (default) or ``per_input``, whose host input spikes each
         read only their own input's synapses.
+    eta : float, optional
+        PES learning rate of every area (default: the task's; per-input coding
+        learns digits at 0.003, not at the default 0.03).
 
     Returns
     -------
@@ -228,12 +230,20 @@ def run(task, out, layers=None, samples=None, seed=0, progress=True, profile="da
     data = _task(task, layer_list, n_train, n_test, settings["steps_per_sample"], seed)
     net = dict(settings["net"])
     if input_coding is not None:
-        net["input_coding"] = check_mode(input_coding, INPUT_CODINGS, "input_coding")
+        if input_coding not in INPUT_CODINGS:
+            raise ConfigError(f"input_coding: {input_coding!r} is not one of "
+                              f"{', '.join(INPUT_CODINGS)}")
+        net["input_coding"] = input_coding
+    if eta is not None:
+        if not np.isfinite(eta) or eta <= 0:
+            raise ConfigError(f"eta: must be > 0, got {eta!r}")
+        net["eta"] = float(eta)
     factory = experiment.spiking_network(layers=layer_list, seed=seed, **net)
     result = measure(factory, data, seed=seed, progress=progress, constants=constants,
                      profiles=others)
     report = _report(task, layer_list, result, constants, settings, seed)
     report["input_coding"] = net.get("input_coding", "population")
+    report["eta"] = net.get("eta")
     report["profiles"] = OrderedDict(
         (name, OrderedDict(
             file=os.path.basename(c.path), sources=c.sources, entries=c.citations(),
@@ -389,7 +399,7 @@ def format_table(report):
         "",
         f"{report['samples']['training']} training / {report['samples']['inference']} test samples, "
         f"{report['steps_per_sample']} steps each, {report.get('input_coding', 'population')} "
-        f"input coding; {metric}; "
+        f"input coding" + (f", eta {report['eta']:g}" if report.get("eta") else "") + f"; {metric}; "
         f"{res['cores']} cores on {res['chips']} chip(s), {res['compartments']} compartments, "
         f"{res['synapses']} synapses ({res['learning_synapses']} learning). Headline profile: "
         f"{report['constants']['profile']}.",

@@ -329,7 +329,7 @@ def cmd_energy(args):
                               seed=args.seed, progress=not args.quiet)
     return energy.run(args.task, out=args.out, layers=args.layers, samples=args.samples,
                       seed=args.seed, progress=not args.quiet, profile=args.profile,
-                      input_coding=args.input_coding)
+                      input_coding=args.input_coding, eta=args.eta)
 
 
 @_writes_out
@@ -411,6 +411,9 @@ def build_parser():
                    help="population | per_input: how the input population codes the input "
                         "(default population; per_input: each host input spike reads only its "
                         "own input's synapses)")
+    p.add_argument("--eta", type=float, default=None,
+                   help="PES learning rate (default: the task's; digits 0.03, per_input learns "
+                        "at 0.003)")
     _output_flags(p, cmd_energy)
 
     p = sub.add_parser("sweep", help="run a grid of configs on Dask, resumably")

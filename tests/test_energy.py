@@ -272,6 +272,10 @@ def test_energy_run_rejects_bad_input(tmp_path):
         energy.run("teacher-student", out=str(tmp_path), samples=0)
     with pytest.raises(ValueError, match="layers"):
         energy.run("digits", out=str(tmp_path), layers="5-10", samples=1)
+    with pytest.raises(ValueError, match="input_coding"):
+        energy.run("digits", out=str(tmp_path), samples=1, input_coding="sparse")
+    with pytest.raises(ValueError, match="eta"):
+        energy.run("digits", out=str(tmp_path), samples=1, eta=float("nan"))
     with pytest.raises(ValueError, match="areas"):
         energy.scaling([0], out=str(tmp_path))
 
