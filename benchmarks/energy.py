@@ -41,7 +41,8 @@ from errormc.hardware.energy import COMPONENTS, cost_phase, load_constants
 from errormc.hardware.loihi.counters import ActivityCounter
 from errormc.hardware.loihi.placement import traffic_totals
 from errormc.hardware.loihi.resources import chip_resources
-from errormc.networks.errors import ConfigError
+from errormc.networks.connectivity import check_mode
+from errormc.networks.errors import ConfigError, user_input
 from errormc.networks.spiking import INPUT_CODINGS, SpikingErrorMicrocircuit
 
 from . import experiment
@@ -230,10 +231,7 @@ def run(task, out, layers=None, samples=None, seed=0, progress=True, profile="da
     data = _task(task, layer_list, n_train, n_test, settings["steps_per_sample"], seed)
     net = dict(settings["net"])
     if input_coding is not None:
-        if input_coding not in INPUT_CODINGS:
-            raise ConfigError(f"input_coding: {input_coding!r} is not one of "
-                              f"{', '.join(INPUT_CODINGS)}")
-        net["input_coding"] = input_coding
+        net["input_coding"] = user_input(check_mode, input_coding, INPUT_CODINGS, "input_coding")
     if eta is not None:
         if not np.isfinite(eta) or eta <= 0:
             raise ConfigError(f"eta: must be > 0, got {eta!r}")
@@ -392,14 +390,15 @@ def format_table(report):
     metric = (f"accuracy {100 * report['accuracy']:.1f}% (untrained "
               f"{100 * report['accuracy_initial']:.1f}%)" if "accuracy" in report
               else f"test MSE {report['test_mse']:.4g} (untrained {report['test_mse_initial']:.4g})")
+    eta = "" if report["eta"] is None else f", eta {report['eta']:g}"
     res = report["resources"]
     tr = report["training"]
     lines = [
         f"### errormc energy {report['task']} {report['layers']} ({LABEL})",
         "",
         f"{report['samples']['training']} training / {report['samples']['inference']} test samples, "
-        f"{report['steps_per_sample']} steps each, {report.get('input_coding', 'population')} "
-        f"input coding" + (f", eta {report['eta']:g}" if report.get("eta") else "") + f"; {metric}; "
+        f"{report['steps_per_sample']} steps each, {report['input_coding']} input coding"
+        f"{eta}; {metric}; "
         f"{res['cores']} cores on {res['chips']} chip(s), {res['compartments']} compartments, "
         f"{res['synapses']} synapses ({res['learning_synapses']} learning). Headline profile: "
         f"{report['constants']['profile']}.",

@@ -3,3 +3,11 @@
 
 class ConfigError(ValueError):
     """Bad user input: one line naming the field and the value."""
+
+
+def user_input(check, *args):
+    """Call a network-level validator on user input: its ValueError is a ConfigError."""
+    try:
+        return check(*args)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None

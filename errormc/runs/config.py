@@ -21,7 +21,7 @@ from errormc.benchmarks.experiment import SPIKING_PRESENTATION, readout_steps
 from errormc.benchmarks.tasks.digits import MNIST_HELP
 from errormc.networks import activations, weights
 from errormc.networks.connectivity import BACKWARD_MODES, CONNECTIVITY_MODES
-from errormc.networks.errors import ConfigError
+from errormc.networks.errors import ConfigError, user_input as _user
 from errormc.networks.microcircuit import Conductances, parse_layers
 from errormc.networks.spiking import INPUT_CODINGS
 
@@ -302,7 +302,7 @@ class RunConfig:
             ("protocol", PROTOCOLS),
             ("connectivity", CONNECTIVITY_MODES),
             ("backward", BACKWARD_MODES),
-        ):
+        ) + ((("input_coding", INPUT_CODINGS),) if self.network == "spiking" else ()):
             value = getattr(self, name)
             if value not in allowed:
                 raise ConfigError(
@@ -338,9 +338,6 @@ class RunConfig:
                 continue
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ConfigError(f"{name}: must be an integer >= 0, got {value!r}")
-        if self.input_coding is not None and self.input_coding not in INPUT_CODINGS:
-            raise ConfigError(f"input_coding: {self.input_coding!r} is not one of "
-                              f"{', '.join(INPUT_CODINGS)}")
         for name in ("settle_steps", "onset_steps"):
             if getattr(self, name) is not None:
                 _positive_int(name, getattr(self, name), zero=True)
@@ -568,14 +565,6 @@ def read_toml(path, kind):
 
 def _finite(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _user(check, *args):
-    """Call a network-level validator; its ValueError is the user's input error."""
-    try:
-        return check(*args)
-    except ValueError as e:
-        raise ConfigError(str(e)) from None
 
 
 def _positive_int(name, value, zero=False):

@@ -94,7 +94,8 @@ class PairedInputNeurons(decode_neurons.OnOffDecodeNeurons):
         Loihi keeps a synapse group's weights in a sparse format, one stored
         synapse per target (nengo-loihi's ``compression=3``): a post neuron that
         does not see a dimension needs no synapse from its spikes, and a spike
-        reads only the synapses it has.
+        reads only the synapses it has. (nengo-loihi's own single pair over
+        range 1, `_default_input_neurons`, keeps its dense encoder synapses.)
         """
         encoders = encoders * self.scale
         rows = np.vstack([encoders.T, -encoders.T] * self.pairs_per_dim)
