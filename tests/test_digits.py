@@ -69,10 +69,10 @@ def test_digits_spiking_learns_the_full_split_to_70_percent_on_reference_simulat
     """The benchmark run (about 5 minutes on 2 cores): every training image three times.
 
     Same as ``errormc run digits --network spiking --n-samples 1258 --epochs 3``
-    (the default seed): measured 76.3% (2026-12-04, 26f622b; 72.2% before the input
+    (the default seed): measured 76.3% (2026-12-04, ce966de; 72.2% before the input
     population's eval points were fixed); seed 0 gives 85.5%, so one seed says little.
-    Not more epochs: at the digits rate (0.03) longer training loses accuracy (seed 0: 81.3% after 10), 0.01 for 6 epochs gives 84.2%
-    (seed 0); the 64-10 network with 10 neurons per pixel has not reached 90%.
+    Not more epochs: at the digits rate (0.03) longer training loses accuracy (seed 0:
+    81.3% after 10), 0.01 for 6 epochs gives 84.2% (seed 0); the 64-10 network with 10 neurons per pixel has not reached 90%.
     """
     metrics = run_digits(n_samples=1258, n_test=539, epochs=3)
     assert metrics["test_accuracy"] >= 0.70

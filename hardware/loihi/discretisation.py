@@ -507,7 +507,8 @@ MEASUREMENTS = (
 )
 
 #: The teacher-student runs of `MEASUREMENTS` again with the input population's
-#: evaluation points over the input cube (d4402d8, `DISCRETISATION`, 3 epochs, the
+#: evaluation points over the input cube (d4402d8, re-run at ce966de: the same;
+#: `DISCRETISATION`, 3 epochs, the
 #: network's defaults on both backends; ``tests/test_spiking.py::_train``)
 MEASUREMENTS_EVAL_POINTS = (
     ("2-1", "nengo", range(6), (0.00037, 0.00034, 0.00053, 0.00059, 0.00077, 0.00095)),
@@ -695,9 +696,9 @@ DIGITS_FULL_SPLIT = (
 )
 
 #: digits 64-10 on the full training split, 3 epochs, seed 0, by input coding, with the
-#: evaluation points over the input cube (at d4402d8): ``errormc run digits
-#: --network spiking --backend B --layers 64-10 --n-samples 1258 --epochs 3 --seed 0
-#: [--input-coding per_input] [--eta X]``. At the digits rate (0.03) per-input coding
+#: evaluation points over the input cube (at d4402d8; re-run at ce966de, the same):
+#: ``errormc run digits --network spiking --backend B --layers 64-10 --n-samples 1258
+#: --epochs 3 --seed 0 [--input-coding per_input] [--eta X]``. At the digits rate (0.03) per-input coding
 #: diverges on the reference simulator (test MSE 0.108 -> 0.590), at 0.01 too
 INPUT_CODING = (
     # (coding, eta, backend, test accuracy untrained, trained, test MSE trained)
