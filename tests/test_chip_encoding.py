@@ -64,11 +64,14 @@ def _host_readout(value, discretisation=None, t=0.3):
 
 def test_values_leaving_the_chip_wrap_beyond_a_few_radii_unless_the_readout_threshold_is_raised():
     # nengo-loihi's non-spiking readout compartments reset when one step's input
-    # passes vth_nonspiking (10): a decoded 4.5 radii came back as 2.35; with 20
-    # it comes back whole, and small values stay as they were
+    # passes vth_nonspiking (10): a decoded 4.5 radii came back as 2.35 from
+    # nengo-loihi's rectified pair, 3.45 from the signed one (only the positive
+    # compartment resets); with 20 it comes back whole, and small values stay as
+    # they were
     for value in (0.25, 2.5):
         assert _host_readout(value) == pytest.approx(value, rel=0.05)
-    assert _host_readout(4.5) < 3.0
+    for signed in (True, False):
+        assert _host_readout(4.5, dict(readout_signed=signed)) < 0.8 * 4.5
     for value in (0.25, 4.5):
         assert _host_readout(value, dict(vth_nonspiking=20.0)) == pytest.approx(value, rel=0.05)
 
@@ -106,9 +109,11 @@ def test_stochastic_error_rounding_learns_errors_below_the_chip_step():
     # |error| = 0.003 < 1 / (2 pes_error_scale) = 0.005
     reference = _pes_drift("nengo", 0.003)
     assert reference > 0.02
-    assert _pes_drift("loihi", 0.003, dict(pes_error_rounding="nearest")) == 0.0
-    assert _pes_drift("loihi", 0.003, dict(pes_error_rounding="stochastic")) == pytest.approx(
-        reference, rel=0.25)
+    assert _pes_drift("loihi", 0.003, dict(pes_error_rounding="nearest", pes_error_step=1)) == 0.0
+    for step in (1, 4):  # 0.3 chip units sent as 0 / 1 or 0 / 4, at random
+        assert _pes_drift("loihi", 0.003, dict(pes_error_rounding="stochastic",
+                                               pes_error_step=step)) == pytest.approx(
+            reference, rel=0.25)
 
 
 def test_pes_moves_a_decoded_output_at_the_reference_rate_whatever_the_pre_radius():

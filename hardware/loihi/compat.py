@@ -17,9 +17,10 @@ with warnings.catch_warnings():
     from nengo_loihi import simulator as simulator_module
     from nengo_loihi.builder import connection as connection_builder
     from nengo_loihi.builder import discretize
+    from nengo_loihi.builder import probe as probe_builder
     from nengo_loihi import decode_neurons
     from nengo_loihi.emulator import interface as emulator_interface
     from nengo_loihi.hardware.allocators import Greedy
 
-__all__ = ["VERSION_WARNING", "nengo_loihi", "block", "simulator_module", "connection_builder", "discretize",
+__all__ = ["VERSION_WARNING", "nengo_loihi", "block", "simulator_module", "connection_builder", "discretize", "probe_builder",
            "decode_neurons", "emulator_interface", "Greedy"]

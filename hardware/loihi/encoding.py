@@ -44,7 +44,7 @@ import numpy as np
 import nengo
 import scipy.sparse
 
-from .compat import connection_builder, decode_neurons
+from .compat import connection_builder, decode_neurons, discretize
 
 
 class PairedInputNeurons(decode_neurons.OnOffDecodeNeurons):
@@ -171,6 +171,17 @@ def build_host_to_chip(model, conn):
 #: ``train_epoch 2^learn_epoch_k``, fixed by nengo-loihi 1.1 at 2 2^1)
 LEARN_EPOCH = 4
 
+#: the largest error the chip receives (``scale_pes_errors``: clipped to +-127)
+ERROR_LIMIT = 127
+
+#: the error step that leaves nothing for the chip's PES product to floor: the
+#: product ``x_1 e`` of pre-trace and error is shifted by ``LEARN_FRAC + lr_exp -
+#: overflow`` bits (``emulator/interface.py``), with nengo-loihi's learning rate
+#: pinned at ``2^lr_exp = 2^-7`` and ``overflow = learn_overflow_bits(2)``: 2 bits
+#: to the right, so errors on multiples of 4 make it exact
+PES_FLOOR_FREE_STEP = 2 ** (discretize.learn_overflow_bits(n_factors=2)
+                            - (discretize.LEARN_FRAC - 7))
+
 _ORIGINAL_BUILD_HOST_TO_CHIP = connection_builder.build_host_to_chip
 _ORIGINAL_BUILD_HOST_TO_LEARNING_RULE = connection_builder.build_host_to_learning_rule
 
@@ -180,24 +191,33 @@ class StochasticErrorRounding:
 
     nengo-loihi sends ``round(s e)`` (``s = pes_error_scale``), so an error below
     ``1 / (2 s)`` never reaches the chip and learning stops short of it. This
-    sends ``e' = round_p(s e) / s`` with
+    sends ``e' = q round_p(s e / q) / s`` on multiples of ``q`` (``step``) with
 
         round_p(y) = floor(y) + [frac(y) > u],   u ~ U(0, 1),   E[round_p(y)] = y,
 
-    which nengo-loihi's own rounding leaves unchanged (``s e'`` is an integer):
-    the chip's error is unbiased down to any size. ``u`` depends only on the step
-    and ``seed``, so a run resumed from a checkpoint draws the same.
+    clipped to the multiples of ``q`` within the chip's +-127, which
+    nengo-loihi's own rounding leaves unchanged (``s e'`` is an integer): the
+    chip's error is unbiased down to any size. With ``q = 4`` (`PES_FLOOR_FREE_STEP`)
+    the chip's PES product ``(x_1 e) >> 2`` is exact for every pre-trace ``x_1``:
+    nothing is floored, so the weights' on/off columns do not drift together
+    (`errormc.hardware.loihi.readout`). ``u`` depends only on the step and
+    ``seed``, so a run resumed from a checkpoint draws the same.
     """
 
-    def __init__(self, scale, seed, dt):
+    def __init__(self, scale, seed, dt, step=1):
+        if int(step) != step or step < 1:
+            raise ValueError(f"step: must be a positive integer, got {step!r}")
         self.scale, self.seed, self.dt = float(scale), int(seed), float(dt)
+        self.step = int(step)
+        self.limit = (ERROR_LIMIT // self.step) * self.step
 
     def __call__(self, t, e):
         step = int(round(t / self.dt))
         u = np.random.default_rng([self.seed, step]).random(len(e))
-        y = self.scale * np.asarray(e, dtype=float)
+        y = self.scale * np.asarray(e, dtype=float) / self.step
         low = np.floor(y)
-        return (low + (y - low > u)) / self.scale
+        k = np.clip(self.step * (low + (y - low > u)), -self.limit, self.limit)
+        return k / self.scale
 
 
 class EpochAverage(nengo.Process):
@@ -238,8 +258,8 @@ def build_host_to_learning_rule(model, conn):
     """nengo-loihi's host -> learning rule build, with the error on the host
     averaged over the learning epoch (`EpochAverage`, where
     ``model.pes_error_average``) and then rounded at random
-    (`StochasticErrorRounding`, where ``model.pes_error_rounding`` is
-    ``"stochastic"``) before it is sent."""
+    (`StochasticErrorRounding` on multiples of ``model.pes_error_step``, where
+    ``model.pes_error_rounding`` is ``"stochastic"``) before it is sent."""
     average = getattr(model, "pes_error_average", False)
     stochastic = getattr(model, "pes_error_rounding", "nearest") == "stochastic"
     if not (average or stochastic):
@@ -258,8 +278,9 @@ def build_host_to_learning_rule(model, conn):
     if average:
         stages.append(("average", EpochAverage(LEARN_EPOCH, dim)))
     if stochastic:
-        stages.append(("rounding", StochasticErrorRounding(model.pes_error_scale, model.seeds[conn],
-                                                           model.dt)))
+        stages.append(("rounding", StochasticErrorRounding(
+            model.pes_error_scale, model.seeds[conn], model.dt,
+            step=getattr(model, "pes_error_step", 1))))
     pre, first = conn.pre, True
     for name, output in stages:
         node = nengo.Node(output, size_in=dim, add_to_container=False,

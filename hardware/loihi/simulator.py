@@ -21,6 +21,7 @@ from .discretisation import chip_model
 from .emulator import FastEmulator, FastStepRunner
 from .encoding import host_to_chip_encoding
 from .learning import pes_radius_correction
+from .readout import signed_readouts
 
 EMULATORS = ("fast", "stock")
 
@@ -101,7 +102,7 @@ def loihi_simulator(network, dt=0.001, progress_bar=False, emulator="fast", disc
         raise ConfigError(f"emulator: unknown {emulator!r}; choose from {', '.join(EMULATORS)}")
     cls = FastEmulator if emulator == "fast" else emulator_interface.EmulatorInterface
     with (warnings.catch_warnings(record=True) as caught, _emulator_class(cls),
-          host_to_chip_encoding(), pes_radius_correction()):
+          host_to_chip_encoding(), pes_radius_correction(), signed_readouts()):
         warnings.simplefilter("always")
         warnings.filterwarnings("ignore", message=VERSION_WARNING)
         model = chip_model(dt, label=f"{network}, dt={dt:f}", **(discretisation or {}))
