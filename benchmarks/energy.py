@@ -189,7 +189,7 @@ def _task(task, layers, n_train, n_test, steps_per_sample, seed):
 
 
 def run(task, out, layers=None, samples=None, seed=0, progress=True, profile="davies2018",
-        input_coding=None, eta=None):
+        input_coding=None, eta=None, steps_per_sample=None):
     """``errormc energy TASK``: energy and latency per sample of one task.
 
     Parameters
@@ -212,6 +212,10 @@ def run(task, out, layers=None, samples=None, seed=0, progress=True, profile="da
     eta : float, optional
         PES learning rate of every area (default: the task's; per-input coding
         learns digits at 0.003, not at the default 0.03).
+    steps_per_sample : int, optional
+        Presentation length in steps (default: the task's, `TASKS`); more than
+        the onset (``experiment.SPIKING_PRESENTATION["onset_steps"]``), during
+        which nudging and learning are off.
 
     Returns
     -------
@@ -224,7 +228,13 @@ def run(task, out, layers=None, samples=None, seed=0, progress=True, profile="da
         raise ConfigError(f"task: unknown {task!r}; choose from {', '.join(TASKS)}")
     constants = load_constants(profile)
     others = [load_constants(p) for p in PROFILES if p != constants.name]
-    settings = TASKS[task]
+    settings = dict(TASKS[task])
+    if steps_per_sample is not None:
+        onset = experiment.SPIKING_PRESENTATION["onset_steps"]
+        if int(steps_per_sample) != steps_per_sample or steps_per_sample <= onset:
+            raise ConfigError(f"steps_per_sample: must be an integer above the onset ({onset} "
+                              f"steps), got {steps_per_sample!r}")
+        settings["steps_per_sample"] = int(steps_per_sample)
     layer_list = _layers(layers or settings["layers"])
     n_train = _check_samples(samples, settings["samples"])
     n_test = settings["n_test"]

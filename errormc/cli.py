@@ -329,7 +329,8 @@ def cmd_energy(args):
                               seed=args.seed, progress=not args.quiet)
     return energy.run(args.task, out=args.out, layers=args.layers, samples=args.samples,
                       seed=args.seed, progress=not args.quiet, profile=args.profile,
-                      input_coding=args.input_coding, eta=args.eta)
+                      input_coding=args.input_coding, eta=args.eta,
+                      steps_per_sample=args.steps_per_sample)
 
 
 @_writes_out
@@ -414,6 +415,9 @@ def build_parser():
     p.add_argument("--eta", type=float, default=None,
                    help="PES learning rate (default: the task's; digits 0.03, per_input learns "
                         "at 0.003)")
+    p.add_argument("--steps-per-sample", type=int, default=None,
+                   help="presentation length in steps, above the 30-step onset (default: the "
+                        "task's; digits 80)")
     _output_flags(p, cmd_energy)
 
     p = sub.add_parser("sweep", help="run a grid of configs on Dask, resumably")

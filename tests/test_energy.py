@@ -263,6 +263,19 @@ def test_energy_run_writes_its_files(tmp_path):
     assert report["host_traffic"]["totals"]["host->chip PES"]["values"] == 1
 
 
+def test_a_shorter_presentation_is_counted_and_costed_as_such(tmp_path):
+    from errormc.benchmarks import energy
+
+    energy.run("teacher-student", out=str(tmp_path), layers="2-1", samples=1, progress=False,
+               steps_per_sample=50)
+    report = json.loads((tmp_path / "energy.json").read_text())
+    # 20 test samples before and after, one training sample, 50 steps each
+    assert report["steps"] == {"untrained test": 1000, "training": 50, "inference": 1000}
+    assert report["counts"]["training"]["errors_in"] == 50
+    chip, dep = report["chip_only"]["training"], report["deployed"]["training"]
+    assert dep["latency_per_sample_ms"] == pytest.approx(50 * 8.0 + chip["latency_per_sample_ms"])
+
+
 def test_energy_run_rejects_bad_input(tmp_path):
     from errormc.benchmarks import energy
 
@@ -276,6 +289,9 @@ def test_energy_run_rejects_bad_input(tmp_path):
         energy.run("digits", out=str(tmp_path), samples=1, input_coding="sparse")
     with pytest.raises(ValueError, match="eta"):
         energy.run("digits", out=str(tmp_path), samples=1, eta=float("nan"))
+    for steps in (30, 52.5):  # not beyond the 30-step onset; not whole
+        with pytest.raises(ValueError, match="steps_per_sample"):
+            energy.run("digits", out=str(tmp_path), samples=1, steps_per_sample=steps)
     with pytest.raises(ValueError, match="areas"):
         energy.scaling([0], out=str(tmp_path))
 
