@@ -160,6 +160,9 @@ def test_ten_heterogeneous_decode_pairs_are_nengo_loihis_preset():
 def test_bad_settings_are_named():
     for key, value in (("input_pairs", 0), ("input_range", -1.0), ("pes_error_rounding", "up"),
                        ("pes_wgt", 3), ("decode_pairs", 0), ("decode_pairs", 2.5),
-                       ("vth_nonspiking", 0.0)):
+                       ("vth_nonspiking", 0.0), ("pes_error_step", 0), ("pes_error_step", 1.5)):
         with pytest.raises(ConfigError, match=key):
             chip_model(0.001, **{key: value})
+    # rounded to the nearest multiple of 4, errors below 0.02 would never reach the chip
+    with pytest.raises(ConfigError, match="pes_error_step 4 needs pes_error_rounding"):
+        chip_model(0.001, pes_error_rounding="nearest")

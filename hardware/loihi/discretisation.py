@@ -794,6 +794,17 @@ COMMON_MODE = (
     ("4-2-1", "population", None, 3, "b21923e", (0.01414, 0.00355, 0.00780)),
     ("4-2-1", "population", None, 3, "signed", (0.01394, 0.00485, 0.00497)),
     ("4-2-1", "population", None, 3, "step, signed", (0.00998, 0.00411, 0.00886)),
+    # at d3184be: half the weight exponent and twice the error scale (the error step
+    # 0.02 instead of 0.04, pre-traces as fine as before): no better
+    ("2-1", "population", None, 3, "step, signed, pes_wgt_exp 1, pes_error_scale 200",
+     (0.00049, 0.00083, 0.00074, 0.00747, 0.00098, 0.00067)),
+    ("4-2-1", "population", None, 3, "step, signed, pes_wgt_exp 1, pes_error_scale 200",
+     (0.01032, 0.00541, 0.00438)),
+    # ... and 6 epochs (the reference re-run too: the network changed at d4402d8): 1.85x
+    ("2-1", "population", None, 6, "reference simulator",
+     (0.00034, 0.00094, 0.00082, 0.00031, 0.00067, 0.00082)),
+    ("2-1", "population", None, 6, "step, signed",
+     (0.00095, 0.00053, 0.00162, 0.00350, 0.00072, 0.00087)),
     # seed 0 without hidden learning (the reference's: 0.01401, `MEASUREMENTS`'
     # "output learning only"): the chip's hidden area now learns
     ("4-2-1 hidden learning off", "population", None, 3, "step, signed", (0.01705,)),
