@@ -14,9 +14,10 @@ shifted right by two bits (``(x_1 e) >> 2``, a floor), so each column moves by
 ``floor(-x_1 e / 4)`` and ``floor(x_1 e / 4)``: their difference is unbiased,
 their mean moves by -1/2 on every update whose product is not a multiple of 4
 (measured: -10 mantissa steps after one digits epoch, against a learned
-difference of 19, `errormc.hardware.loihi.discretisation.COMMON_MODE`). Rectified, a negative ``c`` is a dead
-zone around ``y = 0`` that grows all through training; on digits the summed
-drift finally overflows the compartments' input.
+difference of 19, `errormc.hardware.loihi.discretisation.COMMON_MODE`).
+Rectified, a negative ``c`` is a dead zone around ``y = 0`` that grows all
+through training; on digits the summed drift finally overflows the
+compartments' input.
 
 With ``model.readout_signed`` the compartments keep negative voltages (the
 lowest the chip allows, ``-(2^23 - 1)``) and the probe reads
@@ -26,8 +27,9 @@ lowest the chip allows, ``-(2^23 - 1)``) and the probe reads
 in which the common mode cancels exactly; unlearned readouts (``W_- = -W_+``
 up to the separate rounding of the two columns) read what nengo-loihi reads.
 Beyond the readout threshold only ``v_+`` resets, so a value that wraps comes
-back as about half of itself plus its wrapped rest instead of its rest alone. `signed_readouts` puts this in place while one
-model is built. The drift itself is kept out of the weights by sending the PES
+back as the mean of itself and its wrapped rest (4.5 radii: 3.45, nengo-loihi's
+2.35; ``tests/test_chip_encoding.py``). `signed_readouts` puts this in place
+while one model is built. The drift itself is kept out of the weights by sending the PES
 error on multiples of 4 (`errormc.hardware.loihi.encoding.StochasticErrorRounding`).
 """
 
