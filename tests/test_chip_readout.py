@@ -12,7 +12,6 @@ import pytest
 
 from errormc.hardware.backends import Simulator, chip_neuron_type
 from errormc.hardware.loihi.encoding import LEARN_EPOCH, PES_FLOOR_FREE_STEP
-from errormc.hardware.loihi.readout import CHIP_VMIN
 from errormc.hardware.loihi.simulator import LoihiWeightReader
 
 
@@ -96,7 +95,8 @@ def test_a_signed_readout_reads_the_on_off_difference_whatever_the_common_mode(s
 
 def test_signed_readout_compartments_hold_the_lowest_voltage_the_chip_allows():
     net, conn, _ = _learned_readout(0.0)
-    for signed, vmin in ((True, CHIP_VMIN), (False, 0)):
+    # nengo-loihi's Compartment: "vmin : float or int (range [-2**23 + 1, 0])"
+    for signed, vmin in ((True, -(2 ** 23) + 1), (False, 0)):
         sim = Simulator(net, backend="loihi", dt=0.001, seed=0,
                         discretisation=dict(readout_signed=signed))
         with sim:

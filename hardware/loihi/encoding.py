@@ -205,8 +205,7 @@ class StochasticErrorRounding:
     """
 
     def __init__(self, scale, seed, dt, step=1):
-        if int(step) != step or step < 1:
-            raise ValueError(f"step: must be a positive integer, got {step!r}")
+        # step: checked where the user sets it (discretisation.chip_model)
         self.scale, self.seed, self.dt = float(scale), int(seed), float(dt)
         self.step = int(step)
         self.limit = (ERROR_LIMIT // self.step) * self.step
